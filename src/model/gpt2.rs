@@ -110,23 +110,16 @@ impl CausalSelfAttention {
             None => 0,
         };
         let s = past + t;
-        let y = if cap.wants(HookPoint::AttnScores(l)) || cap.wants(HookPoint::AttnPattern(l)) {
-            // The explicit computation, so that scores and pattern can be seen.
-            let att = q.matmul(&k.transpose(-2, -1)) * self.scale; // (B, H, T, S)
-            // Query i sits at absolute position past + i and sees keys 0..=past + i.
-            let mask = Tensor::ones([t, s], (Kind::Bool, x.device())).tril(past); // (T, S)
-            let att = att.masked_fill(&mask.logical_not(), f64::NEG_INFINITY); // (B, H, T, S)
-            record(cap, HookPoint::AttnScores(l), &att);
-            let att = att.softmax(-1, Kind::Float); // (B, H, T, S)
-            record(cap, HookPoint::AttnPattern(l), &att);
-            att.matmul(&v) // (B, H, T, D)
-        } else if t == 1 || past == 0 {
-            // The fused kernel: causal within this call, and one new query sees everything.
-            Tensor::scaled_dot_product_attention(&q, &k, &v, None::<Tensor>, 0.0, t > 1, self.scale, false) // (B, H, T, D)
-        } else {
-            let mask = Tensor::ones([t, s], (Kind::Bool, x.device())).tril(past); // (T, S)
-            Tensor::scaled_dot_product_attention(&q, &k, &v, Some(mask), 0.0, false, self.scale, false) // (B, H, T, D)
-        };
+        // The explicit computation, as HF's "eager" attention, taken whether or not
+        // scores and pattern are captured, so that capturing cannot change the logits.
+        let att = q.matmul(&k.transpose(-2, -1)) * self.scale; // (B, H, T, S)
+        // Query i sits at absolute position past + i and sees keys 0..=past + i.
+        let mask = Tensor::ones([t, s], (Kind::Bool, x.device())).tril(past); // (T, S)
+        let att = att.masked_fill(&mask.logical_not(), f64::NEG_INFINITY); // (B, H, T, S)
+        record(cap, HookPoint::AttnScores(l), &att);
+        let att = att.softmax(-1, Kind::Float); // (B, H, T, S)
+        record(cap, HookPoint::AttnPattern(l), &att);
+        let y = att.matmul(&v); // (B, H, T, D)
         let z = y.transpose(1, 2); // (B, T, H, D)
         record(cap, HookPoint::AttnZ(l), &z);
         self.c_proj.forward(&z.reshape([b, t, c])) // (B, T, C)

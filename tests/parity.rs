@@ -1,0 +1,260 @@
+//! Parity with HF `transformers`: the committed references in tests/fixtures/parity were
+//! written by scripts/parity/make_fixtures.py (transformers 5.24, torch 2.13, fp32, eager
+//! attention). Logits and every captured activation must agree within 1e-4, top-5 ids
+//! exactly with log-probs within 1e-3, and greedy ids exactly. On failure the message
+//! gives the max |diff| and where it is.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use gpt2_explorer::model::checkpoint::Checkpoint;
+use gpt2_explorer::sampling::{self, Sampling};
+use gpt2_explorer::synthetic::{self, Layout};
+use gpt2_explorer::{ActivationCache, Gpt2, Gpt2Config, Gpt2Tokenizer, HookFilter, HookPoint};
+use serde_json::Value;
+use tch::{Device, Kind, Tensor};
+
+const TOL: f64 = 1e-4;
+
+fn fixture(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/parity").join(case)
+}
+
+struct Reference {
+    json: Value,
+    tensors: BTreeMap<String, Tensor>,
+}
+
+impl Reference {
+    fn load(case: &str) -> Self {
+        let dir = fixture(case);
+        let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).expect("reference.json")).expect("valid JSON");
+        let tensors = Checkpoint::read(&dir.join("reference.safetensors")).expect("reference.safetensors").tensors;
+        Reference { json, tensors }
+    }
+    fn prompt_ids(&self, p: usize) -> Vec<u32> {
+        ids(&self.json["prompts"][p]["ids"])
+    }
+    fn n_prompts(&self) -> usize {
+        self.json["prompts"].as_array().unwrap().len()
+    }
+    fn t(&self, name: &str) -> Option<&Tensor> {
+        self.tensors.get(name)
+    }
+}
+
+fn ids(v: &Value) -> Vec<u32> {
+    v.as_array().expect("id list").iter().map(|x| x.as_u64().unwrap() as u32).collect()
+}
+
+/// Panics with the max |diff|, its position and both values when above `tol`.
+fn assert_close(what: &str, got: &Tensor, want: &Tensor, tol: f64) {
+    assert_eq!(got.size(), want.size(), "{what}: shape differs");
+    let diff = (got.to_kind(Kind::Double) - want.to_kind(Kind::Double)).abs().flatten(0, -1);
+    let (max, at) = diff.max_dim(0, false);
+    let max = max.double_value(&[]);
+    if !(max <= tol) {
+        let at = at.int64_value(&[]);
+        let (g, w) = (got.flatten(0, -1).double_value(&[at]), want.flatten(0, -1).double_value(&[at]));
+        let mut idx = vec![];
+        let mut rest = at;
+        for d in got.size().iter().rev() {
+            idx.push(rest % d);
+            rest /= d;
+        }
+        idx.reverse();
+        panic!("{what}: max |diff| = {max:.3e} > {tol:e} at {idx:?} (ours {g}, transformers {w})");
+    }
+    eprintln!("{what}: max |diff| = {max:.2e}");
+}
+
+fn tokenizer_dir() -> PathBuf {
+    let dir = gpt2_explorer::gpt2_tokenizer_dir();
+    assert!(dir.join("vocab.json").is_file(), "GPT-2 tokenizer files missing in {}: run `make setup`", dir.display());
+    dir
+}
+
+/// Writes the synthetic checkpoint of a fixture case into a temp folder, with the tokenizer.
+fn synthetic_folder(case: &str, layout: Layout) -> (tempfile::TempDir, Reference) {
+    let r = Reference::load(case);
+    let cfg: Gpt2Config = serde_json::from_value(r.json["config"].clone()).unwrap();
+    let seed = r.json["master_seed"].as_u64().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    synthetic::write_checkpoint(dir.path(), &cfg, seed, layout).unwrap();
+    for f in ["vocab.json", "merges.txt"] {
+        std::fs::copy(tokenizer_dir().join(f), dir.path().join(f)).unwrap();
+    }
+    (dir, r)
+}
+
+/// Compares logits, every layer's pattern / MLP post / residual, ln_final, top-5 and greedy.
+fn check_case(case: &str, model: &Gpt2, r: &Reference) {
+    let n_layer = model.config.n_layer;
+    for p in 0..r.n_prompts() {
+        let ids = r.prompt_ids(p);
+        let mut cache = ActivationCache::all();
+        let logits = model.run_with_cache(&ids, &mut cache).unwrap(); // (T, V)
+        if let Some(want) = r.t(&format!("p{p}.logits")) {
+            assert_close(&format!("{case} prompt {p} last-position logits"), &logits.get(-1), want, TOL);
+        }
+        for l in 0..n_layer {
+            for (name, hook) in [("attn_pattern", HookPoint::AttnPattern(l)), ("mlp_post", HookPoint::MlpPost(l)), ("resid_post", HookPoint::ResidPost(l))] {
+                if let Some(want) = r.t(&format!("p{p}.{name}.{l}")) {
+                    assert_close(&format!("{case} prompt {p} {name} layer {l}"), &cache.get(hook).unwrap().get(0), want, TOL);
+                }
+            }
+        }
+        if let Some(want) = r.t(&format!("p{p}.ln_final")) {
+            assert_close(&format!("{case} prompt {p} ln_final"), &cache.ln_final().unwrap().get(0), want, TOL);
+        }
+    }
+    for entry in r.json["top5"].as_array().unwrap() {
+        let p = entry["prompt_index"].as_u64().unwrap() as usize;
+        let logits = model.logits(&r.prompt_ids(p)).unwrap();
+        let logp = logits.get(-1).log_softmax(-1, Kind::Double);
+        let (vals, idx) = logp.topk(5, -1, true, true);
+        let got: Vec<u32> = Vec::<i64>::try_from(&idx).unwrap().into_iter().map(|i| i as u32).collect();
+        assert_eq!(got, ids(&entry["ids"]), "{case} prompt {p}: top-5 ids differ from transformers");
+        let want: Vec<f64> = entry["logprobs"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+        let vals = Vec::<f64>::try_from(&vals).unwrap();
+        for (g, w) in vals.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-3, "{case} prompt {p}: top-5 log-prob {g} vs transformers {w}");
+        }
+    }
+    let g = &r.json["greedy"];
+    let p = g["prompt_index"].as_u64().unwrap() as usize;
+    let want = ids(&g["new_ids"]);
+    let got = sampling::generate(model, &r.prompt_ids(p), want.len(), Sampling::Greedy, |_| {}).unwrap();
+    assert_eq!(got, want, "{case}: greedy ids differ from transformers (min top-1/top-2 margin there {})", g["min_margin"]);
+}
+
+#[test]
+fn tiny_checkpoint_written_by_transformers() {
+    let r = Reference::load("tiny-hf");
+    let model = Gpt2::load(&fixture("tiny-hf"), Device::Cpu).unwrap();
+    check_case("tiny-hf", &model, &r);
+}
+
+#[test]
+fn tiny_checkpoint_in_the_hubs_original_layout() {
+    let r = Reference::load("tiny-hf"); // tiny-hub holds the same weights
+    let model = Gpt2::load(&fixture("tiny-hub"), Device::Cpu).unwrap();
+    check_case("tiny-hub", &model, &r);
+}
+
+#[test]
+fn prng_matches_the_python_generator_bit_for_bit() {
+    let r = Reference::load("synthetic-small");
+    let seed = r.json["master_seed"].as_u64().unwrap();
+    for c in r.json["prng_check"].as_array().unwrap() {
+        let scale = c["scale"].as_f64().unwrap();
+        let offset = c["offset"].as_f64().unwrap() as f32;
+        let want: Vec<u32> = c["values_f32_hex"].as_array().unwrap().iter().map(|h| u32::from_str_radix(h.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()).collect();
+        let got: Vec<u32> = synthetic::prng_values(seed, c["s"].as_u64().unwrap(), want.len(), scale, offset).iter().map(|v| v.to_bits()).collect();
+        assert_eq!(got, want, "PRNG of tensor {} differs from scripts/parity/make_fixtures.py", c["tensor"]);
+    }
+}
+
+#[test]
+fn synthetic_small_activations_match_transformers() {
+    let (dir, r) = synthetic_folder("synthetic-small", Layout::Hub);
+    let tok = Gpt2Tokenizer::from_dir(dir.path()).unwrap();
+    for p in 0..r.n_prompts() {
+        let text = r.json["prompts"][p]["text"].as_str().unwrap();
+        assert_eq!(tok.encode(text).unwrap(), r.prompt_ids(p), "tokenizer disagrees with transformers on {text:?}");
+    }
+    let model = Gpt2::load(dir.path(), Device::Cpu).unwrap();
+    check_case("synthetic-small", &model, &r);
+}
+
+#[test]
+fn transformers_layout_loads_the_same_weights_as_the_hub_layout() {
+    let (hub, _) = synthetic_folder("synthetic-small", Layout::Hub);
+    let (hf, r) = synthetic_folder("synthetic-small", Layout::Transformers);
+    let a = Gpt2::load(hub.path(), Device::Cpu).unwrap().logits(&r.prompt_ids(0)).unwrap();
+    let b = Gpt2::load(hf.path(), Device::Cpu).unwrap().logits(&r.prompt_ids(0)).unwrap();
+    assert!(a.equal(&b), "the two layouts gave different logits");
+}
+
+#[test]
+fn full_size_gpt2_small_shaped_checkpoint_matches_transformers() {
+    let (dir, r) = synthetic_folder("synthetic-full", Layout::Hub);
+    let model = Gpt2::load(dir.path(), Device::Cpu).unwrap();
+    assert_eq!(model.attn_proj(0).unwrap().size(), vec![768, 768]);
+    check_case("synthetic-full", &model, &r);
+}
+
+#[test]
+fn capturing_never_changes_the_logits() {
+    let (dir, r) = synthetic_folder("synthetic-small", Layout::Hub);
+    let model = Gpt2::load(dir.path(), Device::Cpu).unwrap();
+    let ids = r.prompt_ids(1);
+    let plain = model.logits(&ids).unwrap();
+    let mut all = ActivationCache::all();
+    let captured = model.run_with_cache(&ids, &mut all).unwrap();
+    assert!(plain.equal(&captured), "capturing every hook point changed the logits");
+    assert_eq!(all.len(), HookPoint::all(model.config.n_layer).len(), "not every hook point was captured");
+    let mut one = ActivationCache::new(HookFilter::Only(vec![HookPoint::AttnPattern(1)]));
+    let again = model.run_with_cache(&ids, &mut one).unwrap();
+    assert!(plain.equal(&again));
+    assert_eq!(one.hooks(), vec![HookPoint::AttnPattern(1)], "the filter stored more than asked");
+    assert!(one.get(HookPoint::MlpPost(0)).is_err());
+}
+
+#[test]
+fn kv_cache_gives_the_same_logits_as_a_full_forward() {
+    let (dir, r) = synthetic_folder("synthetic-small", Layout::Hub);
+    let model = Gpt2::load(dir.path(), Device::Cpu).unwrap();
+    let mut seq = r.prompt_ids(0);
+    seq.extend(ids(&r.json["greedy"]["new_ids"]));
+    let full = model.logits(&seq).unwrap(); // (T, V)
+    let n_prompt = r.prompt_ids(0).len();
+    let mut kv = gpt2_explorer::KvCache::new();
+    let pre = model.forward(&gpt2_explorer::model::gpt2::ids_tensor(&seq[..n_prompt]), Some(&mut kv), &mut gpt2_explorer::NoCapture).unwrap();
+    assert_close("prefill logits", &pre.get(0), &full.narrow(0, 0, n_prompt as i64), 1e-5);
+    for (i, &id) in seq.iter().enumerate().skip(n_prompt) {
+        let step = model.forward(&gpt2_explorer::model::gpt2::ids_tensor(&[id]), Some(&mut kv), &mut gpt2_explorer::NoCapture).unwrap();
+        assert_close(&format!("cached step at position {i}"), &step.get(0).get(0), &full.get(i as i64), 1e-5);
+    }
+    assert_eq!(kv.len(), seq.len());
+}
+
+/// The weight accessors, oriented as documented, rebuild the captured activations.
+#[test]
+fn weight_accessors_rebuild_the_activations() {
+    let (dir, r) = synthetic_folder("synthetic-small", Layout::Hub);
+    let model = Gpt2::load(dir.path(), Device::Cpu).unwrap();
+    let ids = r.prompt_ids(2);
+    let mut c = ActivationCache::all();
+    let logits = model.run_with_cache(&ids, &mut c).unwrap(); // (T, V)
+    let cfg = &model.config;
+    let eps = cfg.layer_norm_epsilon;
+    let ids_t = Tensor::from_slice(&ids.iter().map(|&i| i as i64).collect::<Vec<_>>());
+    assert_close("W_E rows = hook_embed", &model.w_e().index_select(0, &ids_t), &c.get(HookPoint::Embed).unwrap().get(0), 0.0);
+    assert_close("W_pos rows = hook_pos_embed", &model.w_pos().narrow(0, 0, ids.len() as i64), &c.get(HookPoint::PosEmbed).unwrap().get(0), 0.0);
+    for l in 0..cfg.n_layer {
+        let b = &model.h[l];
+        let x = c.resid_pre(l).unwrap().get(0); // (T, C)
+        let ln1 = x.layer_norm([cfg.n_embd as i64], Some(&b.ln_1.weight), Some(&b.ln_1.bias), eps, false);
+        let (bq, bk, bv) = model.b_qkv(l).unwrap();
+        for (what, w, bias, hook) in [("W_Q", model.w_q(l).unwrap(), bq, HookPoint::AttnQ(l)), ("W_K", model.w_k(l).unwrap(), bk, HookPoint::AttnK(l)), ("W_V", model.w_v(l).unwrap(), bv, HookPoint::AttnV(l))] {
+            let manual = Tensor::einsum("tc,hcd->thd", &[&ln1, &w], None::<i64>) + bias; // (T, H, D)
+            assert_close(&format!("{what} of block {l}"), &manual, &c.get(hook).unwrap().get(0), 1e-5);
+        }
+        let z = c.get(HookPoint::AttnZ(l)).unwrap().get(0); // (T, H, D)
+        let out = Tensor::einsum("thd,hdc->tc", &[&z, &model.w_o(l).unwrap()], None::<i64>) + &b.attn.c_proj.bias;
+        assert_close(&format!("W_O of block {l}"), &out, &c.get(HookPoint::AttnOut(l)).unwrap().get(0), 1e-5);
+        let mid = c.get(HookPoint::ResidMid(l)).unwrap().get(0);
+        let ln2 = mid.layer_norm([cfg.n_embd as i64], Some(&b.ln_2.weight), Some(&b.ln_2.bias), eps, false);
+        let pre = ln2.matmul(model.w_in(l).unwrap()) + &b.mlp.c_fc.bias;
+        assert_close(&format!("W_in of block {l}"), &pre, &c.get(HookPoint::MlpPre(l)).unwrap().get(0), 1e-5);
+        let out = c.mlp_post(l).unwrap().get(0).matmul(model.w_out(l).unwrap()) + &b.mlp.c_proj.bias;
+        assert_close(&format!("W_out of block {l}"), &out, &c.get(HookPoint::MlpOut(l)).unwrap().get(0), 1e-5);
+        let pattern = c.attn_pattern(l).unwrap();
+        assert_close(&format!("pattern rows of block {l} sum to 1"), &pattern.sum_dim_intlist(-1, false, Kind::Float), &pattern.ones_like().sum_dim_intlist(-1, false, Kind::Float).ones_like(), 1e-5);
+    }
+    let manual = c.ln_final().unwrap().get(0).matmul(&model.w_u());
+    assert_close("W_U", &manual, &logits, 1e-4);
+    assert_eq!(model.attn_proj(0).unwrap().size(), vec![cfg.n_embd as i64, cfg.n_embd as i64]);
+    assert!(model.w_q(cfg.n_layer).is_err(), "a block past the last must be an error");
+}
