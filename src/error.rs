@@ -14,6 +14,9 @@ pub enum Error {
     #[error("model folder {0} does not exist (give a hub name such as `gpt2`, or a folder holding config.json and model.safetensors)")]
     MissingModelDir(PathBuf),
 
+    #[error("{0} is a file, not a model folder (give the folder that holds config.json and model.safetensors)")]
+    NotAFolder(PathBuf),
+
     #[error("{path} is missing: {what}")]
     MissingFile { path: PathBuf, what: String },
 
@@ -32,10 +35,13 @@ pub enum Error {
     #[error("the prompt is empty: give at least one character of text")]
     EmptyPrompt,
 
-    #[error("the input has {len} tokens but the model's context window is {max} (n_positions); shorten the prompt or lower --max-new-tokens")]
+    #[error("the prompt has {len} tokens but the model's context window is {max} (n_positions); shorten the prompt")]
     TooLong { len: usize, max: usize },
 
-    #[error("token id {id} is outside the vocabulary (size {vocab})")]
+    #[error("the prompt has {prompt} tokens and {max_new} new tokens need {} positions, but the model's context window is {max} (n_positions); ask for at most {} new tokens or shorten the prompt", prompt + max_new - 1, (max + 1).saturating_sub(*prompt))]
+    TooLongToGenerate { prompt: usize, max_new: usize, max: usize },
+
+    #[error("token id {id} is outside the model's vocabulary (vocab_size {vocab}): the tokenizer does not belong to this checkpoint; use the tokenizer files that came with it")]
     BadTokenId { id: i64, vocab: usize },
 
     #[error("temperature must be a finite number >= 0 (0 means greedy), got {0}")]
@@ -56,7 +62,7 @@ pub enum Error {
     #[error("unknown model `{name}`: {why}")]
     UnknownModel { name: String, why: String },
 
-    #[error("model `{name}` is not in the Hugging Face cache ({tried}) and could not be downloaded from the hub: {why}. Fix: connect to the internet once, set HF_HOME to a cache that has it, or pass --model with a local folder (config.json, model.safetensors, tokenizer.json or vocab.json + merges.txt)")]
+    #[error("model `{name}` is not in the Hugging Face cache ({tried}) and could not be downloaded from the hub: {why}. Fix: connect to the internet once (without --offline or HF_HUB_OFFLINE=1), point HF_HUB_CACHE or HF_HOME at a cache that has it, or pass --model with a local folder (config.json, model.safetensors, tokenizer.json or vocab.json + merges.txt)")]
     Offline { name: String, tried: String, why: String },
 
     #[error("libtorch: {0}")]

@@ -2,8 +2,8 @@
 //! Subcommands: `tokens`, `next-token`, `generate` (essay section 1), and `synthetic`,
 //! which writes a seeded random-weights GPT-2 checkpoint for offline demos and tests.
 
-use std::io::Read;
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -11,7 +11,8 @@ use serde_json::json;
 
 use gpt2_explorer::sampling::{self, Sampling};
 use gpt2_explorer::synthetic::{self, Layout};
-use gpt2_explorer::{Gpt2Config, LoadedModel};
+use gpt2_explorer::source::{self, ModelSpec};
+use gpt2_explorer::{Gpt2Config, Gpt2Tokenizer, LoadedModel};
 
 #[derive(Parser)]
 #[command(name = "gpt2-explorer", version, about = "Open up GPT-2: tokens, next-token probabilities, generation")]
@@ -128,24 +129,68 @@ enum LayoutArg {
 }
 
 fn main() {
-    if let Err(e) = run(Cli::parse()) {
-        eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
-        std::process::exit(2);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => match e.kind() {
+            // --help, --version, and usage when no subcommand is given: clap prints them.
+            clap::error::ErrorKind::DisplayHelp
+            | clap::error::ErrorKind::DisplayVersion
+            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+            // A bad argument: one line, like every other error.
+            _ => {
+                // clap's message (and tip) without its usage block, joined into one line.
+                let text = e.render().to_string();
+                let parts: Vec<&str> = text
+                    .lines()
+                    .map(str::trim)
+                    .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                let msg = parts.join(" ");
+                let msg = msg.trim_start_matches("error:").trim();
+                fail(&format!("{} (see --help)", if msg.is_empty() { "invalid arguments" } else { msg }));
+            }
+        },
+    };
+    if let Err(e) = run(cli) {
+        // A reader that went away (`| head`) is not an error of ours.
+        let broken_pipe = e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe));
+        if broken_pipe && e.to_string() == STDOUT_ERROR {
+            std::process::exit(0);
+        }
+        fail(&format!("{e:#}"));
     }
 }
+
+/// Prints `error: ...` as exactly one line on standard error and exits with status 2.
+fn fail(msg: &str) -> ! {
+    let line = msg.trim().replace(['\r', '\n'], " ");
+    let _ = writeln!(std::io::stderr(), "error: {line}");
+    std::process::exit(2);
+}
+
+/// Writes one line to standard output; an error (such as a closed pipe) is returned,
+/// not a panic as with `println!`.
+fn out(line: impl std::fmt::Display) -> Result<()> {
+    writeln!(std::io::stdout().lock(), "{line}").context(STDOUT_ERROR)
+}
+
+const STDOUT_ERROR: &str = "cannot write to standard output";
 
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Tokens { m, p, json } => {
             let text = p.text()?;
-            let lm = LoadedModel::load(&m.model, m.offline)?;
-            let ids = lm.tokenizer.encode(&text)?;
+            // Only the tokenizer is needed: the weights are not read.
+            let files = source::resolve(&ModelSpec::parse(&m.model)?, m.offline)?;
+            let tokenizer = Gpt2Tokenizer::from_dir(&files.dir)?;
+            let ids = tokenizer.encode(&text)?;
             if json {
-                let tokens: Vec<String> = ids.iter().map(|&i| lm.tokenizer.token_str(i)).collect();
-                println!("{}", json!({"model": lm.name, "ids": ids, "tokens": tokens}));
+                let tokens: Vec<String> = ids.iter().map(|&i| tokenizer.token_str(i)).collect();
+                out(json!({"model": files.name, "ids": ids, "tokens": tokens}))?;
             } else {
                 for id in ids {
-                    println!("{id:>6}  {}", lm.tokenizer.token_label(id));
+                    out(format_args!("{id:>6}  {}", tokenizer.token_label(id)))?;
                 }
             }
         }
@@ -156,11 +201,11 @@ fn run(cli: Cli) -> Result<()> {
             let logits = lm.model.logits(&ids)?; // (T, V)
             let table = sampling::top_k(&logits.get(-1), top, &lm.tokenizer)?;
             if json {
-                println!("{}", json!({"model": lm.name, "prompt_ids": ids, "top": table}));
+                out(json!({"model": lm.name, "prompt_ids": ids, "top": table}))?;
             } else {
-                println!("{text}");
+                out(&text)?;
                 for (rank, t) in table.iter().enumerate() {
-                    println!("{:>3}. {:<16} {:>7.3}%   logprob {:>8.4}   id {}", rank + 1, lm.tokenizer.token_label(t.id), 100.0 * t.prob, t.logprob, t.id);
+                    out(format_args!("{:>3}. {:<16} {:>7.3}%   logprob {:>8.4}   id {}", rank + 1, lm.tokenizer.token_label(t.id), 100.0 * t.prob, t.logprob, t.id))?;
                 }
             }
         }
@@ -172,9 +217,9 @@ fn run(cli: Cli) -> Result<()> {
             let new_ids = sampling::generate(&lm.model, &ids, max_new_tokens, rule, |_| {})?;
             let continuation = lm.tokenizer.decode(&new_ids)?;
             if json {
-                println!("{}", json!({"model": lm.name, "prompt_ids": ids, "generated_ids": new_ids, "text": continuation, "seed": seed, "temperature": temperature}));
+                out(json!({"model": lm.name, "prompt_ids": ids, "generated_ids": new_ids, "text": continuation, "seed": seed, "temperature": temperature}))?;
             } else {
-                println!("{text}{continuation}");
+                out(format_args!("{text}{continuation}"))?;
             }
         }
         Cmd::Synthetic { out, size, seed, layout } => {
@@ -186,14 +231,48 @@ fn run(cli: Cli) -> Result<()> {
                 LayoutArg::Hub => Layout::Hub,
                 LayoutArg::Transformers => Layout::Transformers,
             };
-            synthetic::write_checkpoint(&out, &cfg, seed, layout)?;
-            let tok = gpt2_explorer::gpt2_tokenizer_dir();
-            for f in ["vocab.json", "merges.txt"] {
-                let src = tok.join(f);
-                std::fs::copy(&src, out.join(f)).with_context(|| format!("cannot copy {} (run `make setup` to fetch the GPT-2 tokenizer)", src.display()))?;
-            }
+            write_synthetic(&out, &cfg, seed, layout)?;
             eprintln!("wrote a synthetic (random-weights) GPT-2 checkpoint, seed {seed}, to {}", out.display());
         }
     }
     Ok(())
+}
+
+/// Writes a synthetic checkpoint folder (config.json, model.safetensors, vocab.json,
+/// merges.txt) all or nothing: everything is written into a hidden staging folder beside
+/// `out`, then moved into place, so a failure leaves no partial folder or file behind.
+fn write_synthetic(out: &Path, cfg: &Gpt2Config, seed: u64, layout: Layout) -> Result<()> {
+    let tok = gpt2_explorer::gpt2_tokenizer_dir();
+    const TOKENIZER_FILES: [&str; 2] = ["vocab.json", "merges.txt"];
+    for f in TOKENIZER_FILES {
+        let src = tok.join(f);
+        if !src.is_file() {
+            bail!("the GPT-2 tokenizer file {} is missing; run `make setup` to fetch it", src.display());
+        }
+    }
+    if out.exists() && !out.is_dir() {
+        bail!("{} exists and is not a folder; give --out a new or existing folder", out.display());
+    }
+    let name = out.file_name().with_context(|| format!("--out {} does not name a folder", out.display()))?;
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let staging = parent.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    let result = (|| -> Result<()> {
+        synthetic::write_checkpoint(&staging, cfg, seed, layout)?;
+        for f in TOKENIZER_FILES {
+            let src = tok.join(f);
+            std::fs::copy(&src, staging.join(f)).with_context(|| format!("cannot copy {} into {}", src.display(), staging.display()))?;
+        }
+        if !out.exists() {
+            std::fs::rename(&staging, out).with_context(|| format!("cannot move {} to {}", staging.display(), out.display()))?;
+            return Ok(());
+        }
+        for f in ["config.json", "model.safetensors", "vocab.json", "merges.txt"] {
+            std::fs::rename(staging.join(f), out.join(f)).with_context(|| format!("cannot move {f} into {}", out.display()))?;
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&staging);
+    result
 }

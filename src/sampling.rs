@@ -118,9 +118,10 @@ pub fn generate(model: &Gpt2, prompt: &[u32], max_new_tokens: usize, rule: Sampl
     if prompt.is_empty() {
         return Err(Error::EmptyPrompt);
     }
-    let needed = prompt.len() + max_new_tokens.saturating_sub(1);
-    if needed > model.config.n_positions {
-        return Err(Error::TooLong { len: needed, max: model.config.n_positions });
+    // The last new token is not fed back: prompt + max_new_tokens - 1 positions.
+    let max = model.config.n_positions;
+    if prompt.len() + max_new_tokens.saturating_sub(1) > max {
+        return Err(Error::TooLongToGenerate { prompt: prompt.len(), max_new: max_new_tokens, max });
     }
     let mut sampler = Sampler::new(rule);
     let mut cache = KvCache::new();

@@ -1,7 +1,9 @@
 //! Where a model comes from: `--model` takes a hub name (`gpt2`, `gpt2-medium`,
 //! `gpt2-large`, `gpt2-xl`, `distilgpt2`, or any `owner/name`), found in the standard
 //! Hugging Face cache (`$HF_HUB_CACHE`, else `$HF_HOME/hub`, else
-//! `~/.cache/huggingface/hub`) or downloaded from the hub with a progress bar; or a
+//! `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`; layout
+//! `models--{owner}--{name}/refs/main` naming a folder of `snapshots/`) or downloaded
+//! from the hub with a progress bar; or a
 //! local folder laid out like a hub snapshot (config.json, model.safetensors,
 //! tokenizer.json or vocab.json + merges.txt). Offline with no cached copy, one error
 //! says what was tried and how to fix it. Serves every model-made figure.
@@ -45,11 +47,14 @@ impl ModelSpec {
         if looks_like_repo {
             return Ok(ModelSpec::Hub { name: arg.into(), repos: vec![arg.into()] });
         }
+        if path.is_file() {
+            return Err(Error::NotAFolder(path.into()));
+        }
         if looks_like_path || arg.contains('/') {
             return Err(Error::MissingModelDir(path.into()));
         }
         let names: Vec<&str> = KNOWN_MODELS.iter().map(|(n, _)| *n).collect();
-        Err(Error::UnknownModel { name: arg.into(), why: format!("not a folder and not a known model; use one of {} , a hub repository `owner/name`, or a local folder", names.join(", ")) })
+        Err(Error::UnknownModel { name: arg.into(), why: format!("not a folder and not a known model; use one of {}, a hub repository `owner/name`, or a local folder", names.join(", ")) })
     }
 }
 
@@ -59,13 +64,76 @@ fn is_repo_id(s: &str) -> bool {
     matches!(s.split('/').collect::<Vec<_>>()[..], [a, b] if ok(a) && ok(b))
 }
 
-/// The standard Hugging Face hub cache: `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else
-/// `~/.cache/huggingface/hub`.
+/// The standard Hugging Face hub cache folder, with the precedence of `huggingface_hub`:
+/// `$HF_HUB_CACHE`, else `$HUGGINGFACE_HUB_CACHE` (its older name), else `$HF_HOME/hub`,
+/// else `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`. Empty
+/// variables count as unset.
 pub fn hf_cache() -> hf_hub::Cache {
-    match std::env::var_os("HF_HUB_CACHE") {
-        Some(dir) => hf_hub::Cache::new(dir.into()),
-        None => hf_hub::Cache::from_env(),
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = var("HF_HUB_CACHE").or_else(|| var("HUGGINGFACE_HUB_CACHE")) {
+        return hf_hub::Cache::new(dir);
     }
+    if let Some(home) = var("HF_HOME") {
+        return hf_hub::Cache::new(home.join("hub"));
+    }
+    if let Some(xdg) = var("XDG_CACHE_HOME") {
+        return hf_hub::Cache::new(xdg.join("huggingface").join("hub"));
+    }
+    if let Some(home) = var("HOME") {
+        return hf_hub::Cache::new(home.join(".cache").join("huggingface").join("hub"));
+    }
+    hf_hub::Cache::from_env()
+}
+
+/// Whether `HF_HUB_OFFLINE` asks for offline mode (`1`, `true`, `yes` or `on`, as
+/// `huggingface_hub` reads it).
+pub fn env_offline() -> bool {
+    std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+}
+
+/// The snapshot folder of `repo` in the hub cache at `cache` if it holds a complete
+/// model (config.json, model.safetensors, tokenizer files); else why not, in words.
+///
+/// The snapshot is the one `refs/main` names (its content trimmed, as
+/// `huggingface_hub` does); a cache without `refs/main` but with exactly one snapshot
+/// (as `snapshot_download(revision=<hash>)` leaves it) uses that one. Files may be
+/// symlinks into `blobs/`, as the hub's own tools write them.
+pub fn cached_snapshot(cache: &Path, repo: &str) -> std::result::Result<PathBuf, String> {
+    let folder = cache.join(format!("models--{}", repo.replace('/', "--")));
+    if !folder.is_dir() {
+        return Err(format!("{repo}: no folder {}", folder.display()));
+    }
+    let snapshots = folder.join("snapshots");
+    let refs_main = folder.join("refs").join("main");
+    let snapshot = match std::fs::read_to_string(&refs_main) {
+        Ok(hash) => {
+            let hash = hash.trim();
+            if hash.is_empty() || hash.contains(['/', '\\']) || hash == "." || hash == ".." {
+                return Err(format!("{repo}: {} does not hold a commit hash", refs_main.display()));
+            }
+            snapshots.join(hash)
+        }
+        Err(_) => {
+            let found: Vec<PathBuf> = std::fs::read_dir(&snapshots)
+                .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect())
+                .unwrap_or_default();
+            match &found[..] {
+                [one] => one.clone(),
+                _ => return Err(format!("{repo}: no {} naming a snapshot", refs_main.display())),
+            }
+        }
+    };
+    if !snapshot.is_dir() {
+        return Err(format!("{repo}: snapshot folder {} does not exist", snapshot.display()));
+    }
+    let mut missing: Vec<&str> = [CONFIG, WEIGHTS].into_iter().filter(|f| !snapshot.join(f).is_file()).collect();
+    if !has_tokenizer_files(&snapshot) {
+        missing.push("tokenizer.json (or vocab.json + merges.txt)");
+    }
+    if !missing.is_empty() {
+        return Err(format!("{repo}: snapshot {} lacks {}", snapshot.display(), missing.join(", ")));
+    }
+    Ok(snapshot)
 }
 
 /// The files of one model, all in one folder (a snapshot or a local folder).
@@ -91,19 +159,16 @@ pub fn resolve(spec: &ModelSpec, offline: bool) -> Result<ModelFiles> {
         }
         ModelSpec::Hub { name, repos } => {
             let cache = hf_cache();
+            let mut notes = Vec::new();
             for repo in repos {
-                let c = cache.model(repo.clone());
-                if let (Some(config), Some(_)) = (c.get(CONFIG), c.get(WEIGHTS)) {
-                    let dir = config.parent().expect("a cached file lives in a snapshot folder").to_path_buf();
-                    if has_tokenizer_files(&dir) {
-                        return Ok(ModelFiles { name: name.clone(), dir });
-                    }
+                match cached_snapshot(cache.path(), repo) {
+                    Ok(dir) => return Ok(ModelFiles { name: name.clone(), dir }),
+                    Err(note) => notes.push(note),
                 }
             }
-            let tried = format!("looked in {} for {}", cache.path().display(), repos.join(", "));
-            let offline = offline || std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
-            if offline {
-                return Err(Error::Offline { name: name.clone(), tried, why: "offline mode (HF_HUB_OFFLINE=1 or --offline)".into() });
+            let tried = format!("looked in {}: {}", cache.path().display(), notes.join("; "));
+            if offline || env_offline() {
+                return Err(Error::Offline { name: name.clone(), tried, why: "offline mode (HF_HUB_OFFLINE=1 or --offline) forbids downloading".into() });
             }
             download(name, &repos[0], &cache).map_err(|why| Error::Offline { name: name.clone(), tried, why })
         }
@@ -113,7 +178,15 @@ pub fn resolve(spec: &ModelSpec, offline: bool) -> Result<ModelFiles> {
 /// Downloads config.json, model.safetensors and the tokenizer files into the cache.
 fn download(name: &str, repo: &str, cache: &hf_hub::Cache) -> std::result::Result<ModelFiles, String> {
     eprintln!("downloading {repo} from the Hugging Face hub into {}", cache.path().display());
-    let api = hf_hub::api::sync::ApiBuilder::from_cache(cache.clone()).with_progress(true).build().map_err(|e| e.to_string())?;
+    let mut builder = hf_hub::api::sync::ApiBuilder::from_cache(cache.clone()).with_progress(true);
+    // The standard variables for a mirror and an access token, as `huggingface_hub` reads them.
+    if let Some(endpoint) = std::env::var("HF_ENDPOINT").ok().filter(|v| !v.trim().is_empty()) {
+        builder = builder.with_endpoint(endpoint.trim().trim_end_matches('/').to_string());
+    }
+    if let Some(token) = std::env::var("HF_TOKEN").ok().filter(|v| !v.trim().is_empty()) {
+        builder = builder.with_token(Some(token.trim().to_string()));
+    }
+    let api = builder.build().map_err(|e| e.to_string())?;
     let repo_api = api.model(repo.to_string());
     let config = repo_api.get(CONFIG).map_err(|e| format!("{repo}/{CONFIG}: {e}"))?;
     repo_api.get(WEIGHTS).map_err(|e| format!("{repo}/{WEIGHTS}: {e}"))?;

@@ -128,10 +128,10 @@ pub fn write_checkpoint(dir: &Path, cfg: &Gpt2Config, seed: u64, layout: Layout)
     }
     let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
     let weights = dir.join("model.safetensors");
-    let tmp = dir.join("model.safetensors.tmp");
-    safetensors::serialize_to_file(views.iter().map(|(k, v)| (k.as_str(), v)), Some(meta), &tmp)
-        .map_err(|e| Error::CorruptCheckpoint { path: tmp.clone(), msg: e.to_string() })?;
-    std::fs::rename(&tmp, &weights).map_err(|e| Error::io(&weights, e))?;
+    let bytes = safetensors::serialize(views.iter().map(|(k, v)| (k.as_str(), v)), Some(meta))
+        .map_err(|e| Error::CorruptCheckpoint { path: weights.clone(), msg: e.to_string() })?;
+    drop(views);
+    crate::io::write_atomic(&weights, &bytes)?;
     let config = serde_json::to_string_pretty(cfg).expect("a config serialises");
     crate::io::write_atomic(&dir.join("config.json"), config.as_bytes())
 }

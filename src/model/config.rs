@@ -99,7 +99,7 @@ impl Gpt2Config {
                 return Err(format!("{name} must be positive"));
             }
         }
-        if self.n_embd % self.n_head != 0 {
+        if !self.n_embd.is_multiple_of(self.n_head) {
             return Err(format!("n_embd {} is not a multiple of n_head {}", self.n_embd, self.n_head));
         }
         if !matches!(self.activation_function.as_str(), "gelu_new" | "gelu_pytorch_tanh") {

@@ -215,6 +215,9 @@ impl Gpt2 {
 
     /// Loads `config.json` and `model.safetensors` from a model folder, strictly.
     pub fn load(dir: &Path, device: Device) -> Result<Self> {
+        if dir.is_file() {
+            return Err(Error::NotAFolder(dir.into()));
+        }
         if !dir.is_dir() {
             return Err(Error::MissingModelDir(dir.into()));
         }
