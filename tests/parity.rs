@@ -183,6 +183,31 @@ fn full_size_gpt2_small_shaped_checkpoint_matches_transformers() {
     let model = Gpt2::load(dir.path(), Device::Cpu).unwrap();
     assert_eq!(model.attn_proj(0).unwrap().size(), vec![768, 768]);
     check_case("synthetic-full", &model, &r);
+    drop(model);
+
+    // The same through the command line, as a user would run it.
+    let cli = |args: &[&str]| -> Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gpt2-explorer")).args(args).env("HF_HUB_OFFLINE", "1").output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let folder = dir.path().to_str().unwrap();
+    for entry in r.json["top5"].as_array().unwrap() {
+        let p = entry["prompt_index"].as_u64().unwrap() as usize;
+        let text = r.json["prompts"][p]["text"].as_str().unwrap();
+        let v = cli(&["next-token", "--model", folder, "--top", "5", "--json", text]);
+        assert_eq!(ids(&v["prompt_ids"]), r.prompt_ids(p), "CLI prompt ids for {text:?}");
+        let got: Vec<u32> = v["top"].as_array().unwrap().iter().map(|t| t["id"].as_u64().unwrap() as u32).collect();
+        assert_eq!(got, ids(&entry["ids"]), "CLI top-5 ids for {text:?}");
+        for (t, w) in v["top"].as_array().unwrap().iter().zip(entry["logprobs"].as_array().unwrap()) {
+            let (g, w) = (t["logprob"].as_f64().unwrap(), w.as_f64().unwrap());
+            assert!((g - w).abs() <= 1e-3, "CLI log-prob {g} vs transformers {w} for {text:?}");
+        }
+    }
+    let g = &r.json["greedy"];
+    let text = r.json["prompts"][g["prompt_index"].as_u64().unwrap() as usize]["text"].as_str().unwrap();
+    let v = cli(&["generate", "--model", folder, "--max-new-tokens", "20", "--temperature", "0", "--json", text]);
+    assert_eq!(ids(&v["generated_ids"]), ids(&g["new_ids"]), "CLI greedy ids differ from transformers");
 }
 
 #[test]

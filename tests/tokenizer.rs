@@ -42,3 +42,36 @@ fn round_trips() {
 fn empty_text_is_an_error() {
     assert!(matches!(tok().encode(""), Err(gpt2_explorer::Error::EmptyPrompt)));
 }
+
+/// A folder with a HF `tokenizer.json` (no vocab.json / merges.txt) loads through the
+/// tokenizer.json path and gives the same ids. The committed skeleton was written by
+/// transformers 5.24 (`GPT2Tokenizer.save_pretrained`) with its vocab and merges
+/// emptied to keep the fixture small; they are filled in here from the genuine files.
+#[test]
+fn tokenizer_json_from_transformers_gives_the_same_ids() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut skel: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root.join("tests/fixtures/hf-tokenizer-skeleton.json")).unwrap()).unwrap();
+    let dir = gpt2_explorer::gpt2_tokenizer_dir();
+    let vocab: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("vocab.json")).expect("run `make setup`")).unwrap();
+    let merges: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("merges.txt"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("#version"))
+        .map(|l| {
+            let (a, b) = l.split_once(' ').unwrap();
+            serde_json::json!([a, b])
+        })
+        .collect();
+    skel["model"]["vocab"] = vocab;
+    skel["model"]["merges"] = serde_json::Value::Array(merges);
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("tokenizer.json"), serde_json::to_string(&skel).unwrap()).unwrap();
+    let from_json = Gpt2Tokenizer::from_dir(tmp.path()).unwrap();
+    let from_files = tok();
+    for text in ["The best thing about AI is its ability to", "Hello world!", "Unicode: café, 日本語 🤖", "<|endoftext|>x", "  two\n\tlines"] {
+        assert_eq!(from_json.encode(text).unwrap(), from_files.encode(text).unwrap(), "{text:?}");
+        let ids = from_json.encode(text).unwrap();
+        assert_eq!(from_json.decode(&ids).unwrap(), text);
+    }
+    assert_eq!(from_json.vocab_size(), 50257);
+}
