@@ -53,8 +53,8 @@ pub enum Error {
     #[error("block {layer} does not exist: the model has {n_layer} blocks (0..{n_layer})")]
     BadLayer { layer: usize, n_layer: usize },
 
-    #[error("hook point {hook} does not exist in this model ({why})")]
-    NoSuchHook { hook: String, why: String },
+    #[error("{what} does not exist in {model}: {why}")]
+    Absent { what: String, model: String, why: String },
 
     #[error("{0} was not captured: add it to the capture filter before running the model")]
     NotCaptured(String),
@@ -67,6 +67,9 @@ pub enum Error {
 
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
+
+    #[error("GGUF file {path}: {msg}")]
+    Gguf { path: PathBuf, msg: String },
 }
 
 /// The library's result type.

@@ -23,6 +23,7 @@
 //! | L | blocks, `n_layer` | 12 |
 
 pub mod error;
+pub mod gguf;
 pub mod hooks;
 pub mod io;
 pub mod model;
@@ -35,7 +36,7 @@ use std::path::PathBuf;
 
 pub use error::{Error, Result};
 pub use hooks::{ActivationCache, Capture, HookFilter, HookPoint, NoCapture};
-pub use model::{Gpt2, Gpt2Config, KvCache};
+pub use model::{CausalLm, Gpt2, Gpt2Config, KvCache, LanguageModel, Llama, LlamaConfig, ModelInfo};
 pub use tokenizer::Gpt2Tokenizer;
 
 /// The project's git-ignored data cache: `$GPT2_EXPLORER_CACHE`, else `data/cache` in
@@ -55,27 +56,53 @@ pub fn gpt2_tokenizer_dir() -> PathBuf {
 /// A model with its tokenizer, and the name it was asked for (for captions and JSON).
 pub struct LoadedModel {
     pub name: String,
-    pub dir: PathBuf,
-    pub model: Gpt2,
+    /// The model folder or GGUF file it came from.
+    pub path: PathBuf,
+    pub model: LanguageModel,
     pub tokenizer: Gpt2Tokenizer,
 }
 
 impl LoadedModel {
-    /// Loads what `--model` names (see [`source`]): a hub name from the HF cache or the
-    /// hub, or a local folder. `offline` forbids downloads.
+    /// Loads what `--model` names (see [`source`]): `auto`, a hub name from the HF cache
+    /// or the hub, `smollm2`, a `.gguf` file, or a local folder. `offline` forbids
+    /// downloads.
     pub fn load(arg: &str, offline: bool) -> Result<Self> {
-        let spec = source::ModelSpec::parse(arg)?;
-        let files = source::resolve(&spec, offline)?;
-        let model = Gpt2::load(&files.dir, tch::Device::Cpu)?;
-        let tokenizer = Gpt2Tokenizer::from_dir(&files.dir)?;
-        Ok(LoadedModel { name: files.name, dir: files.dir, model, tokenizer })
+        let files = source::resolve(&source::ModelSpec::parse(arg)?, offline)?;
+        let device = tch::Device::Cpu;
+        let (model, tokenizer) = match files.format {
+            source::ModelFormat::Folder => (model::load_folder(&files.path, device)?, Gpt2Tokenizer::from_dir(&files.path)?),
+            source::ModelFormat::Gguf => {
+                let g = gguf::GgufFile::open(&files.path)?;
+                let model = LanguageModel::Llama(model::Llama::from_gguf(&g, device)?);
+                (model, Gpt2Tokenizer::from_inner(gguf::tokenizer_from_gguf(&g)?))
+            }
+        };
+        Ok(LoadedModel { name: files.name, path: files.path, model, tokenizer })
+    }
+
+    /// Only the tokenizer of what `--model` names (the weights are not read).
+    pub fn load_tokenizer(arg: &str, offline: bool) -> Result<(String, Gpt2Tokenizer)> {
+        let files = source::resolve(&source::ModelSpec::parse(arg)?, offline)?;
+        let tok = match files.format {
+            source::ModelFormat::Folder => Gpt2Tokenizer::from_dir(&files.path)?,
+            source::ModelFormat::Gguf => Gpt2Tokenizer::from_inner(gguf::tokenizer_from_gguf(&gguf::GgufFile::open(&files.path)?)?),
+        };
+        Ok((files.name, tok))
+    }
+
+    /// A caption naming the model, e.g. "GPT-2 (gpt2): 12 blocks, 12 heads, C = 768".
+    pub fn caption(&self) -> String {
+        let i = self.model.info();
+        let kv = if i.n_kv_head != i.n_head { format!(" ({} key/value heads)", i.n_kv_head) } else { String::new() };
+        format!("{} ({}): {} blocks, {} heads{kv}, C = {}", i.family, self.name, i.n_layer, i.n_head, i.d_model)
     }
 
     /// Token ids of a prompt, checked against the context window.
     pub fn encode_prompt(&self, prompt: &str) -> Result<Vec<u32>> {
         let ids = self.tokenizer.encode(prompt)?;
-        if ids.len() > self.model.config.n_positions {
-            return Err(Error::TooLong { len: ids.len(), max: self.model.config.n_positions });
+        let max = model::CausalLm::n_ctx(&self.model);
+        if ids.len() > max {
+            return Err(Error::TooLong { len: ids.len(), max });
         }
         Ok(ids)
     }

@@ -11,8 +11,7 @@ use serde_json::json;
 
 use gpt2_explorer::sampling::{self, Sampling};
 use gpt2_explorer::synthetic::{self, Layout};
-use gpt2_explorer::source::{self, ModelSpec};
-use gpt2_explorer::{Gpt2Config, Gpt2Tokenizer, LoadedModel};
+use gpt2_explorer::{Gpt2Config, LoadedModel};
 
 #[derive(Parser)]
 #[command(name = "gpt2-explorer", version, about = "Open up GPT-2: tokens, next-token probabilities, generation")]
@@ -23,9 +22,11 @@ struct Cli {
 
 #[derive(clap::Args)]
 struct ModelArgs {
-    /// A hub name (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, owner/name),
-    /// found in the Hugging Face cache or downloaded; or a local model folder.
-    #[arg(long, default_value = "gpt2")]
+    /// `auto` (GPT-2 small if it is in the Hugging Face cache, else SmolLM2); a hub name
+    /// (gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2, owner/name), found in the
+    /// Hugging Face cache or downloaded; `smollm2` (offline, fetched by `make setup`);
+    /// a .gguf file; or a local model folder.
+    #[arg(long, default_value = "auto")]
     model: String,
     /// Never download: use the Hugging Face cache or a local folder only.
     #[arg(long)]
@@ -182,12 +183,11 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Tokens { m, p, json } => {
             let text = p.text()?;
             // Only the tokenizer is needed: the weights are not read.
-            let files = source::resolve(&ModelSpec::parse(&m.model)?, m.offline)?;
-            let tokenizer = Gpt2Tokenizer::from_dir(&files.dir)?;
+            let (name, tokenizer) = LoadedModel::load_tokenizer(&m.model, m.offline)?;
             let ids = tokenizer.encode(&text)?;
             if json {
                 let tokens: Vec<String> = ids.iter().map(|&i| tokenizer.token_str(i)).collect();
-                out(json!({"model": files.name, "ids": ids, "tokens": tokens}))?;
+                out(json!({"model": name, "ids": ids, "tokens": tokens}))?;
             } else {
                 for id in ids {
                     out(format_args!("{id:>6}  {}", tokenizer.token_label(id)))?;

@@ -14,7 +14,8 @@ use tch::{Kind, Tensor};
 
 use crate::error::{Error, Result};
 use crate::hooks::NoCapture;
-use crate::model::gpt2::{ids_tensor, Gpt2, KvCache};
+use crate::model::gpt2::ids_tensor;
+use crate::model::{CausalLm, KvCache};
 use crate::tokenizer::Gpt2Tokenizer;
 
 /// One row of the next-token table.
@@ -114,12 +115,12 @@ fn argmax(v: &[f64]) -> u32 {
 /// Grows `prompt` by `max_new_tokens` tokens, one at a time, with a KV cache: the
 /// prompt is run once, then each step feeds only the newest token. `on_token` sees
 /// each new id as it is chosen (for streaming output). Returns the new ids.
-pub fn generate(model: &Gpt2, prompt: &[u32], max_new_tokens: usize, rule: Sampling, mut on_token: impl FnMut(u32)) -> Result<Vec<u32>> {
+pub fn generate<M: CausalLm + ?Sized>(model: &M, prompt: &[u32], max_new_tokens: usize, rule: Sampling, mut on_token: impl FnMut(u32)) -> Result<Vec<u32>> {
     if prompt.is_empty() {
         return Err(Error::EmptyPrompt);
     }
     // The last new token is not fed back: prompt + max_new_tokens - 1 positions.
-    let max = model.config.n_positions;
+    let max = model.n_ctx();
     if prompt.len() + max_new_tokens.saturating_sub(1) > max {
         return Err(Error::TooLongToGenerate { prompt: prompt.len(), max_new: max_new_tokens, max });
     }

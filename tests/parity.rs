@@ -4,69 +4,27 @@
 //! exactly with log-probs within 1e-3, and greedy ids exactly. On failure the message
 //! gives the max |diff| and where it is.
 
-use std::collections::BTreeMap;
+mod parity_support;
+
 use std::path::{Path, PathBuf};
 
-use gpt2_explorer::model::checkpoint::Checkpoint;
-use gpt2_explorer::sampling::{self, Sampling};
 use gpt2_explorer::synthetic::{self, Layout};
-use gpt2_explorer::{ActivationCache, Gpt2, Gpt2Config, Gpt2Tokenizer, HookFilter, HookPoint};
+use gpt2_explorer::{ActivationCache, Gpt2, Gpt2Config, Gpt2Tokenizer, HookFilter, HookPoint, LanguageModel};
+use parity_support::{assert_close, ids, Reference};
 use serde_json::Value;
 use tch::{Device, Kind, Tensor};
-
-const TOL: f64 = 1e-4;
 
 fn fixture(case: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/parity").join(case)
 }
 
-struct Reference {
-    json: Value,
-    tensors: BTreeMap<String, Tensor>,
+fn check_case(case: &str, model: LanguageModel, r: &Reference) -> LanguageModel {
+    parity_support::check_case(case, &model, r);
+    model
 }
 
-impl Reference {
-    fn load(case: &str) -> Self {
-        let dir = fixture(case);
-        let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).expect("reference.json")).expect("valid JSON");
-        let tensors = Checkpoint::read(&dir.join("reference.safetensors")).expect("reference.safetensors").tensors;
-        Reference { json, tensors }
-    }
-    fn prompt_ids(&self, p: usize) -> Vec<u32> {
-        ids(&self.json["prompts"][p]["ids"])
-    }
-    fn n_prompts(&self) -> usize {
-        self.json["prompts"].as_array().unwrap().len()
-    }
-    fn t(&self, name: &str) -> Option<&Tensor> {
-        self.tensors.get(name)
-    }
-}
-
-fn ids(v: &Value) -> Vec<u32> {
-    v.as_array().expect("id list").iter().map(|x| x.as_u64().unwrap() as u32).collect()
-}
-
-/// Panics with the max |diff|, its position and both values when above `tol`.
-fn assert_close(what: &str, got: &Tensor, want: &Tensor, tol: f64) {
-    assert_eq!(got.size(), want.size(), "{what}: shape differs");
-    let diff = (got.to_kind(Kind::Double) - want.to_kind(Kind::Double)).abs().flatten(0, -1);
-    let (max, at) = diff.max_dim(0, false);
-    let max = max.double_value(&[]);
-    #[allow(clippy::neg_cmp_op_on_partial_ord)] // NaN must fail too
-    if !(max <= tol) {
-        let at = at.int64_value(&[]);
-        let (g, w) = (got.flatten(0, -1).double_value(&[at]), want.flatten(0, -1).double_value(&[at]));
-        let mut idx = vec![];
-        let mut rest = at;
-        for d in got.size().iter().rev() {
-            idx.push(rest % d);
-            rest /= d;
-        }
-        idx.reverse();
-        panic!("{what}: max |diff| = {max:.3e} > {tol:e} at {idx:?} (ours {g}, transformers {w})");
-    }
-    eprintln!("{what}: max |diff| = {max:.2e}");
+fn gpt2(dir: &Path) -> LanguageModel {
+    LanguageModel::Gpt2(Gpt2::load(dir, Device::Cpu).unwrap())
 }
 
 fn tokenizer_dir() -> PathBuf {
@@ -77,7 +35,7 @@ fn tokenizer_dir() -> PathBuf {
 
 /// Writes the synthetic checkpoint of a fixture case into a temp folder, with the tokenizer.
 fn synthetic_folder(case: &str, layout: Layout) -> (tempfile::TempDir, Reference) {
-    let r = Reference::load(case);
+    let r = Reference::load(&fixture(case));
     let cfg: Gpt2Config = serde_json::from_value(r.json["config"].clone()).unwrap();
     let seed = r.json["master_seed"].as_u64().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -88,64 +46,21 @@ fn synthetic_folder(case: &str, layout: Layout) -> (tempfile::TempDir, Reference
     (dir, r)
 }
 
-/// Compares logits, every layer's pattern / MLP post / residual, ln_final, top-5 and greedy.
-fn check_case(case: &str, model: &Gpt2, r: &Reference) {
-    let n_layer = model.config.n_layer;
-    for p in 0..r.n_prompts() {
-        let ids = r.prompt_ids(p);
-        let mut cache = ActivationCache::all();
-        let logits = model.run_with_cache(&ids, &mut cache).unwrap(); // (T, V)
-        if let Some(want) = r.t(&format!("p{p}.logits")) {
-            assert_close(&format!("{case} prompt {p} last-position logits"), &logits.get(-1), want, TOL);
-        }
-        for l in 0..n_layer {
-            for (name, hook) in [("attn_pattern", HookPoint::AttnPattern(l)), ("mlp_post", HookPoint::MlpPost(l)), ("resid_post", HookPoint::ResidPost(l))] {
-                if let Some(want) = r.t(&format!("p{p}.{name}.{l}")) {
-                    assert_close(&format!("{case} prompt {p} {name} layer {l}"), &cache.get(hook).unwrap().get(0), want, TOL);
-                }
-            }
-        }
-        if let Some(want) = r.t(&format!("p{p}.ln_final")) {
-            assert_close(&format!("{case} prompt {p} ln_final"), &cache.ln_final().unwrap().get(0), want, TOL);
-        }
-    }
-    for entry in r.json["top5"].as_array().unwrap() {
-        let p = entry["prompt_index"].as_u64().unwrap() as usize;
-        let logits = model.logits(&r.prompt_ids(p)).unwrap();
-        let logp = logits.get(-1).log_softmax(-1, Kind::Double);
-        let (vals, idx) = logp.topk(5, -1, true, true);
-        let got: Vec<u32> = Vec::<i64>::try_from(&idx).unwrap().into_iter().map(|i| i as u32).collect();
-        assert_eq!(got, ids(&entry["ids"]), "{case} prompt {p}: top-5 ids differ from transformers");
-        let want: Vec<f64> = entry["logprobs"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
-        let vals = Vec::<f64>::try_from(&vals).unwrap();
-        for (g, w) in vals.iter().zip(&want) {
-            assert!((g - w).abs() <= 1e-3, "{case} prompt {p}: top-5 log-prob {g} vs transformers {w}");
-        }
-    }
-    let g = &r.json["greedy"];
-    let p = g["prompt_index"].as_u64().unwrap() as usize;
-    let want = ids(&g["new_ids"]);
-    let got = sampling::generate(model, &r.prompt_ids(p), want.len(), Sampling::Greedy, |_| {}).unwrap();
-    assert_eq!(got, want, "{case}: greedy ids differ from transformers (min top-1/top-2 margin there {})", g["min_margin"]);
-}
-
 #[test]
 fn tiny_checkpoint_written_by_transformers() {
-    let r = Reference::load("tiny-hf");
-    let model = Gpt2::load(&fixture("tiny-hf"), Device::Cpu).unwrap();
-    check_case("tiny-hf", &model, &r);
+    let r = Reference::load(&fixture("tiny-hf"));
+    check_case("tiny-hf", gpt2(&fixture("tiny-hf")), &r);
 }
 
 #[test]
 fn tiny_checkpoint_in_the_hubs_original_layout() {
-    let r = Reference::load("tiny-hf"); // tiny-hub holds the same weights
-    let model = Gpt2::load(&fixture("tiny-hub"), Device::Cpu).unwrap();
-    check_case("tiny-hub", &model, &r);
+    let r = Reference::load(&fixture("tiny-hf")); // tiny-hub holds the same weights
+    check_case("tiny-hub", gpt2(&fixture("tiny-hub")), &r);
 }
 
 #[test]
 fn prng_matches_the_python_generator_bit_for_bit() {
-    let r = Reference::load("synthetic-small");
+    let r = Reference::load(&fixture("synthetic-small"));
     let seed = r.json["master_seed"].as_u64().unwrap();
     for c in r.json["prng_check"].as_array().unwrap() {
         let scale = c["scale"].as_f64().unwrap();
@@ -164,8 +79,7 @@ fn synthetic_small_activations_match_transformers() {
         let text = r.json["prompts"][p]["text"].as_str().unwrap();
         assert_eq!(tok.encode(text).unwrap(), r.prompt_ids(p), "tokenizer disagrees with transformers on {text:?}");
     }
-    let model = Gpt2::load(dir.path(), Device::Cpu).unwrap();
-    check_case("synthetic-small", &model, &r);
+    check_case("synthetic-small", gpt2(dir.path()), &r);
 }
 
 #[test]
@@ -180,9 +94,8 @@ fn transformers_layout_loads_the_same_weights_as_the_hub_layout() {
 #[test]
 fn full_size_gpt2_small_shaped_checkpoint_matches_transformers() {
     let (dir, r) = synthetic_folder("synthetic-full", Layout::Hub);
-    let model = Gpt2::load(dir.path(), Device::Cpu).unwrap();
+    let model = check_case("synthetic-full", gpt2(dir.path()), &r);
     assert_eq!(model.attn_proj(0).unwrap().size(), vec![768, 768]);
-    check_case("synthetic-full", &model, &r);
     drop(model);
 
     // The same through the command line, as a user would run it.

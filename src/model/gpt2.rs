@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::hooks::{Capture, HookPoint, NoCapture};
 use crate::model::checkpoint::Checkpoint;
 use crate::model::config::Gpt2Config;
+use crate::model::KvCache;
 
 /// A linear layer in HF's `Conv1D` layout: `weight` (in, out), `bias` (out).
 pub struct Conv1D {
@@ -56,30 +57,6 @@ pub struct CausalSelfAttention {
     layer: usize,
     /// 1 / sqrt(D), times 1 / (layer + 1) when config.json asks for it.
     scale: f64,
-}
-
-/// Keys and values of the positions seen so far, per block: (B, H, S, D) each.
-#[derive(Default)]
-pub struct KvCache {
-    layers: Vec<Option<(Tensor, Tensor)>>,
-}
-
-impl KvCache {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Number of positions already in the cache.
-    pub fn len(&self) -> usize {
-        match self.layers.first() {
-            Some(Some((k, _))) => k.size()[2] as usize,
-            _ => 0,
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 impl CausalSelfAttention {
@@ -299,8 +276,7 @@ impl Gpt2 {
         let mut x = tok_emb + pos_emb; // (B, T, C)
         match kv {
             Some(cache) => {
-                cache.layers.resize_with(self.h.len(), || None);
-                for (block, slot) in self.h.iter().zip(cache.layers.iter_mut()) {
+                for (block, slot) in self.h.iter().zip(cache.slots(self.h.len())) {
                     x = block.forward(x, Some(slot), cap); // (B, T, C)
                 }
             }
