@@ -657,3 +657,39 @@ fn unsupported_types_do_not_dequantise() {
     assert_eq!(GgmlType(12345).to_string(), "unknown type 12345");
     assert_eq!(GgmlType::Q4_1.block(), Some((32, 20)));
 }
+
+// ---------------------------------------------------------------------------------------
+// The Llama loader on hand-made files: architecture and hyper-parameters
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn the_llama_loader_names_an_unsupported_architecture_and_missing_or_mistyped_keys() {
+    use gpt2_explorer::LlamaConfig;
+    let dir = tempfile::tempdir().unwrap();
+    let g = open_bytes(dir.path(), "qwen.gguf", &Writer::new().kv_str("general.architecture", "qwen2").bytes()).unwrap();
+    let msg = gguf_msg(LlamaConfig::from_gguf(&g));
+    assert!(msg.contains("architecture `qwen2` is not supported"), "{msg}");
+
+    let llama = || {
+        Writer::new()
+            .kv_str("general.architecture", "llama")
+            .kv_u32("llama.attention.head_count", 4)
+            .kv_u32("llama.embedding_length", 32)
+            .kv_u32("llama.vocab_size", 10)
+            .kv_u32("llama.feed_forward_length", 64)
+            .kv_u32("llama.block_count", 1)
+            .kv_u32("llama.context_length", 16)
+    };
+    let g = open_bytes(dir.path(), "noeps.gguf", &llama().bytes()).unwrap();
+    let msg = gguf_msg(LlamaConfig::from_gguf(&g));
+    assert!(msg.contains("llama.attention.layer_norm_rms_epsilon"), "a missing key must be named: {msg}");
+
+    let eps = 1e-5f32.to_le_bytes();
+    let ok = llama().kv("llama.attention.layer_norm_rms_epsilon", 6, &eps);
+    let cfg = LlamaConfig::from_gguf(&open_bytes(dir.path(), "ok.gguf", &ok.bytes()).unwrap()).unwrap();
+    assert_eq!((cfg.num_key_value_heads, cfg.head_dim, cfg.rope_theta), (4, 8, 10000.0), "absent optional keys take their defaults");
+
+    let mistyped = llama().kv("llama.attention.layer_norm_rms_epsilon", 6, &eps).kv_str("llama.attention.head_count_kv", "two");
+    let msg = gguf_msg(LlamaConfig::from_gguf(&open_bytes(dir.path(), "mistyped.gguf", &mistyped.bytes()).unwrap()));
+    assert!(msg.contains("llama.attention.head_count_kv"), "a mistyped optional key must be an error, not a default: {msg}");
+}

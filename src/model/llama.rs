@@ -526,22 +526,22 @@ impl LlamaConfig {
             return Err(Error::Gguf { path: g.path.clone(), msg: format!("architecture `{arch}` is not supported (this reader runs `llama`, e.g. SmolLM2)") });
         }
         let u = |k: &str| g.get_u32(&format!("llama.{k}")).map(|v| v as usize);
+        // Optional keys fall back to their defaults only when absent; a key that is
+        // present with the wrong type is an error, never silently replaced.
+        let present = |k: &str| g.get(&format!("llama.{k}")).is_ok();
         let n_head = u("attention.head_count")?;
         let hidden = u("embedding_length")?;
-        let vocab = match u("vocab_size") {
-            Ok(v) => v,
-            Err(_) => g.get_str_array("tokenizer.ggml.tokens")?.len(),
-        };
+        let vocab = if present("vocab_size") { u("vocab_size")? } else { g.get_str_array("tokenizer.ggml.tokens")?.len() };
         let cfg = LlamaConfig {
             vocab_size: vocab,
             hidden_size: hidden,
             intermediate_size: u("feed_forward_length")?,
             num_hidden_layers: u("block_count")?,
             num_attention_heads: n_head,
-            num_key_value_heads: u("attention.head_count_kv").unwrap_or(n_head),
-            head_dim: u("rope.dimension_count").unwrap_or(hidden / n_head.max(1)),
+            num_key_value_heads: if present("attention.head_count_kv") { u("attention.head_count_kv")? } else { n_head },
+            head_dim: if present("rope.dimension_count") { u("rope.dimension_count")? } else { hidden / n_head.max(1) },
             rms_norm_eps: g.get_f32("llama.attention.layer_norm_rms_epsilon")? as f64,
-            rope_theta: g.get_f32("llama.rope.freq_base").map(|v| v as f64).unwrap_or(10000.0),
+            rope_theta: if present("rope.freq_base") { g.get_f32("llama.rope.freq_base")? as f64 } else { 10000.0 },
             max_position_embeddings: u("context_length")?,
             tie_word_embeddings: !g.tensor_names().iter().any(|n| n == "output.weight"),
         };
