@@ -65,6 +65,9 @@ pub enum Error {
     #[error("model `{name}` is not in the Hugging Face cache ({tried}) and could not be downloaded from the hub: {why}. Fix: connect to the internet once (without --offline or HF_HUB_OFFLINE=1), point HF_HUB_CACHE or HF_HOME at a cache that has it, or pass --model with a local folder (config.json, model.safetensors, tokenizer.json or vocab.json + merges.txt)")]
     Offline { name: String, tried: String, why: String },
 
+    #[error("figure: {0}")]
+    Figure(String),
+
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
 

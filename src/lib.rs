@@ -23,10 +23,12 @@
 //! | L | blocks, `n_layer` | 12 |
 
 pub mod error;
+pub mod figures;
 pub mod gguf;
 pub mod hooks;
 pub mod io;
 pub mod model;
+pub mod plot;
 pub mod sampling;
 pub mod source;
 pub mod synthetic;

@@ -112,10 +112,22 @@ fn argmax(v: &[f64]) -> u32 {
     best as u32
 }
 
+/// One generated token and the probability the model gave it (at temperature 1).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Step {
+    pub id: u32,
+    pub prob: f64,
+}
+
 /// Grows `prompt` by `max_new_tokens` tokens, one at a time, with a KV cache: the
 /// prompt is run once, then each step feeds only the newest token. `on_token` sees
 /// each new id as it is chosen (for streaming output). Returns the new ids.
-pub fn generate<M: CausalLm + ?Sized>(model: &M, prompt: &[u32], max_new_tokens: usize, rule: Sampling, mut on_token: impl FnMut(u32)) -> Result<Vec<u32>> {
+pub fn generate<M: CausalLm + ?Sized>(model: &M, prompt: &[u32], max_new_tokens: usize, rule: Sampling, on_token: impl FnMut(u32)) -> Result<Vec<u32>> {
+    Ok(generate_steps(model, prompt, max_new_tokens, rule, on_token)?.into_iter().map(|s| s.id).collect())
+}
+
+/// As [`generate`], with the model's probability of each chosen token.
+pub fn generate_steps<M: CausalLm + ?Sized>(model: &M, prompt: &[u32], max_new_tokens: usize, rule: Sampling, mut on_token: impl FnMut(u32)) -> Result<Vec<Step>> {
     if prompt.is_empty() {
         return Err(Error::EmptyPrompt);
     }
@@ -132,8 +144,9 @@ pub fn generate<M: CausalLm + ?Sized>(model: &M, prompt: &[u32], max_new_tokens:
         let logits = model.forward(&input, Some(&mut cache), &mut NoCapture)?; // (1, T, V)
         let last = logits.get(0).get(-1); // (V)
         let next = sampler.pick(&last)?;
+        let prob = last.to_kind(Kind::Double).softmax(-1, Kind::Double).double_value(&[next as i64]);
         on_token(next);
-        out.push(next);
+        out.push(Step { id: next, prob });
         input = ids_tensor(&[next]); // (1, 1)
     }
     Ok(out)

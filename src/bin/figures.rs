@@ -1,0 +1,79 @@
+//! `figures`: rebuilds the essay's figures like `make` does (see `gpt2_explorer::figures`).
+//!
+//!   figures list                  the table of figures
+//!   figures [all | ID...]         rebuild what is stale (all by default)
+//!   --check                       exit 1 and name the stale figures; build nothing
+//!   --force                       rebuild even what is up to date
+//!   --model M                     the model for model-made figures (default auto)
+//!   --out DIR                     output folder (default figures/)
+//!   --jobs N                      rendering threads (default: the number of cores)
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use gpt2_explorer::figures::{self, Options};
+
+#[derive(Parser)]
+#[command(name = "figures", about = "Rebuild the figures of Wolfram's essay: only what is stale, PNG + SVG + CSV each, and a gallery")]
+struct Cli {
+    /// `list`, `all`, or figure ids.
+    targets: Vec<String>,
+    #[arg(long)]
+    check: bool,
+    #[arg(long)]
+    force: bool,
+    #[arg(long, default_value = "auto")]
+    model: String,
+    #[arg(long, default_value = "figures")]
+    out: PathBuf,
+    #[arg(long)]
+    jobs: Option<usize>,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    std::process::exit(match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            2
+        }
+    });
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    if cli.targets.first().map(String::as_str) == Some("list") {
+        for f in figures::registry() {
+            println!("{:<26} {:<40} {}", f.id, f.section, f.caption);
+        }
+        return Ok(0);
+    }
+    let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let opts = Options { ids: cli.targets, out: cli.out, model: cli.model, force: cli.force, check: cli.check, jobs, progress: std::io::IsTerminal::is_terminal(&std::io::stderr()) };
+    let s = figures::build(&opts)?;
+    if cli.check {
+        if s.stale.is_empty() && s.failed.is_empty() {
+            println!("all {} figures are up to date", s.up_to_date.len());
+            return Ok(0);
+        }
+        for id in &s.stale {
+            println!("stale: {id}");
+        }
+        for (id, e) in &s.failed {
+            println!("cannot check {id}: {e}");
+        }
+        return Ok(1);
+    }
+    for (id, e) in &s.failed {
+        eprintln!("failed: {id}: {e}");
+    }
+    println!(
+        "figures: {} built, {} up to date, {} failed in {:.1} s; gallery: {}",
+        s.built.len(),
+        s.up_to_date.len(),
+        s.failed.len(),
+        s.seconds,
+        opts.out.join("index.html").display()
+    );
+    Ok(if s.failed.is_empty() { 0 } else { 1 })
+}
