@@ -138,7 +138,7 @@ fn digit(k: usize) -> GridImage {
     for r in 0..28 {
         for c in 0..28 {
             let (y, x) = (r as f64 - 13.5, c as f64 - 13.5);
-            let ink = if k % 2 == 0 {
+            let ink = if k.is_multiple_of(2) {
                 let d = (x * x / 49.0 + y * y / 100.0).sqrt();
                 (1.0 - (d - 1.0).abs() * 5.0).max(0.0)
             } else {
@@ -346,6 +346,8 @@ fn every_plot_kind_renders_to_png_and_svg() {
     check_both(d, "scatter-3d", size, "Trajectory", &both!(draw_scatter3d, &s3));
     let tp = text_panel();
     check_both(d, "text-greedy", size, "Greedy continuation", &both!(draw_text_panel, &tp));
+    // A generic fn item is not general enough over the backend's lifetime: wrap it.
+    #[allow(clippy::redundant_closure)]
     check_both(d, "small-multiples", (1600, 1200), "all 12 heads", &|t| match t {
         Target::Png(p, s) => render_png(p, s, |a| draw_panels(a)),
         Target::Svg(p, s) => render_svg(p, s, |a| draw_panels(a)),
@@ -372,10 +374,27 @@ fn other_sizes_and_options_render() {
     let bar = bar_chart();
     let small = plot::png_bytes((480, 320), |a| draw_bar_chart(a, &bar)).unwrap();
     assert_eq!(png_size(&small), (480, 320));
+    // 27 bars; a 12x12 heatmap whose column labels must turn to fit.
+    let letters = BarChart {
+        title: "Letter frequencies".into(),
+        labels: "etaoinshrdlcumwfgypbvkjxqz".chars().map(String::from).chain(["space".to_string()]).collect(),
+        values: (0..27).map(|i| 0.13 / (1.0 + i as f64 * 0.4)).collect(),
+        value_format: ValueFormat::Percent(1),
+        x_label: "share of letters".into(),
+        ..Default::default()
+    };
+    let bars27 = plot::png_bytes(DEFAULT_SIZE, |a| draw_bar_chart(a, &letters)).unwrap();
+    let words: Vec<String> = [" understanding", " the", " transformer", " architecture", " is", " not", " hard", " when", " explained", " carefully", ",", " really"]
+        .map(visible_whitespace)
+        .to_vec();
+    let long = Heatmap { rows: 12, cols: 12, values: (0..144).map(|i| ((i * 37) % 100) as f64 / 100.0).collect(), row_labels: words.clone(), col_labels: words, annotate: ValueFormat::Decimal(1), title: "Long labels".into(), ..Default::default() };
+    let long_png = plot::png_bytes(DEFAULT_SIZE, |a| draw_heatmap(a, &long)).unwrap();
     if let Some(out) = samples_dir() {
         std::fs::create_dir_all(&out).unwrap();
         std::fs::write(out.join("images-tall-stretched.png"), &png).unwrap();
         std::fs::write(out.join("bar-small.png"), &small).unwrap();
+        std::fs::write(out.join("bar-27.png"), &bars27).unwrap();
+        std::fs::write(out.join("heatmap-long-labels.png"), &long_png).unwrap();
     }
 }
 
@@ -448,7 +467,7 @@ fn a_failed_drawing_writes_nothing() {
 
 #[test]
 fn bad_data_is_an_error_not_a_panic() {
-    let png = |f: &dyn Fn(&plotters::prelude::DrawingArea<plotters::prelude::BitMapBackend<'_>, plotters::coord::Shift>) -> Result<(), PlotError>| {
+    let png = |f: &dyn Fn(&PngArea<'_>) -> Result<(), PlotError>| {
         plot::png_bytes((600, 400), f).unwrap_err()
     };
     let heat = Heatmap { rows: 2, cols: 3, values: vec![0.0; 5], ..Default::default() };

@@ -178,14 +178,15 @@ struct Stamp {
 
 /// Source of the plot library, hashed into every figure's stamp.
 const PLOT_SOURCES: &[&str] = &[
-    include_str!("../plot/mod.rs"),
-    include_str!("../plot/theme.rs"),
     include_str!("../plot/axes.rs"),
     include_str!("../plot/bars.rs"),
+    include_str!("../plot/font.rs"),
     include_str!("../plot/lines.rs"),
     include_str!("../plot/matrix.rs"),
+    include_str!("../plot/mod.rs"),
     include_str!("../plot/scatter.rs"),
     include_str!("../plot/text.rs"),
+    include_str!("../plot/theme.rs"),
     include_str!("mod.rs"),
 ];
 

@@ -169,7 +169,7 @@ impl Bins {
                 if counts.is_empty() || edges.len() != counts.len() + 1 {
                     return Err(PlotError::Data(format!("histogram: {} edges for {} bins (need one more edge than bins)", edges.len(), counts.len())));
                 }
-                if edges.windows(2).any(|w| !(w[1] > w[0])) || edges.iter().any(|e| !e.is_finite()) {
+                if edges.iter().any(|e| !e.is_finite()) || edges.windows(2).any(|w| w[1] <= w[0]) {
                     return Err(PlotError::Data("histogram: bin edges must be finite and increasing".into()));
                 }
                 if counts.iter().any(|c| !c.is_finite() || *c < 0.0) {

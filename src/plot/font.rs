@@ -157,8 +157,9 @@ fn drop(px: f64) -> f64 {
 /// Capital height of DejaVu Sans in units of `px`.
 const CAP: f64 = 0.729 / 1.24;
 
+/// The font error the backends see (the fonts are checked before any drawing).
 #[derive(Debug)]
-pub struct FontMissing;
+struct FontMissing;
 
 impl std::fmt::Display for FontMissing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -159,7 +159,8 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &He
         let row_w = theme::max_width(&rl.at.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>(), &rs)? as f64;
         let col_w = theme::max_width(&cl.at.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>(), &cs)? as f64;
         // Column labels turn to read upwards when they are wider than their cells.
-        let spacing = if data.col_labels.is_empty() { cell_w * cl.at.get(1).map_or(cols, |(i, _)| *i) as f64 } else { cell_w * cl.at.get(1).map_or(1, |(i, _)| *i) as f64 };
+        let every = cl.at.get(1).map_or(cols, |(i, _)| *i).max(1); // columns from one label to the next
+        let spacing = cell_w * every as f64;
         let rotate = col_w > spacing * 0.9;
         let col_h = if rotate { col_w } else { theme::line_height(cl.px) as f64 };
         let left = left_desc + row_w + gap * 1.5;

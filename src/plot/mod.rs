@@ -57,6 +57,11 @@ pub use scatter::{draw_scatter, draw_scatter3d, Arrow, Camera, Point3, Scatter, 
 pub use text::{draw_text_panel, small_multiples, Panels, Span, SpanKind, TextPanel};
 pub use theme::{ensure_fonts, visible_whitespace, Colormap, Theme, DEFAULT_SIZE};
 
+/// The drawing area [`render_png`] and [`png_bytes`] hand to their closure.
+pub type PngArea<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+/// The drawing area [`render_svg`] and [`svg_string`] hand to their closure.
+pub type SvgArea<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
 /// What can go wrong while drawing or writing a plot.
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
@@ -102,7 +107,7 @@ fn check_size((w, h): (u32, u32)) -> Result<(), PlotError> {
 /// notebook to show inline, or to write elsewhere).
 pub fn png_bytes<F>(size: (u32, u32), draw: F) -> Result<Vec<u8>, PlotError>
 where
-    F: FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), PlotError>,
+    F: FnOnce(&PngArea<'_>) -> Result<(), PlotError>,
 {
     check_size(size)?;
     ensure_fonts()?;
@@ -123,7 +128,7 @@ where
 /// Draws with `draw` on a white `size` SVG canvas and returns the SVG document.
 pub fn svg_string<F>(size: (u32, u32), draw: F) -> Result<String, PlotError>
 where
-    F: FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), PlotError>,
+    F: FnOnce(&SvgArea<'_>) -> Result<(), PlotError>,
 {
     check_size(size)?;
     ensure_fonts()?;
@@ -139,9 +144,12 @@ where
 
 /// Draws a `size` PNG (see [`png_bytes`]) and writes it atomically to `path`, creating
 /// its folder. On any error no file is left at `path` (an old one stays as it was).
+///
+/// Pass a closure (`|area| draw_heatmap(area, &data)`); a generic function named
+/// directly is not general enough over the backend's lifetime.
 pub fn render_png<F>(path: impl AsRef<Path>, size: (u32, u32), draw: F) -> Result<(), PlotError>
 where
-    F: FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<(), PlotError>,
+    F: FnOnce(&PngArea<'_>) -> Result<(), PlotError>,
 {
     let bytes = png_bytes(size, draw)?;
     write_file(path.as_ref(), &bytes)
@@ -150,7 +158,7 @@ where
 /// Draws a `size` SVG (see [`svg_string`]) and writes it atomically to `path`.
 pub fn render_svg<F>(path: impl AsRef<Path>, size: (u32, u32), draw: F) -> Result<(), PlotError>
 where
-    F: FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), PlotError>,
+    F: FnOnce(&SvgArea<'_>) -> Result<(), PlotError>,
 {
     let svg = svg_string(size, draw)?;
     write_file(path.as_ref(), svg.as_bytes())

@@ -27,7 +27,7 @@ pub const GRID_MINOR: RGBColor = RGBColor(0xf2, 0xf2, 0xf2);
 pub const MISSING: RGBColor = RGBColor(0xee, 0xee, 0xee);
 /// The main colour: bars, lines, points.
 pub const BLUE: RGBColor = RGBColor(0x4c, 0x72, 0xb0);
-/// The accent: highlighted bars, arrows, the newest generated token, paths.
+/// The accent: highlighted bars, 3-D paths, the background of a highlighted token.
 pub const ORANGE: RGBColor = RGBColor(0xdd, 0x84, 0x52);
 
 /// Colours for several series or groups, in order (a muted, colour-blind-friendly set).
