@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export LIBTORCH := $(CURDIR)/.venv/libtorch/torch
 
-.PHONY: setup build figures test parity-fixtures clean-cache
+.PHONY: setup setup-notebooks build figures test notebooks parity-fixtures clean-cache
 
 setup:
 	@bash scripts/setup.sh
@@ -12,14 +12,27 @@ setup:
 build: setup
 	$(CARGO) build --bins
 
-# Until the figure builder exists (issue 4) this runs the chapter-1 smoke demo:
-# the next-word table and a greedy continuation, on the offline synthetic
-# GPT-2-small-shaped checkpoint (or on --model gpt2 when it is cached).
+# Rebuilds every stale figure into figures/ (PNG, SVG, CSV, index.html). Pass builder
+# options with ARGS, e.g. `make figures ARGS="--model smollm2 --force"`.
 figures: build
-	@bash scripts/figures-smoke.sh
+	./target/debug/figures all $(ARGS)
 
-test: setup
+# The whole suite: the cargo tests, then every notebook run headless.
+test: setup setup-notebooks
+	@bash scripts/setup-test.sh
 	$(CARGO) test
+	$(NOTEBOOKS_RUN)
+
+# evcxr_jupyter, the runner's Python venv and the kernelspec (scripts/setup-notebooks.sh).
+setup-notebooks:
+	@bash scripts/setup-notebooks.sh
+
+# Runs every notebooks/*.ipynb headless on the evcxr kernel (scripts/notebooks/run.py);
+# the executed copies go to target/notebooks/. `make notebooks NB=notebooks/01-...ipynb`
+# runs only the ones named.
+NOTEBOOKS_RUN = python3 scripts/notebooks/run.py $(NB)
+notebooks: setup setup-notebooks
+	$(NOTEBOOKS_RUN)
 
 # Regenerate the committed parity fixtures from HF transformers (by hand; see scripts/parity/README.md).
 parity-fixtures:
