@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::hooks::{Capture, HookPoint, NoCapture};
 use crate::model::checkpoint::Checkpoint;
 use crate::model::config::Gpt2Config;
-use crate::model::KvCache;
+use crate::model::{check_input, KvCache};
 
 /// A linear layer in HF's `Conv1D` layout: `weight` (in, out), `bias` (out).
 pub struct Conv1D {
@@ -249,20 +249,8 @@ impl Gpt2 {
     /// cache is extended. Every hook point is offered to `cap`.
     pub fn forward(&self, ids: &Tensor, kv: Option<&mut KvCache>, cap: &mut dyn Capture) -> Result<Tensor> {
         let _guard = tch::no_grad_guard();
-        let (_b, t) = ids.size2().map_err(Error::Torch)?;
-        let past = kv.as_ref().map_or(0, |c| c.len()) as i64;
-        let n_pos = self.config.n_positions;
-        if t == 0 {
-            return Err(Error::EmptyPrompt);
-        }
-        if (past + t) as usize > n_pos {
-            return Err(Error::TooLong { len: (past + t) as usize, max: n_pos });
-        }
-        let vocab = self.config.vocab_size as i64;
-        let (lo, hi) = (ids.min().int64_value(&[]), ids.max().int64_value(&[]));
-        if lo < 0 || hi >= vocab {
-            return Err(Error::BadTokenId { id: if lo < 0 { lo } else { hi }, vocab: vocab as usize });
-        }
+        check_input(ids, kv.as_deref(), self.config.vocab_size, self.config.n_positions)?;
+        let (past, t) = (kv.as_ref().map_or(0, |c| c.len()) as i64, ids.size()[1]);
         let ids = ids.to_device(self.device);
         let pos = Tensor::arange_start(past, past + t, (Kind::Int64, self.device)); // (T)
         let tok_emb = Tensor::embedding(&self.wte, &ids, -1, false, false); // (B, T, C)

@@ -19,7 +19,7 @@ use tch::{Device, Kind, Tensor};
 use crate::error::{Error, Result};
 use crate::hooks::{Capture, HookPoint};
 use crate::model::checkpoint::Checkpoint;
-use crate::model::KvCache;
+use crate::model::{check_input, KvCache};
 
 /// Llama hyper-parameters (HF `LlamaConfig` keys).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -410,20 +410,7 @@ impl Llama {
     /// The forward pass: token ids (B, T) -> logits (B, T, V), as [`crate::Gpt2::forward`].
     pub fn forward(&self, ids: &Tensor, kv: Option<&mut KvCache>, cap: &mut dyn Capture) -> Result<Tensor> {
         let _guard = tch::no_grad_guard();
-        let (_b, t) = ids.size2().map_err(Error::Torch)?;
-        let past = kv.as_ref().map_or(0, |c| c.len()) as i64;
-        let n_pos = self.config.max_position_embeddings;
-        if t == 0 {
-            return Err(Error::EmptyPrompt);
-        }
-        if (past + t) as usize > n_pos {
-            return Err(Error::TooLong { len: (past + t) as usize, max: n_pos });
-        }
-        let vocab = self.config.vocab_size as i64;
-        let (lo, hi) = (ids.min().int64_value(&[]), ids.max().int64_value(&[]));
-        if lo < 0 || hi >= vocab {
-            return Err(Error::BadTokenId { id: if lo < 0 { lo } else { hi }, vocab: vocab as usize });
-        }
+        check_input(ids, kv.as_deref(), self.config.vocab_size, self.config.max_position_embeddings)?;
         let ids = ids.to_device(self.device);
         let mut x = Tensor::embedding(&self.embed_tokens, &ids, -1, false, false); // (B, T, C)
         record(cap, HookPoint::Embed, &x);

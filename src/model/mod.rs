@@ -47,6 +47,24 @@ use crate::error::{Error, Result};
 use crate::hooks::{Capture, HookPoint, NoCapture};
 pub use llama::{Llama, LlamaConfig};
 
+/// Checks a forward call's input, for every family: ids (B, T) with T >= 1, every id
+/// inside the vocabulary, and the cached plus new positions inside the context window.
+pub(crate) fn check_input(ids: &Tensor, kv: Option<&KvCache>, vocab: usize, n_ctx: usize) -> Result<()> {
+    let (_b, t) = ids.size2()?;
+    if t == 0 {
+        return Err(Error::EmptyPrompt);
+    }
+    let len = kv.map_or(0, |c| c.len()) + t as usize;
+    if len > n_ctx {
+        return Err(Error::TooLong { len, max: n_ctx });
+    }
+    let (lo, hi) = (ids.min().int64_value(&[]), ids.max().int64_value(&[]));
+    if lo < 0 || hi >= vocab as i64 {
+        return Err(Error::BadTokenId { id: if lo < 0 { lo } else { hi }, vocab });
+    }
+    Ok(())
+}
+
 /// What a causal language model offers to sampling: a forward pass with an optional KV
 /// cache and capture, and its context window.
 pub trait CausalLm {

@@ -250,13 +250,5 @@ pub fn header<DB: DrawingBackend>(
 /// Makes whitespace in a token visible: a space becomes "␣", a newline "↵", a tab "⇥"
 /// (so that " learn" and "learn" differ on a label).
 pub fn visible_whitespace(token: &str) -> String {
-    token
-        .chars()
-        .map(|c| match c {
-            ' ' => '␣',
-            '\n' => '↵',
-            '\t' => '⇥',
-            c => c,
-        })
-        .collect()
+    crate::tokenizer::readable(token)
 }
