@@ -23,7 +23,7 @@ test: setup setup-notebooks
 	$(CARGO) test
 	$(NOTEBOOKS_RUN)
 
-# evcxr_jupyter, the runner's Python venv and the kernelspec (scripts/setup-notebooks.sh).
+# evcxr_jupyter, the runner's Python packages and the kernelspec (scripts/setup-notebooks.sh).
 setup-notebooks:
 	@bash scripts/setup-notebooks.sh
 

@@ -8,7 +8,7 @@ cd "$ROOT"
 
 say() { printf '[setup] %s\n' "$*"; }
 
-# ---------- notebooks: evcxr_jupyter, a Python venv for the runner, the kernelspec ----------
+# ---------- notebooks: evcxr_jupyter, the runner's Python packages, the kernelspec ----------
 #   .venv/evcxr/bin/evcxr_jupyter   the Rust Jupyter kernel, built from crates.io (long)
 #   .venv/py/                       nbclient & co., pinned in scripts/notebooks/requirements.txt
 #   .venv/jupyter/kernels/gpt2x-rust/kernel.json   the kernelspec scripts/notebooks/run.py uses
