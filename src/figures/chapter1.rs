@@ -22,7 +22,7 @@ pub fn figures() -> Vec<FigureSpec> {
     vec![
         f("next-word-top5", Kind::Model, "The five most likely next words after the prompt, with their probabilities.", || json!({"prompt": PROMPT, "top": 5}), next_word_top5),
         f("greedy-continuation", Kind::Model, "Text grown one word at a time, always taking the most likely word (temperature 0).", || json!({"prompt": PROMPT, "steps": 7, "temperature": 0.0}), greedy_continuation),
-        f("greedy-long", Kind::Model, "A long zero-temperature continuation: always taking the top word soon repeats itself.", || json!({"prompt": PROMPT, "new_tokens": 100, "temperature": 0.0}), greedy_long),
+        f("greedy-long", Kind::Model, "A long zero-temperature continuation: always taking the top word tends to go flat and repetitive (GPT-2 soon loops; larger, newer models less so).", || json!({"prompt": PROMPT, "new_tokens": 100, "temperature": 0.0}), greedy_long),
         f("sampled-continuation", Kind::Sampled, "Text grown by sampling each word at temperature 0.8: lower-ranked words get a chance.", || json!({"prompt": PROMPT, "steps": 7, "temperature": 0.8, "seed": 1}), sampled_continuation),
         f("sampled-five", Kind::Sampled, "Five temperature-0.8 continuations of the same prompt, one per seed.", || json!({"prompt": PROMPT, "new_tokens": 30, "temperature": 0.8, "seeds": [1, 2, 3, 4, 5]}), sampled_five),
         f("rank-probability-loglog", Kind::Model, "Probability of each possible next token against its rank, on log-log axes: roughly a power law.", || json!({"prompt": PROMPT, "top": 10000}), rank_probability),
