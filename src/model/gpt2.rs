@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::hooks::{Capture, HookPoint, NoCapture};
 use crate::model::checkpoint::Checkpoint;
 use crate::model::config::Gpt2Config;
-use crate::model::{check_input, KvCache};
+use crate::model::{causal_attention, check_input, record, KvCache};
 
 /// A linear layer in HF's `Conv1D` layout: `weight` (in, out), `bias` (out).
 pub struct Conv1D {
@@ -86,18 +86,7 @@ impl CausalSelfAttention {
             }
             None => 0,
         };
-        let s = past + t;
-        // The explicit computation, as HF's "eager" attention, taken whether or not
-        // scores and pattern are captured, so that capturing cannot change the logits.
-        let att = q.matmul(&k.transpose(-2, -1)) * self.scale; // (B, H, T, S)
-        // Query i sits at absolute position past + i and sees keys 0..=past + i.
-        let mask = Tensor::ones([t, s], (Kind::Bool, x.device())).tril(past); // (T, S)
-        let att = att.masked_fill(&mask.logical_not(), f64::NEG_INFINITY); // (B, H, T, S)
-        record(cap, HookPoint::AttnScores(l), &att);
-        let att = att.softmax(-1, Kind::Float); // (B, H, T, S)
-        record(cap, HookPoint::AttnPattern(l), &att);
-        let y = att.matmul(&v); // (B, H, T, D)
-        let z = y.transpose(1, 2); // (B, T, H, D)
+        let z = causal_attention(&q, &k, &v, self.scale, past, l, cap); // (B, T, H, D)
         record(cap, HookPoint::AttnZ(l), &z);
         self.c_proj.forward(&z.reshape([b, t, c])) // (B, T, C)
     }
@@ -155,11 +144,6 @@ pub struct Gpt2 {
     device: Device,
 }
 
-fn record(cap: &mut dyn Capture, hook: HookPoint, t: &Tensor) {
-    if cap.wants(hook) {
-        cap.record(hook, t);
-    }
-}
 
 impl Gpt2 {
     /// The tensors a checkpoint of this config must hold: (name, shape), in the hub's

@@ -19,7 +19,7 @@ use tch::{Device, Kind, Tensor};
 use crate::error::{Error, Result};
 use crate::hooks::{Capture, HookPoint};
 use crate::model::checkpoint::Checkpoint;
-use crate::model::{check_input, KvCache};
+use crate::model::{causal_attention, check_input, record, KvCache};
 
 /// Llama hyper-parameters (HF `LlamaConfig` keys).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -268,13 +268,7 @@ impl LlamaAttention {
         let rep = h / k_heads;
         let k = k.unsqueeze(2).expand([b, k_heads, rep, s, d], false).reshape([b, h, s, d]); // (B, H, S, D)
         let v = v.unsqueeze(2).expand([b, k_heads, rep, s, d], false).reshape([b, h, s, d]); // (B, H, S, D)
-        let att = q.matmul(&k.transpose(-2, -1)) * (1.0 / (d as f64).sqrt()); // (B, H, T, S)
-        let mask = Tensor::ones([t, s], (Kind::Bool, x.device())).tril(past); // (T, S)
-        let att = att.masked_fill(&mask.logical_not(), f64::NEG_INFINITY); // (B, H, T, S)
-        record(cap, HookPoint::AttnScores(l), &att);
-        let att = att.softmax(-1, Kind::Float); // (B, H, T, S)
-        record(cap, HookPoint::AttnPattern(l), &att);
-        let z = att.matmul(&v).transpose(1, 2); // (B, T, H, D)
+        let z = causal_attention(&q, &k, &v, 1.0 / (d as f64).sqrt(), past, l, cap); // (B, T, H, D)
         record(cap, HookPoint::AttnZ(l), &z);
         self.o_proj.forward(&z.reshape([b, t, h * d])) // (B, T, C)
     }
@@ -333,12 +327,6 @@ pub struct Llama {
     pub lm_head: Option<Tensor>,
     rope: Rope,
     device: Device,
-}
-
-fn record(cap: &mut dyn Capture, hook: HookPoint, t: &Tensor) {
-    if cap.wants(hook) {
-        cap.record(hook, t);
-    }
 }
 
 impl Llama {

@@ -65,6 +65,29 @@ pub(crate) fn check_input(ids: &Tensor, kv: Option<&KvCache>, vocab: usize, n_ct
     Ok(())
 }
 
+/// Offers `t` to `cap` at `hook` if it wants it.
+pub(crate) fn record(cap: &mut dyn Capture, hook: HookPoint, t: &Tensor) {
+    if cap.wants(hook) {
+        cap.record(hook, t);
+    }
+}
+
+/// Causal attention of block `layer`, shared by every family: q (B, H, T, D) against
+/// k, v (B, H, S, D), where the T queries sit at positions past..past + T. Computed
+/// explicitly, as HF's "eager" attention, whether or not scores and pattern are
+/// captured, so that capturing cannot change the logits. Returns z (B, T, H, D).
+pub(crate) fn causal_attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64, past: i64, layer: usize, cap: &mut dyn Capture) -> Tensor {
+    let (t, s) = (q.size()[2], k.size()[2]);
+    let att = q.matmul(&k.transpose(-2, -1)) * scale; // (B, H, T, S)
+    // Query i sits at absolute position past + i and sees keys 0..=past + i.
+    let mask = Tensor::ones([t, s], (tch::Kind::Bool, q.device())).tril(past); // (T, S)
+    let att = att.masked_fill(&mask.logical_not(), f64::NEG_INFINITY); // (B, H, T, S)
+    record(cap, HookPoint::AttnScores(layer), &att);
+    let att = att.softmax(-1, tch::Kind::Float); // (B, H, T, S)
+    record(cap, HookPoint::AttnPattern(layer), &att);
+    att.matmul(v).transpose(1, 2) // (B, T, H, D)
+}
+
 /// What a causal language model offers to sampling: a forward pass with an optional KV
 /// cache and capture, and its context window.
 pub trait CausalLm {
