@@ -69,7 +69,11 @@ impl LoadedModel {
     /// or the hub, `smollm2`, a `.gguf` file, or a local folder. `offline` forbids
     /// downloads.
     pub fn load(arg: &str, offline: bool) -> Result<Self> {
-        let files = source::resolve(&source::ModelSpec::parse(arg)?, offline)?;
+        Self::from_files(&source::resolve(&source::ModelSpec::parse(arg)?, offline)?)
+    }
+
+    /// Loads the model and tokenizer of already resolved files.
+    pub fn from_files(files: &source::ModelFiles) -> Result<Self> {
         let device = tch::Device::Cpu;
         let (model, tokenizer) = match files.format {
             source::ModelFormat::Folder => (model::load_folder(&files.path, device)?, Gpt2Tokenizer::from_dir(&files.path)?),
@@ -79,7 +83,7 @@ impl LoadedModel {
                 (model, Gpt2Tokenizer::from_inner(gguf::tokenizer_from_gguf(&g)?))
             }
         };
-        Ok(LoadedModel { name: files.name, path: files.path, model, tokenizer })
+        Ok(LoadedModel { name: files.name.clone(), path: files.path.clone(), model, tokenizer })
     }
 
     /// Only the tokenizer of what `--model` names (the weights are not read).

@@ -3,7 +3,7 @@
 //! which writes a seeded random-weights GPT-2 checkpoint for offline demos and tests.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -231,48 +231,9 @@ fn run(cli: Cli) -> Result<()> {
                 LayoutArg::Hub => Layout::Hub,
                 LayoutArg::Transformers => Layout::Transformers,
             };
-            write_synthetic(&out, &cfg, seed, layout)?;
+            synthetic::write_model_folder(&out, &cfg, seed, layout, &gpt2_explorer::gpt2_tokenizer_dir())?;
             eprintln!("wrote a synthetic (random-weights) GPT-2 checkpoint, seed {seed}, to {}", out.display());
         }
     }
     Ok(())
-}
-
-/// Writes a synthetic checkpoint folder (config.json, model.safetensors, vocab.json,
-/// merges.txt) all or nothing: everything is written into a hidden staging folder beside
-/// `out`, then moved into place, so a failure leaves no partial folder or file behind.
-fn write_synthetic(out: &Path, cfg: &Gpt2Config, seed: u64, layout: Layout) -> Result<()> {
-    let tok = gpt2_explorer::gpt2_tokenizer_dir();
-    const TOKENIZER_FILES: [&str; 2] = ["vocab.json", "merges.txt"];
-    for f in TOKENIZER_FILES {
-        let src = tok.join(f);
-        if !src.is_file() {
-            bail!("the GPT-2 tokenizer file {} is missing; run `make setup` to fetch it", src.display());
-        }
-    }
-    if out.exists() && !out.is_dir() {
-        bail!("{} exists and is not a folder; give --out a new or existing folder", out.display());
-    }
-    let name = out.file_name().with_context(|| format!("--out {} does not name a folder", out.display()))?;
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    let staging = parent.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    let result = (|| -> Result<()> {
-        synthetic::write_checkpoint(&staging, cfg, seed, layout)?;
-        for f in TOKENIZER_FILES {
-            let src = tok.join(f);
-            std::fs::copy(&src, staging.join(f)).with_context(|| format!("cannot copy {} into {}", src.display(), staging.display()))?;
-        }
-        if !out.exists() {
-            std::fs::rename(&staging, out).with_context(|| format!("cannot move {} to {}", staging.display(), out.display()))?;
-            return Ok(());
-        }
-        for f in ["config.json", "model.safetensors", "vocab.json", "merges.txt"] {
-            std::fs::rename(staging.join(f), out.join(f)).with_context(|| format!("cannot move {f} into {}", out.display()))?;
-        }
-        Ok(())
-    })();
-    let _ = std::fs::remove_dir_all(&staging);
-    result
 }

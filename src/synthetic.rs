@@ -135,3 +135,39 @@ pub fn write_checkpoint(dir: &Path, cfg: &Gpt2Config, seed: u64, layout: Layout)
     let config = serde_json::to_string_pretty(cfg).expect("a config serialises");
     crate::io::write_atomic(&dir.join("config.json"), config.as_bytes())
 }
+
+/// Writes a whole model folder all or nothing: `config.json`, `model.safetensors` and the
+/// GPT-2 tokenizer files copied from `tokenizer_dir` are staged in a hidden folder beside
+/// `out`, then moved into place, so a failure leaves `out` as it was.
+pub fn write_model_folder(out: &Path, cfg: &Gpt2Config, seed: u64, layout: Layout, tokenizer_dir: &Path) -> Result<()> {
+    const TOKENIZER_FILES: [&str; 2] = ["vocab.json", "merges.txt"];
+    for f in TOKENIZER_FILES {
+        let src = tokenizer_dir.join(f);
+        if !src.is_file() {
+            return Err(Error::MissingFile { path: src, what: "the GPT-2 tokenizer file; run `make setup` to fetch it".into() });
+        }
+    }
+    if out.exists() && !out.is_dir() {
+        return Err(Error::io(out, std::io::Error::other("exists and is not a folder; give a new or existing folder")));
+    }
+    let name = out.file_name().ok_or_else(|| Error::io(out, std::io::Error::other("does not name a folder")))?;
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    let staging = parent.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    let result = (|| -> Result<()> {
+        write_checkpoint(&staging, cfg, seed, layout)?;
+        for f in TOKENIZER_FILES {
+            std::fs::copy(tokenizer_dir.join(f), staging.join(f)).map_err(|e| Error::io(staging.join(f), e))?;
+        }
+        if !out.exists() {
+            return std::fs::rename(&staging, out).map_err(|e| Error::io(out, e));
+        }
+        for f in ["config.json", "model.safetensors", "vocab.json", "merges.txt"] {
+            std::fs::rename(staging.join(f), out.join(f)).map_err(|e| Error::io(out.join(f), e))?;
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&staging);
+    result
+}

@@ -334,10 +334,7 @@ pub fn build(opts: &Options) -> Result<Summary> {
 
     // Compute the data (the model is loaded once, only if a model figure is stale).
     let model = match (&files, stale.iter().any(|(s, _, _)| s.kind.needs_model())) {
-        (Some(Ok(f)), true) => Some(LoadedModel::load(&f.path.display().to_string(), false).map(|mut m| {
-            m.name = f.name.clone();
-            m
-        }).map_err(|e| e.to_string())),
+        (Some(Ok(f)), true) => Some(LoadedModel::from_files(f).map_err(|e| e.to_string())),
         _ => None,
     };
     let pb = bar(stale.len(), opts.progress, "computing");
