@@ -22,6 +22,7 @@
 //! | P | context window, `n_positions` | 1024 |
 //! | L | blocks, `n_layer` | 12 |
 
+pub mod analysis;
 pub mod error;
 pub mod figures;
 pub mod gguf;

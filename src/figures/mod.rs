@@ -7,6 +7,12 @@
 //! (`chapter1`, ...) are the only place that joins model, analysis and plot.
 
 pub mod chapter1;
+pub mod chapter2;
+pub mod chapter3;
+pub mod chapter4;
+pub mod chapter5;
+pub mod chapter6;
+pub mod chapter7;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -115,6 +121,13 @@ pub enum Plot {
     Lines(plot::LinePlot),
     Text(plot::TextPanel),
     Heatmap(plot::Heatmap),
+    Histogram(plot::Histogram),
+    Scatter(plot::Scatter),
+    Scatter3d(plot::Scatter3d),
+    ImageGrid(plot::ImageGrid),
+    /// Small multiples: a title over a grid of plots, one per panel title (e.g. the 12
+    /// attention heads of a block). `plots.len()` must equal `panels.panel_titles.len()`.
+    Grid { panels: plot::Panels, plots: Vec<Plot> },
 }
 
 impl Plot {
@@ -124,6 +137,20 @@ impl Plot {
             Plot::Lines(d) => plot::draw_line_plot(area, d),
             Plot::Text(d) => plot::draw_text_panel(area, d),
             Plot::Heatmap(d) => plot::draw_heatmap(area, d),
+            Plot::Histogram(d) => plot::draw_histogram(area, d),
+            Plot::Scatter(d) => plot::draw_scatter(area, d),
+            Plot::Scatter3d(d) => plot::draw_scatter3d(area, d),
+            Plot::ImageGrid(d) => plot::draw_image_grid(area, d),
+            Plot::Grid { panels, plots } => {
+                if plots.len() != panels.panel_titles.len() {
+                    return Err(PlotError::Data(format!("{} plots for {} panel titles", plots.len(), panels.panel_titles.len())));
+                }
+                let cells = plot::small_multiples(area, panels)?;
+                for (cell, p) in cells.iter().zip(plots) {
+                    p.draw(cell)?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -138,7 +165,7 @@ pub struct Figure {
 
 /// Every figure, in essay order.
 pub fn registry() -> Vec<FigureSpec> {
-    chapter1::figures()
+    [chapter1::figures(), chapter2::figures(), chapter3::figures(), chapter4::figures(), chapter5::figures(), chapter6::figures(), chapter7::figures()].into_iter().flatten().collect()
 }
 
 /// What was asked of the builder.

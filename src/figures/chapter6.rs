@@ -1,0 +1,8 @@
+//! Essay section 6, "Inside ChatGPT (GPT-2 internals)": its figures (see ../shared/ESSAY_FIGURES.md).
+
+use super::FigureSpec;
+
+/// The chapter's figures, in essay order.
+pub fn figures() -> Vec<FigureSpec> {
+    vec![]
+}
