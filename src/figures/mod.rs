@@ -163,6 +163,47 @@ pub struct Figure {
     pub size: (u32, u32),
 }
 
+impl Figure {
+    /// The figure as SVG text.
+    pub fn svg(&self) -> Result<String> {
+        plot::svg_string(self.size, |area| self.plot.draw(area)).map_err(|e| Error::Figure(e.to_string()))
+    }
+    /// The figure as PNG bytes.
+    pub fn png(&self) -> Result<Vec<u8>> {
+        plot::png_bytes(self.size, |area| self.plot.draw(area)).map_err(|e| Error::Figure(e.to_string()))
+    }
+    /// Shows the figure inline in an evcxr notebook (prints its SVG between
+    /// `EVCXR_BEGIN_CONTENT image/svg+xml` and `EVCXR_END_CONTENT`).
+    pub fn show(&self) -> Result<()> {
+        println!("EVCXR_BEGIN_CONTENT image/svg+xml\n{}\nEVCXR_END_CONTENT", self.svg()?);
+        Ok(())
+    }
+}
+
+/// Builds one figure in memory (nothing is written), for notebooks: its declared
+/// parameters with the keys of `overrides` (a JSON object, or `null`) replaced, and
+/// `model` for the figures that need one. `make("letters-english", json!({}), None)?.show()?`.
+pub fn make(id: &str, overrides: Value, model: Option<&LoadedModel>) -> Result<Figure> {
+    let spec = select(&[id.to_string()])?.pop().ok_or_else(|| Error::Figure(format!("unknown figure id `{id}`")))?;
+    let mut params = (spec.params)();
+    match overrides {
+        Value::Null => {}
+        Value::Object(o) => {
+            for (k, v) in o {
+                if params.get(&k).is_none() {
+                    return Err(Error::Figure(format!("figure `{id}` has no parameter `{k}`; its parameters: {params}")));
+                }
+                params[&k] = v;
+            }
+        }
+        other => return Err(Error::Figure(format!("figure `{id}`: overrides must be a JSON object, not {other}"))),
+    }
+    if spec.kind.needs_model() && model.is_none() {
+        return Err(Error::Figure(format!("figure `{id}` needs a model: pass Some(&lm) (e.g. LoadedModel::load(\"auto\", true)?)")));
+    }
+    (spec.build)(&Ctx { params, model: if spec.kind.needs_model() { model } else { None } })
+}
+
 /// Every figure, in essay order.
 pub fn registry() -> Vec<FigureSpec> {
     [chapter1::figures(), chapter2::figures(), chapter3::figures(), chapter4::figures(), chapter5::figures(), chapter6::figures(), chapter7::figures()].into_iter().flatten().collect()
