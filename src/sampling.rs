@@ -142,7 +142,8 @@ pub fn generate_steps<M: CausalLm + ?Sized>(model: &M, prompt: &[u32], max_new_t
     let mut input = ids_tensor(prompt); // (1, T)
     for _ in 0..max_new_tokens {
         let logits = model.forward(&input, Some(&mut cache), &mut NoCapture)?; // (1, T, V)
-        let last = logits.get(0).get(-1); // (V)
+        // The one host transfer of a step: the last position's logits, for the sampler.
+        let last = logits.get(0).get(-1).to_device(tch::Device::Cpu); // (V)
         let next = sampler.pick(&last)?;
         let prob = last.to_kind(Kind::Double).softmax(-1, Kind::Double).double_value(&[next as i64]);
         on_token(next);

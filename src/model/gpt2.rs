@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::hooks::{Capture, HookPoint, NoCapture};
 use crate::model::checkpoint::Checkpoint;
 use crate::model::config::Gpt2Config;
-use crate::model::{causal_attention, check_input, record, KvCache};
+use crate::model::{causal_attention, check_input, record, KvCache, LayerKv};
 
 /// A linear layer in HF's `Conv1D` layout: `weight` (in, out), `bias` (out).
 pub struct Conv1D {
@@ -31,7 +31,11 @@ pub struct Conv1D {
 
 impl Conv1D {
     fn forward(&self, x: &Tensor) -> Tensor {
-        x.matmul(&self.weight) + &self.bias // (..., in) @ (in, out) -> (..., out)
+        // One fused bias + matrix product over the rows, as HF's Conv1D (`addmm`).
+        let mut shape = x.size();
+        let n_in = shape.pop().expect("a linear layer input has a last dimension");
+        shape.push(self.weight.size()[1]);
+        self.bias.addmm(&x.reshape([-1, n_in]), &self.weight).view(shape.as_slice()) // (..., in) @ (in, out) -> (..., out)
     }
 }
 
@@ -60,7 +64,7 @@ pub struct CausalSelfAttention {
 }
 
 impl CausalSelfAttention {
-    fn forward(&self, x: &Tensor, kv: Option<&mut Option<(Tensor, Tensor)>>, cap: &mut dyn Capture) -> Tensor {
+    fn forward(&self, x: &Tensor, kv: Option<&mut Option<LayerKv>>, cap: &mut dyn Capture) -> Tensor {
         let (b, t, c) = x.size3().expect("attention input is (B, T, C)");
         let (h, d) = (self.n_head, c / self.n_head);
         let l = self.layer;
@@ -73,18 +77,15 @@ impl CausalSelfAttention {
         record(cap, HookPoint::AttnK(l), &k);
         record(cap, HookPoint::AttnV(l), &v);
         let q = q.transpose(1, 2); // (B, H, T, D)
-        let mut k = k.transpose(1, 2); // (B, H, T, D)
-        let mut v = v.transpose(1, 2); // (B, H, T, D)
-        let past = match kv {
+        let k = k.transpose(1, 2); // (B, H, T, D)
+        let v = v.transpose(1, 2); // (B, H, T, D)
+        let (k, v, past) = match kv {
             Some(slot) => {
-                if let Some((pk, pv)) = slot.take() {
-                    k = Tensor::cat(&[pk, k], 2); // (B, H, S, D)
-                    v = Tensor::cat(&[pv, v], 2); // (B, H, S, D)
-                }
-                *slot = Some((k.shallow_clone(), v.shallow_clone()));
-                k.size()[2] - t
+                let (k, v) = LayerKv::append(slot, &k, &v); // (B, H, S, D) each
+                let past = k.size()[2] - t;
+                (k, v, past)
             }
-            None => 0,
+            None => (k, v, 0),
         };
         let z = causal_attention(&q, &k, &v, self.scale, past, l, cap); // (B, T, H, D)
         record(cap, HookPoint::AttnZ(l), &z);
@@ -119,7 +120,7 @@ pub struct Block {
 }
 
 impl Block {
-    fn forward(&self, x: Tensor, kv: Option<&mut Option<(Tensor, Tensor)>>, cap: &mut dyn Capture) -> Tensor {
+    fn forward(&self, x: Tensor, kv: Option<&mut Option<LayerKv>>, cap: &mut dyn Capture) -> Tensor {
         let l = self.layer;
         record(cap, HookPoint::ResidPre(l), &x);
         let attn_out = self.attn.forward(&self.ln_1.forward(&x), kv, cap); // (B, T, C)

@@ -19,7 +19,7 @@ use tch::{Device, Kind, Tensor};
 use crate::error::{Error, Result};
 use crate::hooks::{Capture, HookPoint};
 use crate::model::checkpoint::Checkpoint;
-use crate::model::{causal_attention, check_input, record, KvCache};
+use crate::model::{causal_attention, check_input, record, KvCache, LayerKv};
 
 /// Llama hyper-parameters (HF `LlamaConfig` keys).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -243,7 +243,7 @@ pub struct LlamaAttention {
 }
 
 impl LlamaAttention {
-    fn forward(&self, x: &Tensor, rope: &Rope, past_kv: Option<&mut Option<(Tensor, Tensor)>>, cap: &mut dyn Capture) -> Tensor {
+    fn forward(&self, x: &Tensor, rope: &Rope, past_kv: Option<&mut Option<LayerKv>>, cap: &mut dyn Capture) -> Tensor {
         let (b, t, _c) = x.size3().expect("attention input is (B, T, C)");
         let (h, k_heads, d, l) = (self.n_head, self.n_kv_head, self.head_dim, self.layer);
         let q = self.q_proj.forward(x).view([b, t, h, d]); // (B, T, H, D)
@@ -252,22 +252,16 @@ impl LlamaAttention {
         record(cap, HookPoint::AttnQ(l), &q); // before the rotation
         record(cap, HookPoint::AttnK(l), &k); // before the rotation
         record(cap, HookPoint::AttnV(l), &v);
-        let past = past_kv.as_ref().and_then(|s| s.as_ref()).map_or(0, |(pk, _)| pk.size()[2]);
+        let past = past_kv.as_ref().and_then(|s| s.as_ref()).map_or(0, |c| c.len);
         let q = rope.apply(&q.transpose(1, 2), past); // (B, H, T, D)
-        let mut k = rope.apply(&k.transpose(1, 2), past); // (B, K, T, D)
-        let mut v = v.transpose(1, 2); // (B, K, T, D)
-        if let Some(slot) = past_kv {
-            if let Some((pk, pv)) = slot.take() {
-                k = Tensor::cat(&[pk, k], 2); // (B, K, S, D)
-                v = Tensor::cat(&[pv, v], 2); // (B, K, S, D)
-            }
-            *slot = Some((k.shallow_clone(), v.shallow_clone()));
-        }
-        let s = past + t;
-        // Grouped-query attention: query head h reads key/value head h / (H / K).
-        let rep = h / k_heads;
-        let k = k.unsqueeze(2).expand([b, k_heads, rep, s, d], false).reshape([b, h, s, d]); // (B, H, S, D)
-        let v = v.unsqueeze(2).expand([b, k_heads, rep, s, d], false).reshape([b, h, s, d]); // (B, H, S, D)
+        let k = rope.apply(&k.transpose(1, 2), past); // (B, K, T, D)
+        let v = v.transpose(1, 2); // (B, K, T, D)
+        // Grouped-query attention: causal_attention lets query head h read key/value
+        // head h / (H / K) without copying the keys and values per query head.
+        let (k, v) = match past_kv {
+            Some(slot) => LayerKv::append(slot, &k, &v), // (B, K, S, D) each
+            None => (k, v),
+        };
         let z = causal_attention(&q, &k, &v, 1.0 / (d as f64).sqrt(), past, l, cap); // (B, T, H, D)
         record(cap, HookPoint::AttnZ(l), &z);
         self.o_proj.forward(&z.reshape([b, t, h * d])) // (B, T, C)
@@ -302,7 +296,7 @@ pub struct DecoderLayer {
 }
 
 impl DecoderLayer {
-    fn forward(&self, x: Tensor, rope: &Rope, kv: Option<&mut Option<(Tensor, Tensor)>>, cap: &mut dyn Capture) -> Tensor {
+    fn forward(&self, x: Tensor, rope: &Rope, kv: Option<&mut Option<LayerKv>>, cap: &mut dyn Capture) -> Tensor {
         let l = self.layer;
         record(cap, HookPoint::ResidPre(l), &x);
         let attn_out = self.self_attn.forward(&self.input_layernorm.forward(&x), rope, kv, cap); // (B, T, C)

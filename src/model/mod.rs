@@ -4,6 +4,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod device;
 pub mod gpt2;
 pub mod llama;
 
@@ -14,9 +15,51 @@ use tch::Tensor;
 
 /// Keys and values of the positions seen so far, per block: (B, K, S, D) each, where K
 /// is the number of key/value heads (= H for GPT-2). Shared by every model family.
+///
+/// Each block's keys and values live in a buffer with spare room for later positions
+/// (capacity doubles when full), so a decoding step writes one position in place
+/// instead of copying the whole cache into a new tensor (what `torch.cat` per step
+/// would do): amortised O(1) copying per token instead of O(S).
 #[derive(Default)]
 pub struct KvCache {
-    layers: Vec<Option<(Tensor, Tensor)>>,
+    layers: Vec<Option<LayerKv>>,
+}
+
+/// One block's cache: buffers (B, K, capacity, D) of which the first `len` positions
+/// are filled.
+pub(crate) struct LayerKv {
+    k: Tensor, // (B, K, capacity, D)
+    v: Tensor, // (B, K, capacity, D)
+    len: i64,
+}
+
+impl LayerKv {
+    /// Smallest buffer allocated, in positions.
+    const MIN_CAPACITY: i64 = 64;
+
+    /// Appends this call's keys and values (B, K, T, D) to the block's slot and returns
+    /// views of every position so far, (B, K, S, D) each.
+    pub(crate) fn append(slot: &mut Option<LayerKv>, k: &Tensor, v: &Tensor) -> (Tensor, Tensor) {
+        let t = k.size()[2];
+        let (len, cap) = slot.as_ref().map_or((0, 0), |c| (c.len, c.k.size()[2]));
+        if len + t > cap {
+            let new_cap = (len + t).max(2 * cap).max(Self::MIN_CAPACITY);
+            let mut shape = k.size();
+            shape[2] = new_cap;
+            let nk = Tensor::empty(shape.as_slice(), (k.kind(), k.device())); // (B, K, capacity, D)
+            let nv = Tensor::empty(shape.as_slice(), (v.kind(), v.device())); // (B, K, capacity, D)
+            if let Some(old) = slot.as_ref() {
+                nk.narrow(2, 0, len).copy_(&old.k.narrow(2, 0, len));
+                nv.narrow(2, 0, len).copy_(&old.v.narrow(2, 0, len));
+            }
+            *slot = Some(LayerKv { k: nk, v: nv, len });
+        }
+        let c = slot.as_mut().expect("allocated above");
+        c.k.narrow(2, len, t).copy_(k);
+        c.v.narrow(2, len, t).copy_(v);
+        c.len = len + t;
+        (c.k.narrow(2, 0, c.len), c.v.narrow(2, 0, c.len)) // (B, K, S, D) each
+    }
 }
 
 impl KvCache {
@@ -27,7 +70,7 @@ impl KvCache {
     /// Number of positions already in the cache.
     pub fn len(&self) -> usize {
         match self.layers.first() {
-            Some(Some((k, _))) => k.size()[2] as usize,
+            Some(Some(c)) => c.len as usize,
             _ => 0,
         }
     }
@@ -37,7 +80,7 @@ impl KvCache {
     }
 
     /// One slot per block, created empty on first use.
-    pub(crate) fn slots(&mut self, n_layer: usize) -> std::slice::IterMut<'_, Option<(Tensor, Tensor)>> {
+    pub(crate) fn slots(&mut self, n_layer: usize) -> std::slice::IterMut<'_, Option<LayerKv>> {
         self.layers.resize_with(n_layer, || None);
         self.layers.iter_mut()
     }
@@ -73,19 +116,32 @@ pub(crate) fn record(cap: &mut dyn Capture, hook: HookPoint, t: &Tensor) {
 }
 
 /// Causal attention of block `layer`, shared by every family: q (B, H, T, D) against
-/// k, v (B, H, S, D), where the T queries sit at positions past..past + T. Computed
-/// explicitly, as HF's "eager" attention, whether or not scores and pattern are
-/// captured, so that capturing cannot change the logits. Returns z (B, T, H, D).
+/// k, v (B, K, S, D), where the T queries sit at positions past..past + T and, with
+/// grouped-query attention (K < H), query head h reads key/value head h / (H / K).
+/// Computed explicitly, as HF's "eager" attention, whether or not scores and pattern
+/// are captured, so that capturing cannot change the logits. Returns z (B, T, H, D).
+///
+/// The H / K query heads of a group are stacked as one (H / K * T)-row matrix against
+/// their shared keys, so the keys and values are never copied H / K times.
 pub(crate) fn causal_attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64, past: i64, layer: usize, cap: &mut dyn Capture) -> Tensor {
-    let (t, s) = (q.size()[2], k.size()[2]);
-    let att = q.matmul(&k.transpose(-2, -1)) * scale; // (B, H, T, S)
-    // Query i sits at absolute position past + i and sees keys 0..=past + i.
-    let mask = Tensor::ones([t, s], (tch::Kind::Bool, q.device())).tril(past); // (T, S)
-    let att = att.masked_fill(&mask.logical_not(), f64::NEG_INFINITY); // (B, H, T, S)
+    let (b, h, t, d) = q.size4().expect("queries are (B, H, T, D)");
+    let (kh, s) = (k.size()[1], k.size()[2]);
+    let rep = h / kh;
+    let qg = q.reshape([b, kh, rep * t, d]); // (B, K, H/K T, D)
+    let att = qg.matmul(&k.transpose(-2, -1)).view([b, h, t, s]) * scale; // (B, H, T, S)
+    // Query i sits at absolute position past + i and sees keys 0..=past + i; a single
+    // query (a decoding step) sees every key, so it needs no mask.
+    let att = if t > 1 {
+        let mask = Tensor::ones([t, s], (tch::Kind::Bool, q.device())).tril(past); // (T, S)
+        att.masked_fill(&mask.logical_not(), f64::NEG_INFINITY) // (B, H, T, S)
+    } else {
+        att
+    };
     record(cap, HookPoint::AttnScores(layer), &att);
     let att = att.softmax(-1, tch::Kind::Float); // (B, H, T, S)
     record(cap, HookPoint::AttnPattern(layer), &att);
-    att.matmul(v).transpose(1, 2) // (B, T, H, D)
+    let z = att.view([b, kh, rep * t, s]).matmul(v); // (B, K, H/K T, D)
+    z.view([b, h, t, d]).transpose(1, 2) // (B, T, H, D)
 }
 
 /// What a causal language model offers to sampling: a forward pass with an optional KV
@@ -333,5 +389,30 @@ pub fn load_folder(dir: &std::path::Path, device: tch::Device) -> Result<Languag
     match model_type.as_deref() {
         Some("llama") => Ok(LanguageModel::Llama(Llama::load(dir, device)?)),
         _ => Ok(LanguageModel::Gpt2(Gpt2::load(dir, device)?)),
+    }
+}
+
+#[cfg(test)]
+mod kv_tests {
+    use super::LayerKv;
+    use tch::{Kind, Tensor};
+
+    /// Appending in pieces across several buffer growths (64, 128, 256 positions) holds
+    /// exactly what concatenating every piece at once gives.
+    #[test]
+    fn kv_buffer_growth_keeps_every_position() {
+        let mut slot = None;
+        let (mut ks, mut vs) = (Vec::new(), Vec::new());
+        for (i, t) in [5i64, 1, 70, 1, 1, 100, 1].into_iter().enumerate() {
+            let k = Tensor::randn([1, 3, t, 4], (Kind::Float, tch::Device::Cpu)) + i as f64; // (B, K, T, D)
+            let v = Tensor::randn([1, 3, t, 4], (Kind::Float, tch::Device::Cpu)) - i as f64; // (B, K, T, D)
+            ks.push(k.shallow_clone());
+            vs.push(v.shallow_clone());
+            let (ak, av) = LayerKv::append(&mut slot, &k, &v); // (B, K, S, D)
+            assert!(ak.equal(&Tensor::cat(&ks, 2)), "keys after piece {i}");
+            assert!(av.equal(&Tensor::cat(&vs, 2)), "values after piece {i}");
+        }
+        assert_eq!(slot.as_ref().unwrap().len, 179);
+        assert_eq!(slot.as_ref().unwrap().k.size()[2], 256, "capacity doubles: 64 -> 128 -> 256");
     }
 }
