@@ -73,6 +73,10 @@ pub enum Error {
 
     #[error("GGUF file {path}: {msg}")]
     Gguf { path: PathBuf, msg: String },
+
+    /// A `--device` that cannot be used here (see `model::device`).
+    #[error("{0}")]
+    Device(String),
 }
 
 /// The library's result type.

@@ -73,9 +73,14 @@ impl LoadedModel {
         Self::from_files(&source::resolve(&source::ModelSpec::parse(arg)?, offline)?)
     }
 
-    /// Loads the model and tokenizer of already resolved files.
+    /// Loads the model and tokenizer of already resolved files, onto
+    /// [`model::device::default_device`] (the CPU unless `--device` said otherwise).
     pub fn from_files(files: &source::ModelFiles) -> Result<Self> {
-        let device = tch::Device::Cpu;
+        Self::from_files_on(files, model::device::default_device())
+    }
+
+    /// As [`LoadedModel::from_files`], onto `device`.
+    pub fn from_files_on(files: &source::ModelFiles, device: tch::Device) -> Result<Self> {
         let (model, tokenizer) = match files.format {
             source::ModelFormat::Folder => (model::load_folder(&files.path, device)?, Gpt2Tokenizer::from_dir(&files.path)?),
             source::ModelFormat::Gguf => {

@@ -31,6 +31,18 @@ struct ModelArgs {
     /// Never download: use the Hugging Face cache or a local folder only.
     #[arg(long)]
     offline: bool,
+    /// Where the model runs: cpu, cuda (needs a `--features cuda` build and an NVIDIA
+    /// GPU) or auto (the GPU when one is usable, else the CPU).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+impl ModelArgs {
+    /// Loads the model named by --model onto the --device.
+    fn load(&self) -> Result<LoadedModel> {
+        gpt2_explorer::model::device::set_default_device(gpt2_explorer::model::device::resolve_device(&self.device)?);
+        Ok(LoadedModel::load(&self.model, self.offline)?)
+    }
 }
 
 #[derive(clap::Args)]
@@ -196,7 +208,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::NextToken { m, p, top, json } => {
             let text = p.text()?;
-            let lm = LoadedModel::load(&m.model, m.offline)?;
+            let lm = m.load()?;
             let ids = lm.encode_prompt(&text)?;
             let logits = lm.model.logits(&ids)?; // (T, V)
             let table = sampling::top_k(&logits.get(-1), top, &lm.tokenizer)?;
@@ -212,7 +224,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Generate { m, p, max_new_tokens, temperature, seed, json } => {
             let rule = Sampling::new(temperature, seed)?;
             let text = p.text()?;
-            let lm = LoadedModel::load(&m.model, m.offline)?;
+            let lm = m.load()?;
             let ids = lm.encode_prompt(&text)?;
             let new_ids = sampling::generate(&lm.model, &ids, max_new_tokens, rule, |_| {})?;
             let continuation = lm.tokenizer.decode(&new_ids)?;

@@ -7,6 +7,7 @@
 //!   --model M                     the model for model-made figures (default auto)
 //!   --out DIR                     output folder (default figures/)
 //!   --jobs N                      rendering threads (default: the number of cores)
+//!   --device D                    where the model runs: cpu (default), cuda, auto
 
 use std::path::PathBuf;
 
@@ -28,6 +29,9 @@ struct Cli {
     out: PathBuf,
     #[arg(long)]
     jobs: Option<usize>,
+    /// Where the model runs: cpu, cuda (a `--features cuda` build) or auto.
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
 fn main() {
@@ -48,6 +52,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         return Ok(0);
     }
+    gpt2_explorer::model::device::set_default_device(gpt2_explorer::model::device::resolve_device(&cli.device)?);
     let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let opts = Options { ids: cli.targets, out: cli.out, model: cli.model, force: cli.force, check: cli.check, jobs, progress: std::io::IsTerminal::is_terminal(&std::io::stderr()) };
     let s = figures::build(&opts)?;
