@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export LIBTORCH := $(CURDIR)/.venv/libtorch/torch
 
-.PHONY: setup setup-notebooks build figures test notebooks parity-fixtures clean-cache
+.PHONY: setup setup-notebooks build figures test notebooks parity-fixtures clean-cache bench bench-quick setup-cuda build-cuda
 
 setup:
 	@bash scripts/setup.sh
@@ -42,3 +42,30 @@ parity-fixtures:
 
 clean-cache:
 	rm -rf data/cache
+
+# Speed against HF transformers, side by side (BENCHMARKS.md; scripts/bench/). Sets up
+# the reference venv .venv-ref (torch + transformers) on first use. Pass driver options
+# with BENCH_ARGS, e.g. `make bench BENCH_ARGS="--runs 5 --threads 4"`. The `bench`
+# binary is built in the dev profile like everything else (dependencies at opt-level 2):
+# the time is spent in libtorch's kernels, which are the same on both sides.
+bench: setup
+	$(CARGO) build --bin bench --bin gpt2-explorer
+	bash scripts/parity/setup_venv.sh
+	@test -d data/cache/synthetic-gpt2-small || ./target/debug/gpt2-explorer synthetic --size gpt2-small --out data/cache/synthetic-gpt2-small
+	python3 scripts/bench/run.py $(BENCH_ARGS)
+
+# The benchmark's quick mode with both sides (tiny checkpoint, one iteration) into
+# target/bench/quick.md; `make test` runs our side of it (tests/bench.rs).
+bench-quick: setup
+	$(CARGO) build --bin bench --bin gpt2-explorer
+	bash scripts/parity/setup_venv.sh
+	@test -d target/bench/tiny || ./target/debug/gpt2-explorer synthetic --size small --out target/bench/tiny
+	python3 scripts/bench/run.py --quick --tiny-model target/bench/tiny --out target/bench/quick.md --json-out target/bench/quick.json
+
+# GPU: a CUDA libtorch (the full PyPI torch==2.13.0 with its nvidia-* libraries) into
+# .venv/libtorch-cuda, then the binaries with `--features cuda` into target/cuda/.
+setup-cuda:
+	@bash scripts/bench/setup-cuda.sh
+
+build-cuda: setup-cuda
+	LIBTORCH=$(CURDIR)/.venv/libtorch-cuda/torch CARGO_TARGET_DIR=$(CURDIR)/target/cuda $(CARGO) build --release --features cuda --bins
