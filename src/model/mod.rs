@@ -115,33 +115,83 @@ pub(crate) fn record(cap: &mut dyn Capture, hook: HookPoint, t: &Tensor) {
     }
 }
 
+/// Queries handled per block of [`causal_attention`]: long prompts are attended to in
+/// blocks of this many rows, so that the scores of a block stay small (cache-friendly,
+/// reused by the allocator rather than freshly mapped) and no block computes scores
+/// against keys it cannot see.
+pub(crate) const ATTN_BLOCK: i64 = 128;
+
 /// Causal attention of block `layer`, shared by every family: q (B, H, T, D) against
 /// k, v (B, K, S, D), where the T queries sit at positions past..past + T and, with
 /// grouped-query attention (K < H), query head h reads key/value head h / (H / K).
-/// Computed explicitly, as HF's "eager" attention, whether or not scores and pattern
-/// are captured, so that capturing cannot change the logits. Returns z (B, T, H, D).
+/// Computed explicitly, as HF's "eager" attention, by the same kernels whether or not
+/// scores and pattern are captured, so that capturing cannot change the logits.
+/// Returns z (B, T, H, D).
 ///
-/// The H / K query heads of a group are stacked as one (H / K * T)-row matrix against
-/// their shared keys, so the keys and values are never copied H / K times.
+/// The H / K query heads of a group are stacked as one matrix against their shared
+/// keys, so the keys and values are never copied H / K times. Queries go in blocks of
+/// [`ATTN_BLOCK`] rows, each against only the keys it can see (0..=its last position):
+/// for a long prompt this halves the work and the memory of the scores. The captured
+/// scores and pattern are the blocks put together, with -inf and 0 (what the mask and
+/// softmax give there) where a block did not reach.
 pub(crate) fn causal_attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64, past: i64, layer: usize, cap: &mut dyn Capture) -> Tensor {
     let (b, h, t, d) = q.size4().expect("queries are (B, H, T, D)");
     let (kh, s) = (k.size()[1], k.size()[2]);
     let rep = h / kh;
-    let qg = q.reshape([b, kh, rep * t, d]); // (B, K, H/K T, D)
-    let att = qg.matmul(&k.transpose(-2, -1)).view([b, h, t, s]) * scale; // (B, H, T, S)
-    // Query i sits at absolute position past + i and sees keys 0..=past + i; a single
-    // query (a decoding step) sees every key, so it needs no mask.
-    let att = if t > 1 {
-        let mask = Tensor::ones([t, s], (tch::Kind::Bool, q.device())).tril(past); // (T, S)
-        att.masked_fill(&mask.logical_not(), f64::NEG_INFINITY) // (B, H, T, S)
-    } else {
-        att
-    };
-    record(cap, HookPoint::AttnScores(layer), &att);
-    let att = att.softmax(-1, tch::Kind::Float); // (B, H, T, S)
-    record(cap, HookPoint::AttnPattern(layer), &att);
-    let z = att.view([b, kh, rep * t, s]).matmul(v); // (B, K, H/K T, D)
-    z.view([b, h, t, d]).transpose(1, 2) // (B, T, H, D)
+    let (want_scores, want_pattern) = (cap.wants(HookPoint::AttnScores(layer)), cap.wants(HookPoint::AttnPattern(layer)));
+    let q5 = q.view([b, kh, rep, t, d]); // (B, K, H/K, T, D)
+    let (mut zs, mut scores, mut patterns) = (Vec::new(), Vec::new(), Vec::new());
+    let mut r0 = 0;
+    while r0 < t {
+        let rows = ATTN_BLOCK.min(t - r0);
+        let seen = past + r0 + rows; // keys this block can see
+        let qb = q5.narrow(3, r0, rows).reshape([b, kh, rep * rows, d]); // (B, K, H/K rows, D)
+        let (kb, vb) = (k.narrow(2, 0, seen), v.narrow(2, 0, seen)); // (B, K, seen, D)
+        let mut att = qb.matmul(&kb.transpose(-2, -1)).view([b, h, rows, seen]); // (B, H, rows, seen)
+        let _ = att.g_mul_scalar_(scale);
+        // Query i of the block sits at absolute position past + r0 + i and sees keys
+        // 0..=past + r0 + i; a single query (a decoding step) sees every key.
+        if rows > 1 {
+            let mask = Tensor::ones([rows, seen], (tch::Kind::Bool, q.device())).tril(past + r0); // (rows, seen)
+            let _ = att.masked_fill_(&mask.logical_not(), f64::NEG_INFINITY);
+        }
+        let pattern = att.softmax(-1, tch::Kind::Float); // (B, H, rows, seen)
+        let z = pattern.view([b, kh, rep * rows, seen]).matmul(&vb).view([b, h, rows, d]); // (B, H, rows, D)
+        if want_scores {
+            scores.push(pad_keys(&att, s, f64::NEG_INFINITY)); // (B, H, rows, S)
+        }
+        if want_pattern {
+            patterns.push(pad_keys(&pattern, s, 0.0)); // (B, H, rows, S)
+        }
+        zs.push(z);
+        r0 += rows;
+    }
+    if want_scores {
+        cap.record(HookPoint::AttnScores(layer), &cat_rows(scores)); // (B, H, T, S)
+    }
+    if want_pattern {
+        cap.record(HookPoint::AttnPattern(layer), &cat_rows(patterns)); // (B, H, T, S)
+    }
+    cat_rows(zs).transpose(1, 2) // (B, T, H, D)
+}
+
+/// (B, H, rows, seen) -> (B, H, rows, S), filled with `value` past `seen`.
+fn pad_keys(x: &Tensor, s: i64, value: f64) -> Tensor {
+    let mut size = x.size();
+    let seen = size[3];
+    if seen == s {
+        return x.shallow_clone();
+    }
+    size[3] = s - seen;
+    Tensor::cat(&[x, &Tensor::full(size.as_slice(), value, (x.kind(), x.device()))], 3)
+}
+
+/// Blocks of rows (B, H, rows, _) back into one (B, H, T, _) tensor.
+fn cat_rows(mut parts: Vec<Tensor>) -> Tensor {
+    if parts.len() == 1 {
+        return parts.pop().expect("one part");
+    }
+    Tensor::cat(&parts, 2)
 }
 
 /// What a causal language model offers to sampling: a forward pass with an optional KV
@@ -414,5 +464,52 @@ mod kv_tests {
         }
         assert_eq!(slot.as_ref().unwrap().len, 179);
         assert_eq!(slot.as_ref().unwrap().k.size()[2], 256, "capacity doubles: 64 -> 128 -> 256");
+    }
+}
+
+#[cfg(test)]
+mod attention_tests {
+    use super::{causal_attention, ATTN_BLOCK};
+    use crate::hooks::{ActivationCache, HookPoint, NoCapture};
+    use tch::{Kind, Tensor};
+
+    /// The blocked attention against the textbook formula on whole matrices,
+    /// softmax(q k^T * scale + causal mask) v, with grouped-query heads (H = 6, K = 2),
+    /// a prompt longer than two blocks, with and without cached positions before it.
+    #[test]
+    fn blocked_attention_matches_the_whole_matrix_formula() {
+        tch::manual_seed(7);
+        let (h, kh, d) = (6i64, 2i64, 8i64);
+        for (past, t) in [(0i64, 2 * ATTN_BLOCK + 37), (5, ATTN_BLOCK + 1), (40, 3), (12, 1)] {
+            let s = past + t;
+            let q = Tensor::randn([1, h, t, d], (Kind::Float, tch::Device::Cpu)); // (B, H, T, D)
+            let k = Tensor::randn([1, kh, s, d], (Kind::Float, tch::Device::Cpu)); // (B, K, S, D)
+            let v = Tensor::randn([1, kh, s, d], (Kind::Float, tch::Device::Cpu)); // (B, K, S, D)
+            let scale = 0.3;
+            // Reference: keys repeated per query head, one (T, S) matrix per head, in f64.
+            let kr = k.repeat_interleave_self_int(h / kh, Some(1), None).to_kind(Kind::Double); // (B, H, S, D)
+            let vr = v.repeat_interleave_self_int(h / kh, Some(1), None).to_kind(Kind::Double); // (B, H, S, D)
+            let scores = q.to_kind(Kind::Double).matmul(&kr.transpose(-2, -1)) * scale; // (B, H, T, S)
+            let mask = Tensor::ones([t, s], (Kind::Bool, tch::Device::Cpu)).tril(past); // (T, S)
+            let scores = scores.masked_fill(&mask.logical_not(), f64::NEG_INFINITY);
+            let pattern = scores.softmax(-1, Kind::Double); // (B, H, T, S)
+            let z_ref = pattern.matmul(&vr).transpose(1, 2); // (B, T, H, D)
+
+            let z_plain = causal_attention(&q, &k, &v, scale, past, 0, &mut NoCapture); // (B, T, H, D)
+            let mut cache = ActivationCache::all();
+            let z_cap = causal_attention(&q, &k, &v, scale, past, 0, &mut cache);
+            assert!(z_plain.equal(&z_cap), "capture changed z (past {past}, t {t})");
+            let err = (z_plain.to_kind(Kind::Double) - &z_ref).abs().max().double_value(&[]);
+            assert!(err < 1e-5, "z differs from the formula by {err} (past {past}, t {t})");
+            let got_p = cache.get(HookPoint::AttnPattern(0)).unwrap().to_kind(Kind::Double);
+            assert_eq!(got_p.size(), vec![1, h, t, s]);
+            let err = (&got_p - &pattern).abs().max().double_value(&[]);
+            assert!(err < 1e-6, "captured pattern differs by {err}");
+            let got_s = cache.get(HookPoint::AttnScores(0)).unwrap().to_kind(Kind::Double);
+            let masked = mask.logical_not().expand_as(&got_s);
+            assert!(got_s.masked_select(&masked).eq(f64::NEG_INFINITY).all().int64_value(&[]) == 1, "masked scores are -inf");
+            let err = (got_s.masked_select(&masked.logical_not()) - scores.masked_select(&masked.logical_not())).abs().max().double_value(&[]);
+            assert!(err < 1e-5, "captured scores differ by {err}");
+        }
     }
 }
