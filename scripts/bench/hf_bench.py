@@ -94,13 +94,14 @@ def main():
         for _ in range(warmup):
             fn()
         times = []
+        cpu0 = time.process_time()
         for _ in range(iters):
             sync()
             t = time.perf_counter()
             fn()
             sync()
             times.append(time.perf_counter() - t)
-        return times, status_mib("VmHWM:")
+        return times, (time.process_time() - cpu0) / iters, status_mib("VmHWM:")
 
     def ids_of(n):
         return torch.tensor([prompt_ids(n, vocab)], dtype=torch.long, device=device)
@@ -109,8 +110,8 @@ def main():
     with torch.inference_mode():
         for n in [int(x) for x in a.prompt_lens.split(",") if x]:
             ids = ids_of(n)
-            times, peak = time_it(lambda: model(ids).logits)
-            prefill.append({"tokens": n, "median_ms": 1e3 * statistics.median(times), "times_ms": [1e3 * t for t in times], "peak_rss_mib": peak})
+            times, cpu, peak = time_it(lambda: model(ids).logits)
+            prefill.append({"tokens": n, "median_ms": 1e3 * statistics.median(times), "times_ms": [1e3 * t for t in times], "cpu_ms": 1e3 * cpu, "peak_rss_mib": peak})
 
         gen_ids = ids_of(a.gen_prompt)
         out = {}
@@ -118,12 +119,12 @@ def main():
         def gen():
             out["ids"] = model.generate(gen_ids, attention_mask=torch.ones_like(gen_ids), max_new_tokens=a.new_tokens, min_new_tokens=a.new_tokens,
                                         do_sample=False, use_cache=True, pad_token_id=0)
-        times, gen_peak = time_it(gen)
+        times, gen_cpu, gen_peak = time_it(gen)
         tok_s = [a.new_tokens / t for t in times]
         generated = out["ids"][0, a.gen_prompt:].tolist()
 
         cap_ids = ids_of(a.capture_len)
-        plain_times, plain_peak = time_it(lambda: model(cap_ids).logits)
+        plain_times, plain_cpu, plain_peak = time_it(lambda: model(cap_ids).logits)
         # output_attentions needs eager attention in transformers; switch for this phase only.
         impl = getattr(model.config, "_attn_implementation", None)
         try:
@@ -131,7 +132,7 @@ def main():
             switched = True
         except Exception:
             switched = False
-        cap_times, cap_peak = time_it(lambda: model(cap_ids, output_hidden_states=True, output_attentions=True).logits)
+        cap_times, cap_cpu, cap_peak = time_it(lambda: model(cap_ids, output_hidden_states=True, output_attentions=True).logits)
         if switched and impl:
             model.set_attn_implementation(impl)
 
@@ -150,9 +151,9 @@ def main():
         "load_s": load_s,
         "rss_after_load_mib": rss_after_load,
         "prefill": prefill,
-        "generate": {"prompt_tokens": a.gen_prompt, "new_tokens": a.new_tokens, "median_tok_s": statistics.median(tok_s), "tok_s": tok_s, "peak_rss_mib": gen_peak, "ids": generated},
+        "generate": {"prompt_tokens": a.gen_prompt, "new_tokens": a.new_tokens, "median_tok_s": statistics.median(tok_s), "tok_s": tok_s, "cpu_s": gen_cpu, "peak_rss_mib": gen_peak, "ids": generated},
         "capture": {"tokens": a.capture_len, "what": "output_hidden_states + output_attentions (eager)", "plain_median_ms": p, "capture_median_ms": c,
-                    "overhead": c / p - 1.0, "plain_peak_rss_mib": plain_peak, "capture_peak_rss_mib": cap_peak},
+                    "overhead": c / p - 1.0, "plain_cpu_ms": 1e3 * plain_cpu, "capture_cpu_ms": 1e3 * cap_cpu, "plain_peak_rss_mib": plain_peak, "capture_peak_rss_mib": cap_peak},
     }))
 
 

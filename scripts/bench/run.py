@@ -75,12 +75,15 @@ def summarise(runs):
          "n_params": first["n_params"], "load_s": med([r["load_s"] for r in runs]),
          "rss_after_load_mib": med([r["rss_after_load_mib"] for r in runs]), "prefill": {}}
     for i, p in enumerate(first["prefill"]):
-        s["prefill"][p["tokens"]] = {"ms": med([r["prefill"][i]["median_ms"] for r in runs]), "peak": med([r["prefill"][i]["peak_rss_mib"] for r in runs])}
+        s["prefill"][p["tokens"]] = {"ms": med([r["prefill"][i]["median_ms"] for r in runs]), "cpu_ms": med([r["prefill"][i].get("cpu_ms") for r in runs]),
+                                     "peak": med([r["prefill"][i]["peak_rss_mib"] for r in runs])}
     s["tok_s"] = med([r["generate"]["median_tok_s"] for r in runs])
+    s["gen_cpu_s"] = med([r["generate"].get("cpu_s") for r in runs])
+    s["new_tokens"] = first["generate"]["new_tokens"]
     s["gen_peak"] = med([r["generate"]["peak_rss_mib"] for r in runs])
     s["gen_ids"] = first["generate"]["ids"]
     c = [r["capture"] for r in runs]
-    s["capture"] = {k: med([x[k] for x in c]) for k in ("plain_median_ms", "capture_median_ms", "overhead", "plain_peak_rss_mib", "capture_peak_rss_mib")}
+    s["capture"] = {k: med([x.get(k) for x in c]) for k in ("plain_median_ms", "capture_median_ms", "overhead", "plain_cpu_ms", "capture_cpu_ms", "plain_peak_rss_mib", "capture_peak_rss_mib")}
     s["capture"].update({k: c[0][k] for k in ("tokens", "hooks", "captured_mib", "logits_bitwise_equal", "what") if k in c[0]})
     s["bandwidth"] = med([r.get("read_bandwidth_gb_s") for r in runs])
     s["bytes_per_token"] = first.get("weight_bytes_per_token")
@@ -100,17 +103,19 @@ def model_section(name, path, o, t, runs):
     L = ["### %s" % name, "", "`%s`: %s parameters, float32 on both sides, %d threads, device %s; %d interleaved runs (medians of per-run medians)." %
          (os.path.relpath(path, ROOT), "{:,}".format(o["n_params"]), o["threads"], o["device"], runs), ""]
     if t:
-        L += ["| measurement | ours | transformers | ours/theirs (speed) |", "|---|---:|---:|---:|"]
+        L += ["| measurement | ours | transformers | ours/theirs (speed) | CPU time ours / theirs | ours/theirs by CPU time |", "|---|---:|---:|---:|---:|---:|"]
         for n, p in o["prefill"].items():
-            tp = t["prefill"].get(n, {}).get("ms")
-            L.append("| prefill %d tokens (ms) | %s | %s | **%sx** |" % (n, fmt(p["ms"]), fmt(tp), fmt(ratio(tp, p["ms"]), 2)))
-        L.append("| generation, 128 new tokens greedy, KV cache (tokens/s) | %s | %s | **%sx** |" % (fmt(o["tok_s"]), fmt(t["tok_s"]), fmt(ratio(o["tok_s"], t["tok_s"]), 2)))
+            tp = t["prefill"].get(n, {})
+            L.append("| prefill %d tokens (ms) | %s | %s | **%sx** | %s / %s ms | %sx |" % (n, fmt(p["ms"]), fmt(tp.get("ms")), fmt(ratio(tp.get("ms"), p["ms"]), 2),
+                                                                              fmt(p["cpu_ms"], 0), fmt(tp.get("cpu_ms"), 0), fmt(ratio(tp.get("cpu_ms"), p["cpu_ms"]), 2)))
+        L.append("| generation, %d new tokens greedy, KV cache (tokens/s) | %s | %s | **%sx** | %s / %s s | %sx |" % (o["new_tokens"], fmt(o["tok_s"]), fmt(t["tok_s"]), fmt(ratio(o["tok_s"], t["tok_s"]), 2),
+                                                                                                          fmt(o["gen_cpu_s"], 2), fmt(t["gen_cpu_s"], 2), fmt(ratio(t["gen_cpu_s"], o["gen_cpu_s"]), 2)))
         for n, p in o["prefill"].items():
             tp = t["prefill"].get(n, {}).get("peak")
-            L.append("| peak RSS, prefill %d (MiB) | %s | %s | %s |" % (n, fmt(p["peak"], 0), fmt(tp, 0), fmt(ratio(tp, p["peak"]), 2)))
-        L.append("| peak RSS, generation (MiB) | %s | %s | %s |" % (fmt(o["gen_peak"], 0), fmt(t["gen_peak"], 0), fmt(ratio(t["gen_peak"], o["gen_peak"]), 2)))
-        L.append("| RSS after loading (MiB) | %s | %s | |" % (fmt(o["rss_after_load_mib"], 0), fmt(t["rss_after_load_mib"], 0)))
-        L.append("| load time (s) | %s | %s | |" % (fmt(o["load_s"], 2), fmt(t["load_s"], 2)))
+            L.append("| peak RSS, prefill %d (MiB) | %s | %s | %s | | |" % (n, fmt(p["peak"], 0), fmt(tp, 0), fmt(ratio(tp, p["peak"]), 2)))
+        L.append("| peak RSS, generation (MiB) | %s | %s | %s | | |" % (fmt(o["gen_peak"], 0), fmt(t["gen_peak"], 0), fmt(ratio(t["gen_peak"], o["gen_peak"]), 2)))
+        L.append("| RSS after loading (MiB) | %s | %s | %s | | |" % (fmt(o["rss_after_load_mib"], 0), fmt(t["rss_after_load_mib"], 0), fmt(ratio(t["rss_after_load_mib"], o["rss_after_load_mib"]), 2)))
+        L.append("| load time (s) | %s | %s | %s | | |" % (fmt(o["load_s"], 2), fmt(t["load_s"], 2), fmt(ratio(t["load_s"], o["load_s"]), 2)))
         same = 0
         for a, b in zip(o["gen_ids"], t["gen_ids"]):
             if a != b:
@@ -125,14 +130,15 @@ def model_section(name, path, o, t, runs):
             L.append("| prefill %d tokens (ms) | %s |" % (n, fmt(p["ms"])))
         L.append("| generation (tokens/s) | %s |" % fmt(o["tok_s"]))
     c = o["capture"]
-    L += ["", "Capture (ours): every hook point (%s tensors, %s MiB) on a %s-token forward: %s ms against %s ms plain, overhead **%s%%**; peak RSS %s vs %s MiB; logits bitwise equal with and without capture: %s." %
+    cpu_over = ratio(c.get("capture_cpu_ms"), c.get("plain_cpu_ms"))
+    L += ["", "Capture (ours): every hook point (%s tensors, %s MiB) on a %s-token forward: %s ms against %s ms plain, overhead **%s%%** by wall time (%s%% by CPU time); peak RSS %s vs %s MiB; logits bitwise equal with and without capture: %s." %
           (c.get("hooks"), fmt(c.get("captured_mib")), c.get("tokens"), fmt(c["capture_median_ms"]), fmt(c["plain_median_ms"]), fmt(100 * c["overhead"]),
-           fmt(c["capture_peak_rss_mib"], 0), fmt(c["plain_peak_rss_mib"], 0), c.get("logits_bitwise_equal"))]
+           fmt(None if cpu_over is None else 100 * (cpu_over - 1)), fmt(c["capture_peak_rss_mib"], 0), fmt(c["plain_peak_rss_mib"], 0), c.get("logits_bitwise_equal"))]
     if t:
         tc = t["capture"]
-        L.append("For scale, transformers' `output_hidden_states=True, output_attentions=True` (eager attention) costs %s ms against %s ms plain (+%s%%); "
+        L.append("For scale, transformers' `output_hidden_states=True, output_attentions=True` (eager attention) costs %s ms against %s ms plain (%s%%); "
                  "TransformerLens's `run_with_cache` is the conceptual peer of our capture (not installed here, not measured)." %
-                 (fmt(tc["capture_median_ms"]), fmt(tc["plain_median_ms"]), fmt(100 * tc["overhead"])))
+                 (fmt(tc["capture_median_ms"]), fmt(tc["plain_median_ms"]), "%+.1f" % (100 * tc["overhead"])))
     if o.get("bandwidth") and o.get("bytes_per_token"):
         bw, b = o["bandwidth"], o["bytes_per_token"]
         bound = bw * 1e9 / b
@@ -207,6 +213,7 @@ def main():
     head += ["- Run: %s; command: `%s` (driver: `%s`)." % (started, cmd, argv),
              "- Machine: %s, %s logical cores, %s RAM, Linux %s; load average at start %s." % (info["cpu"], info["cores"], info["memory"], info["kernel"], info["loadavg_at_start"]),
              "- Ratios are speed ratios ours/theirs: their time / our time for latencies, our tokens/s / theirs for generation, their RSS / ours for memory; > 1 means we do better.",
+             "- CPU time is the process's user + system time per timed call (all threads): on a busy machine it moves much less than wall time, so its ratio is the steadier comparison there; on a quiet machine trust the wall-time ratio.",
              ""]
     block = "\n".join([BEGIN] + head + sections + [END]) + "\n"
     os.makedirs(os.path.dirname(a.json_out), exist_ok=True)

@@ -96,6 +96,17 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
+/// CPU seconds this process has used so far, all threads (utime + stime of
+/// /proc/self/stat, in USER_HZ = 100 ticks per second): on a busy machine a steadier
+/// measure of work than wall time.
+fn cpu_seconds() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = s.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = after.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
+    // After the command name: state is field 3, utime field 14, stime field 15.
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+}
+
 /// Waits for the device to finish queued work (a no-op on the CPU).
 fn sync(device: tch::Device) {
     if let tch::Device::Cuda(i) = device {
@@ -103,13 +114,22 @@ fn sync(device: tch::Device) {
     }
 }
 
-/// Times `f` `iters` times after `warmup` untimed calls; seconds each, and the phase's peak RSS.
-fn time_it(warmup: usize, iters: usize, device: tch::Device, mut f: impl FnMut() -> Result<()>) -> Result<(Vec<f64>, Option<f64>)> {
+/// What [`time_it`] measured: wall seconds of each call, CPU seconds per call (mean
+/// over the timed calls), and the phase's peak RSS.
+struct Timing {
+    times: Vec<f64>,
+    cpu_s: f64,
+    peak_mib: Option<f64>,
+}
+
+/// Times `f` `iters` times after `warmup` untimed calls.
+fn time_it(warmup: usize, iters: usize, device: tch::Device, mut f: impl FnMut() -> Result<()>) -> Result<Timing> {
     reset_peak();
     for _ in 0..warmup {
         f()?;
     }
     let mut times = Vec::with_capacity(iters);
+    let cpu0 = cpu_seconds();
     for _ in 0..iters {
         sync(device);
         let t0 = Instant::now();
@@ -117,7 +137,8 @@ fn time_it(warmup: usize, iters: usize, device: tch::Device, mut f: impl FnMut()
         sync(device);
         times.push(t0.elapsed().as_secs_f64());
     }
-    Ok((times, status_mib("VmHWM:")))
+    let cpu_s = (cpu_seconds() - cpu0) / iters as f64;
+    Ok(Timing { times, cpu_s, peak_mib: status_mib("VmHWM:") })
 }
 
 /// Bytes of weights a decoding step reads (f32): every matrix once, the embedding
@@ -200,32 +221,32 @@ fn run(cli: Cli) -> Result<()> {
             bail!("--prompt-lens: {len} is outside 1..={n_ctx} (the model's context window)");
         }
         let ids = ids_tensor(&prompt_ids(len, info.vocab_size)); // (1, T)
-        let (times, peak) = time_it(warmup, iters, device, || {
+        let m = time_it(warmup, iters, device, || {
             let logits = model.forward(&ids, None, &mut NoCapture)?; // (1, T, V)
             drop(logits);
             Ok(())
         })?;
-        prefill.push(json!({"tokens": len, "median_ms": 1e3 * median(&times), "times_ms": times.iter().map(|t| 1e3 * t).collect::<Vec<_>>(), "peak_rss_mib": peak}));
+        prefill.push(json!({"tokens": len, "median_ms": 1e3 * median(&m.times), "times_ms": m.times.iter().map(|t| 1e3 * t).collect::<Vec<_>>(), "cpu_ms": 1e3 * m.cpu_s, "peak_rss_mib": m.peak_mib}));
     }
 
     // Generation: greedy, KV cache, exactly new_tokens new tokens.
     let gen_prompt = prompt_ids(cli.gen_prompt, info.vocab_size);
     let mut generated = Vec::new();
-    let (times, gen_peak) = time_it(warmup, iters, device, || {
+    let gen = time_it(warmup, iters, device, || {
         generated = sampling::generate(model, &gen_prompt, cli.new_tokens, Sampling::Greedy, |_| {})?;
         Ok(())
     })?;
-    let tok_s: Vec<f64> = times.iter().map(|t| cli.new_tokens as f64 / t).collect();
+    let tok_s: Vec<f64> = gen.times.iter().map(|t| cli.new_tokens as f64 / t).collect();
 
     // Capture: the same forward pass with every hook point recorded, against none.
     let cap_ids = ids_tensor(&prompt_ids(cli.capture_len.min(n_ctx), info.vocab_size)); // (1, T)
-    let (plain_times, plain_peak) = time_it(warmup, iters, device, || {
+    let plain_m = time_it(warmup, iters, device, || {
         drop(model.forward(&cap_ids, None, &mut NoCapture)?);
         Ok(())
     })?;
     let mut n_hooks = 0;
     let mut captured_bytes = 0i64;
-    let (cap_times, cap_peak) = time_it(warmup, iters, device, || {
+    let cap_m = time_it(warmup, iters, device, || {
         let mut cache = ActivationCache::all();
         drop(model.forward(&cap_ids, None, &mut cache)?);
         n_hooks = cache.len();
@@ -236,7 +257,7 @@ fn run(cli: Cli) -> Result<()> {
     let plain = model.forward(&cap_ids, None, &mut NoCapture)?;
     let with = model.forward(&cap_ids, None, &mut ActivationCache::all())?;
     let bitwise_equal = plain.equal(&with);
-    let (plain_ms, cap_ms) = (1e3 * median(&plain_times), 1e3 * median(&cap_times));
+    let (plain_ms, cap_ms) = (1e3 * median(&plain_m.times), 1e3 * median(&cap_m.times));
 
     let bandwidth = if cli.quick || cli.no_bandwidth { None } else { Some(read_bandwidth(device)) };
     let report: Value = json!({
@@ -253,8 +274,8 @@ fn run(cli: Cli) -> Result<()> {
         "load_s": load_s,
         "rss_after_load_mib": rss_after_load,
         "prefill": prefill,
-        "generate": {"prompt_tokens": cli.gen_prompt, "new_tokens": cli.new_tokens, "median_tok_s": median(&tok_s), "tok_s": tok_s, "peak_rss_mib": gen_peak, "ids": generated},
-        "capture": {"tokens": cap_ids.size()[1], "hooks": n_hooks, "captured_mib": captured_bytes as f64 / 1048576.0, "plain_median_ms": plain_ms, "capture_median_ms": cap_ms, "overhead": cap_ms / plain_ms - 1.0, "plain_peak_rss_mib": plain_peak, "capture_peak_rss_mib": cap_peak, "logits_bitwise_equal": bitwise_equal},
+        "generate": {"prompt_tokens": cli.gen_prompt, "new_tokens": cli.new_tokens, "median_tok_s": median(&tok_s), "tok_s": tok_s, "cpu_s": gen.cpu_s, "peak_rss_mib": gen.peak_mib, "ids": generated},
+        "capture": {"tokens": cap_ids.size()[1], "hooks": n_hooks, "captured_mib": captured_bytes as f64 / 1048576.0, "plain_median_ms": plain_ms, "capture_median_ms": cap_ms, "overhead": cap_ms / plain_ms - 1.0, "plain_cpu_ms": 1e3 * plain_m.cpu_s, "capture_cpu_ms": 1e3 * cap_m.cpu_s, "plain_peak_rss_mib": plain_m.peak_mib, "capture_peak_rss_mib": cap_m.peak_mib, "logits_bitwise_equal": bitwise_equal},
         "read_bandwidth_gb_s": bandwidth,
     });
     println!("{report}");
