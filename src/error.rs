@@ -73,6 +73,12 @@ pub enum Error {
 
     #[error("GGUF file {path}: {msg}")]
     Gguf { path: PathBuf, msg: String },
+
+    #[error("corpus {path}: {msg}")]
+    Corpus { path: PathBuf, msg: String },
+
+    #[error("n-grams: {0}")]
+    Ngram(String),
 }
 
 /// The library's result type.
