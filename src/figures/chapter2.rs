@@ -27,7 +27,7 @@ use crate::plot::{BarChart, Colormap, Heatmap, Span, TextPanel, ValueFormat};
 
 const SECTION: &str = "2. Where do the probabilities come from?";
 const SOURCE: &str = concat!(include_str!("chapter2.rs"), include_str!("../analysis/ngram.rs"), include_str!("../corpus.rs"));
-const WIDE: (u32, u32) = (1200, 800);
+const WIDE: (u32, u32) = (1200, 560);
 const TALL: (u32, u32) = (1000, 1000);
 
 /// The chapter's figures, in essay order.
@@ -146,7 +146,7 @@ fn letter_table(counts: &[u64; 26]) -> Table {
 }
 
 fn letter_bars(title: String, subtitle: String, counts: &[u64; 26]) -> Figure {
-    let plot = BarChart { title, subtitle, labels: ngram::alphabet(), values: counts.iter().map(|&c| c as f64).collect(), value_format: ValueFormat::Auto, x_label: "count".into(), highlight: vec![] };
+    let plot = BarChart { title, subtitle, labels: ngram::alphabet(), values: counts.iter().map(|&c| c as f64).collect(), value_format: ValueFormat::Custom(counts.iter().map(|&c| thousands(c)).collect()), x_label: "count".into(), highlight: vec![] };
     Figure { plot: Plot::Bars(plot), table: letter_table(counts), size: TALL }
 }
 
@@ -339,7 +339,7 @@ fn ngram_combinatorics(ctx: &Ctx) -> Result<Figure> {
         table.push(vec![n.to_string(), format!("{:.0}", possible(n as i32)), seen[n - 1].to_string(), w.total.to_string()]);
         list.push(vec![
             Span::highlight(format!("{}", names[n - 1])),
-            Span::plain(format!(":  {}^{n} = {} possible;   seen in the sample: {}", thousands(v), in_words(possible(n as i32)), thousands(seen[n - 1]))),
+            Span::plain(format!(":  {}{} = {} possible;   seen in the sample: {}", thousands(v), ["¹", "²", "³"][n - 1], in_words(possible(n as i32)), thousands(seen[n - 1]))),
         ]);
     }
     let para = vec![Span::plain(format!(
