@@ -278,6 +278,13 @@ fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
+/// CPU time of this thread so far (Linux: /proc/thread-self/schedstat), so that the
+/// counting benchmark is fair on a busy machine; None elsewhere.
+fn thread_cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse::<f64>().ok().map(|ns| ns / 1e9)
+}
+
 /// `gpt2-explorer ngrams`: counts or samples, as a table, JSON or CSV.
 #[allow(clippy::too_many_arguments)]
 fn ngrams(unit: NgramUnit, n: usize, corpus: Option<PathBuf>, sample: Option<usize>, seed: u64, start: Option<String>, top: usize, json: bool, csv: bool) -> Result<()> {
@@ -289,6 +296,8 @@ fn ngrams(unit: NgramUnit, n: usize, corpus: Option<PathBuf>, sample: Option<usi
     if start.is_some() && !(unit == NgramUnit::Words && n == 2 && sample.is_some()) {
         bail!("--start only applies to `ngrams words --n 2 --sample K`");
     }
+    let started = std::time::Instant::now();
+    let cpu_started = thread_cpu_seconds();
     let c = Corpus::open_or_default(corpus.as_deref())?;
     for s in &c.skipped {
         eprintln!("warning: skipped {}: {}", s.path.display(), s.reason);
@@ -338,10 +347,13 @@ fn ngrams(unit: NgramUnit, n: usize, corpus: Option<PathBuf>, sample: Option<usi
             }
         }
     };
+    // Opening (every file read once to check it is text) and counting, not printing.
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = thread_cpu_seconds().zip(cpu_started).map(|(b, a)| b - a);
     let p = |count: u64| count as f64 / total.max(1) as f64;
     if json {
         let list: Vec<_> = rows.iter().map(|(g, count)| json!({"ngram": g, "count": count, "probability": p(*count)})).collect();
-        out(json!({"unit": unit_name, "n": n, "corpus": corpus_name, "total": total, "distinct": distinct, "ngrams": list}))?;
+        out(json!({"unit": unit_name, "n": n, "corpus": corpus_name, "bytes": c.bytes, "seconds": seconds, "cpu_seconds": cpu_seconds, "total": total, "distinct": distinct, "ngrams": list}))?;
     } else if csv {
         out("ngram,count,probability")?;
         for (g, count) in &rows {

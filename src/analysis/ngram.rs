@@ -487,13 +487,15 @@ impl LetterSampler {
 #[derive(Default)]
 struct WordScanner {
     word: Vec<u8>,
+    /// Letters in `word` (its length without apostrophes).
+    letters: usize,
     /// 0: none; 1, 2: inside a ’ (E2 80 ..); 3: an apostrophe waiting for a letter.
     apos: u8,
 }
 
 impl WordScanner {
     #[inline]
-    fn feed(&mut self, chunk: &[u8], letters: &mut [u64; 26], emit: &mut impl FnMut(&[u8])) {
+    fn feed(&mut self, chunk: &[u8], letters: &mut [u64; 26], emit: &mut impl FnMut(&[u8], usize)) {
         for &b in chunk {
             let c = CLASS[b as usize];
             if c < 26 {
@@ -505,6 +507,7 @@ impl WordScanner {
                 }
                 self.apos = 0;
                 self.word.push(b'a' + c);
+                self.letters += 1;
             } else if !self.word.is_empty() {
                 self.apos = match (c, self.apos) {
                     (APOS, 0) | (X99, 2) => 3,
@@ -519,10 +522,11 @@ impl WordScanner {
         }
     }
     #[inline]
-    fn end(&mut self, emit: &mut impl FnMut(&[u8])) {
+    fn end(&mut self, emit: &mut impl FnMut(&[u8], usize)) {
         if !self.word.is_empty() {
-            emit(&self.word);
+            emit(&self.word, self.letters);
             self.word.clear();
+            self.letters = 0;
         }
         self.apos = 0;
     }
@@ -533,7 +537,7 @@ pub fn words_of(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut sc = WordScanner::default();
     let mut letters = [0u64; 26];
-    let mut emit = |w: &[u8]| out.push(String::from_utf8_lossy(w).into_owned());
+    let mut emit = |w: &[u8], _letters: usize| out.push(String::from_utf8_lossy(w).into_owned());
     sc.feed(text.as_bytes(), &mut letters, &mut emit);
     sc.end(&mut emit);
     out
@@ -558,7 +562,18 @@ pub struct WordCounts {
     pairs: FastMap<u64, u64>,
     /// Distinct word 3-grams (order 3 only).
     pub distinct_triples: usize,
+    /// Word -> id: words of up to 8 bytes in `short` (see [`short_key`]), longer ones in `ids`.
+    short: FastMap<u64, u32>,
     ids: FastMap<Box<[u8]>, u32>,
+}
+
+/// A word of up to 8 bytes as an integer (zero-padded; words hold no zero bytes, so
+/// different words get different keys).
+#[inline]
+fn short_key(w: &[u8]) -> u64 {
+    let mut k = [0u8; 8];
+    k[..w.len()].copy_from_slice(w);
+    u64::from_le_bytes(k)
 }
 
 /// Streaming state of [`WordCounts::count`].
@@ -571,25 +586,26 @@ struct WordCounter {
 
 impl WordCounter {
     #[inline]
-    fn word(&mut self, w: &[u8]) {
+    fn word(&mut self, w: &[u8], letters: usize) {
         let wc = &mut self.wc;
-        let id = match wc.ids.get(w) {
-            Some(&id) => id,
-            None => {
-                let id = wc.words.len() as u32;
-                wc.ids.insert(w.into(), id);
-                wc.words.push(String::from_utf8_lossy(w).into_owned());
-                wc.counts.push(0);
-                id
+        // Words of up to 8 bytes (most of them) are keyed by their bytes as one integer.
+        let id = if w.len() <= 8 {
+            match wc.short.get(&short_key(w)) {
+                Some(&id) => id,
+                None => wc.add(w),
+            }
+        } else {
+            match wc.ids.get(w) {
+                Some(&id) => id,
+                None => wc.add(w),
             }
         };
         wc.counts[id as usize] += 1;
         wc.total += 1;
-        let len = w.iter().filter(|&&b| b != b'\'').count();
-        if len >= wc.lengths.len() {
-            wc.lengths.resize(len + 1, 0);
+        if letters >= wc.lengths.len() {
+            wc.lengths.resize(letters + 1, 0);
         }
-        wc.lengths[len] += 1;
+        wc.lengths[letters] += 1;
         if wc.order >= 2 {
             if let Some(p) = self.prev {
                 *wc.pairs.entry(((p as u64) << 32) | id as u64).or_insert(0) += 1;
@@ -606,13 +622,35 @@ impl WordCounter {
 }
 
 impl WordCounts {
+    /// A new word: its id.
+    fn add(&mut self, w: &[u8]) -> u32 {
+        let id = self.words.len() as u32;
+        if w.len() <= 8 {
+            self.short.insert(short_key(w), id);
+        } else {
+            self.ids.insert(w.into(), id);
+        }
+        self.words.push(String::from_utf8_lossy(w).into_owned());
+        self.counts.push(0);
+        id
+    }
+
+    /// The id of a word.
+    fn id(&self, w: &[u8]) -> Option<u32> {
+        if w.len() <= 8 {
+            self.short.get(&short_key(w)).copied()
+        } else {
+            self.ids.get(w).copied()
+        }
+    }
+
     /// Counts the words of `corpus` (one pass), and word n-grams up to `order` (1-3).
     /// Errors: an order outside 1..=3; a corpus with fewer than `order` words.
     pub fn count(corpus: &Corpus, order: usize) -> Result<WordCounts> {
         if !(1..=3).contains(&order) {
             return Err(Error::Ngram(format!("word n-grams are counted for n = 1, 2 or 3, got n = {order}")));
         }
-        let wc = WordCounts { order, letters: [0; 26], total: 0, lengths: vec![0; 2], words: Vec::new(), counts: Vec::new(), pairs: FastMap::default(), distinct_triples: 0, ids: FastMap::default() };
+        let wc = WordCounts { order, letters: [0; 26], total: 0, lengths: vec![0; 2], words: Vec::new(), counts: Vec::new(), pairs: FastMap::default(), distinct_triples: 0, short: FastMap::default(), ids: FastMap::default() };
         let mut st = WordCounter { wc, triples: FastSet::default(), prev: None, prev2: None };
         let mut sc = WordScanner::default();
         let mut letters = [0u64; 26];
@@ -621,12 +659,12 @@ impl WordCounts {
             |chunk| {
                 let mut g = cell.borrow_mut();
                 let (sc, st, letters) = &mut *g;
-                sc.feed(chunk, letters, &mut |w| st.word(w));
+                sc.feed(chunk, letters, &mut |w, n| st.word(w, n));
             },
             || {
                 let mut g = cell.borrow_mut();
                 let (sc, st, _) = &mut *g;
-                sc.end(&mut |w| st.word(w));
+                sc.end(&mut |w, n| st.word(w, n));
                 // 2-grams do not join two files.
                 st.prev = None;
                 st.prev2 = None;
@@ -654,13 +692,13 @@ impl WordCounts {
 
     /// The count of a word (0 when absent).
     pub fn count_of(&self, word: &str) -> u64 {
-        self.ids.get(word.as_bytes()).map_or(0, |&id| self.counts[id as usize])
+        self.id(word.as_bytes()).map_or(0, |id| self.counts[id as usize])
     }
 
     /// The count of the 2-gram `first second` (0 when absent or for order 1).
     pub fn pair_count(&self, first: &str, second: &str) -> u64 {
-        match (self.ids.get(first.as_bytes()), self.ids.get(second.as_bytes())) {
-            (Some(&a), Some(&b)) => self.pairs.get(&(((a as u64) << 32) | b as u64)).copied().unwrap_or(0),
+        match (self.id(first.as_bytes()), self.id(second.as_bytes())) {
+            (Some(a), Some(b)) => self.pairs.get(&(((a as u64) << 32) | b as u64)).copied().unwrap_or(0),
             _ => 0,
         }
     }
@@ -711,7 +749,7 @@ impl WordCounts {
             return Err(Error::Ngram("word chains need 2-gram counts: count with order 2".into()));
         }
         let start_l = start.to_lowercase();
-        let Some(&first) = self.ids.get(start_l.as_bytes()) else {
+        let Some(first) = self.id(start_l.as_bytes()) else {
             return Err(Error::Ngram(format!("the start word `{start}` does not occur in the corpus; pick a word that does")));
         };
         let mut next: FastMap<u32, Vec<(u32, u64)>> = FastMap::default();
