@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export LIBTORCH := $(CURDIR)/.venv/libtorch/torch
 
-.PHONY: setup setup-notebooks build figures test notebooks parity-fixtures clean-cache bench bench-quick setup-cuda build-cuda
+.PHONY: setup setup-notebooks build figures test notebooks parity-fixtures clean-cache bench bench-quick setup-cuda build-cuda bench-ngrams
 
 setup:
 	@bash scripts/setup.sh
@@ -39,6 +39,11 @@ parity-fixtures:
 	bash scripts/parity/setup_venv.sh
 	bash scripts/parity/fetch_tokenizer.sh /tmp/gpt2-tokenizer
 	.venv-ref/bin/python scripts/parity/make_fixtures.py --tokenizer-dir /tmp/gpt2-tokenizer --out tests/fixtures/parity
+
+# Letter/word counting speed against a Python collections.Counter reference on the same
+# 100 MB file (scripts/bench-ngrams.sh; `make bench-ngrams ARGS=--quick` for 20 MB).
+bench-ngrams: setup
+	bash scripts/bench-ngrams.sh $(ARGS)
 
 clean-cache:
 	rm -rf data/cache

@@ -96,3 +96,6 @@ PY
     fi
     say "SmolLM2 verified (sha256) in data/cache/smollm2"
 fi
+
+# ---------- English corpora for essay section 2 (n-grams): scripts/fetch-corpora.sh ----------
+bash "$ROOT/scripts/fetch-corpora.sh"

@@ -77,6 +77,11 @@ pub enum Error {
     /// A `--device` that cannot be used here (see `model::device`).
     #[error("{0}")]
     Device(String),
+    #[error("corpus {path}: {msg}")]
+    Corpus { path: PathBuf, msg: String },
+
+    #[error("n-grams: {0}")]
+    Ngram(String),
 }
 
 /// The library's result type.

@@ -23,6 +23,7 @@
 //! | L | blocks, `n_layer` | 12 |
 
 pub mod analysis;
+pub mod corpus;
 pub mod error;
 pub mod figures;
 pub mod gguf;

@@ -1,6 +1,8 @@
 //! `gpt2-explorer`: the command line over the library (no logic of its own).
 //! Subcommands: `tokens`, `next-token`, `generate` (essay section 1), and `synthetic`,
 //! which writes a seeded random-weights GPT-2 checkpoint for offline demos and tests.
+//! `ngrams` counts letter and word n-grams of English text, or samples from them
+//! (essay section 2).
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -127,6 +129,43 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = LayoutArg::Hub)]
         layout: LayoutArg,
     },
+    /// Letter or word n-grams of English text (essay section 2): the most frequent
+    /// n-grams with counts and probabilities, or seeded samples from the n-gram model.
+    /// Letters are a-z (case folded); `_` marks a word boundary.
+    Ngrams {
+        #[arg(value_enum)]
+        unit: NgramUnit,
+        /// The order: letters 1 to 12, words 1 or 2.
+        #[arg(long, default_value_t = 1)]
+        n: usize,
+        /// A UTF-8 text file, or a folder of them (files that are not UTF-8 text are
+        /// skipped with a warning). Default: the English sample `make setup` fetches.
+        #[arg(long)]
+        corpus: Option<PathBuf>,
+        /// Print K samples instead of counts: K generated words (letters), K words drawn
+        /// by frequency (words, n 1) or a chain of K words (words, n 2).
+        #[arg(long, value_name = "K")]
+        sample: Option<usize>,
+        /// Seed of the sampler: the same seed gives the same samples.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// First word of a word 2-gram chain (default: drawn by frequency).
+        #[arg(long)]
+        start: Option<String>,
+        /// How many n-grams to list, most frequent first (0: all).
+        #[arg(long, default_value_t = 30)]
+        top: usize,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        #[arg(long)]
+        csv: bool,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum NgramUnit {
+    Letters,
+    Words,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -245,6 +284,97 @@ fn run(cli: Cli) -> Result<()> {
             };
             synthetic::write_model_folder(&out, &cfg, seed, layout, &gpt2_explorer::gpt2_tokenizer_dir())?;
             eprintln!("wrote a synthetic (random-weights) GPT-2 checkpoint, seed {seed}, to {}", out.display());
+        }
+        Cmd::Ngrams { unit, n, corpus, sample, seed, start, top, json, csv } => ngrams(unit, n, corpus, sample, seed, start, top, json, csv)?,
+    }
+    Ok(())
+}
+
+/// CPU time of this thread so far (Linux: /proc/thread-self/schedstat), so that the
+/// counting benchmark is fair on a busy machine; None elsewhere.
+fn thread_cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse::<f64>().ok().map(|ns| ns / 1e9)
+}
+
+/// `gpt2-explorer ngrams`: counts or samples, as a table, JSON or CSV.
+#[allow(clippy::too_many_arguments)]
+fn ngrams(unit: NgramUnit, n: usize, corpus: Option<PathBuf>, sample: Option<usize>, seed: u64, start: Option<String>, top: usize, json: bool, csv: bool) -> Result<()> {
+    use gpt2_explorer::analysis::ngram::{LetterModel, WordCounts};
+    use gpt2_explorer::corpus::Corpus;
+    if unit == NgramUnit::Words && n != 1 && n != 2 {
+        bail!("words: --n must be 1 or 2 (word 1-grams or 2-grams), got {n}");
+    }
+    if start.is_some() && !(unit == NgramUnit::Words && n == 2 && sample.is_some()) {
+        bail!("--start only applies to `ngrams words --n 2 --sample K`");
+    }
+    let started = std::time::Instant::now();
+    let cpu_started = thread_cpu_seconds();
+    let c = Corpus::open_or_default(corpus.as_deref())?;
+    for s in &c.skipped {
+        eprintln!("warning: skipped {}: {}", s.path.display(), s.reason);
+    }
+    let corpus_name = c.root.display().to_string();
+    let unit_name = if unit == NgramUnit::Letters { "letters" } else { "words" };
+    if let Some(k) = sample {
+        let samples: Vec<String> = match unit {
+            NgramUnit::Letters => LetterModel::count(&c, n)?.sample_words(k, seed),
+            NgramUnit::Words => {
+                let w = WordCounts::count(&c, n)?;
+                if n == 1 {
+                    w.sample_independent(k, 0, seed)?
+                } else {
+                    let first = match start {
+                        Some(s) => s,
+                        None => w.sample_independent(1, 0, seed)?.remove(0),
+                    };
+                    w.sample_chains(&first, 1, k, seed)?.remove(0)
+                }
+            }
+        };
+        if json {
+            out(json!({"unit": unit_name, "n": n, "corpus": corpus_name, "seed": seed, "samples": samples}))?;
+        } else if csv {
+            out("index,sample")?;
+            for (i, s) in samples.iter().enumerate() {
+                out(format_args!("{},{s}", i + 1))?;
+            }
+        } else {
+            out(samples.join(" "))?;
+        }
+        return Ok(());
+    }
+    let (rows, total, distinct): (Vec<(String, u64)>, u64, usize) = match unit {
+        NgramUnit::Letters => {
+            let m = LetterModel::count(&c, n)?;
+            let all = m.ngrams();
+            (all.iter().take(if top == 0 { all.len() } else { top }).cloned().collect(), m.total(), all.len())
+        }
+        NgramUnit::Words => {
+            let w = WordCounts::count(&c, n)?;
+            if n == 1 {
+                (w.top(top), w.total, w.vocabulary())
+            } else {
+                (w.top_pairs(top), w.total.saturating_sub(1), w.distinct_pairs())
+            }
+        }
+    };
+    // Opening (every file read once to check it is text) and counting, not printing.
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = thread_cpu_seconds().zip(cpu_started).map(|(b, a)| b - a);
+    let p = |count: u64| count as f64 / total.max(1) as f64;
+    if json {
+        let list: Vec<_> = rows.iter().map(|(g, count)| json!({"ngram": g, "count": count, "probability": p(*count)})).collect();
+        out(json!({"unit": unit_name, "n": n, "corpus": corpus_name, "bytes": c.bytes, "seconds": seconds, "cpu_seconds": cpu_seconds, "total": total, "distinct": distinct, "ngrams": list}))?;
+    } else if csv {
+        out("ngram,count,probability")?;
+        for (g, count) in &rows {
+            out(format_args!("{g},{count},{}", p(*count)))?;
+        }
+    } else {
+        out(format_args!("{unit_name} {n}-grams of {} ({}): {total} in all, {distinct} distinct", corpus_name, c.describe()))?;
+        for (g, count) in &rows {
+            out(format_args!("{g:<16} {count:>12} {:>10.6}", p(*count)))?;
         }
     }
     Ok(())
