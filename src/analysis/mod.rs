@@ -1,2 +1,7 @@
 //! Analysis: turns text, corpora, model weights and hook captures into plain data
 //! (counts, probabilities, projections) for the figure modules. Nothing here plots.
+
+pub mod attention;
+pub mod embedding_module;
+pub mod lens;
+pub mod matrix;
