@@ -220,6 +220,49 @@ fn logit_lens_after_the_last_block_equals_the_models_logits() {
     }
 }
 
+/// Every row of the lens (embeddings, then after each block) against transformers' own
+/// final norm and lm_head applied to its hidden states (scripts/parity/make_lens_fixtures.py).
+fn lens_rows_case(fixture: &str, model: &LanguageModel, tok: &gpt2_explorer::Gpt2Tokenizer) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lens").join(fixture);
+    let refs = gpt2_explorer::model::checkpoint::Checkpoint::read(&path).unwrap().tensors;
+    let n_layer = model.info().n_layer;
+    let mut prompts = 0;
+    for (name, want) in refs.iter().filter(|(k, _)| k.ends_with(".lens")) {
+        let p = name.trim_end_matches(".lens");
+        let ids: Vec<u32> = Vec::<f32>::try_from(&refs[&format!("{p}.ids")]).unwrap().iter().map(|&i| i as u32).collect();
+        assert_eq!(want.size()[0] as usize, n_layer + 1);
+        let mut hooks = vec![HookPoint::ResidPre(0)];
+        hooks.extend((0..n_layer).map(HookPoint::ResidPost));
+        let mut cache = ActivationCache::new(HookFilter::Only(hooks.clone()));
+        let _ = model.run_with_cache(&ids, &mut cache).unwrap();
+        for (row, hook) in hooks.iter().enumerate() {
+            let got = lens_logits(model, &cache.get(*hook).unwrap().get(0)); // (T, V)
+            assert_close(&format!("{fixture} {p} lens row {row}"), &got, &want.get(row as i64), parity_support::TOL);
+        }
+        // The analysis function's top guesses are the reference's argmax.
+        let lens = logit_lens(model, tok, &ids).unwrap();
+        let top = want.argmax(-1, false); // (L+1, T)
+        for (row, cells) in lens.cells.iter().enumerate() {
+            for (t, cell) in cells.iter().enumerate() {
+                assert_eq!(cell.id as i64, top.int64_value(&[row as i64, t as i64]), "{fixture} {p} row {row} position {t}");
+            }
+        }
+        prompts += 1;
+    }
+    assert!(prompts >= 2, "{fixture}: expected references for at least 2 prompts");
+}
+
+#[test]
+fn every_logit_lens_row_matches_transformers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    // The tiny checkpoints have 512-token vocabularies: any tokenizer serves for labels.
+    let tok = gpt2_explorer::Gpt2Tokenizer::from_dir(&tokenizer_dir()).unwrap();
+    let gpt2 = LanguageModel::Gpt2(Gpt2::load(&root.join("parity/tiny-hf"), Device::Cpu).unwrap());
+    lens_rows_case("tiny-hf.safetensors", &gpt2, &tok);
+    let llama = LanguageModel::Llama(Llama::load(&root.join("llama/tiny-random"), Device::Cpu).unwrap());
+    lens_rows_case("llama-tiny-random.safetensors", &llama, &tok);
+}
+
 #[test]
 fn logit_lens_rows_and_its_last_row_is_the_models_top_token() {
     let (_d, lm) = synthetic_small();
