@@ -87,7 +87,7 @@ pub fn word_vector(lm: &LanguageModel, tok: &Gpt2Tokenizer, word: &str, multi: M
                 word: word.into(),
                 n,
                 tokens: shown.join(", "),
-                fix: "choose how to combine them (--multi-token first or --multi-token mean), or give a word that is one token".into(),
+                fix: "say how to combine them, the first token or the mean of the tokens (`--multi-token first|mean` on the command line, `MultiToken::First|Mean` in the library), or give a word that is one token".into(),
             });
         }
         (_, MultiToken::First) => "first token".to_string(),
