@@ -334,11 +334,21 @@ fn proj_matrices_all(ctx: &Ctx) -> Result<Figure> {
     let (columns, size) = grid_layout(n_layer, 360);
     let panels = Panels {
         title: format!("The attention output projection of all {n_layer} blocks, smoothed"),
-        subtitle: subtitle(ctx, &format!("{}; {}x{} windows, every {stride}th shown; one colour scale, blue negative, red positive", window_note(asked, w), full.0, full.1))?,
+        subtitle: subtitle(ctx, &format!("{}, every {stride}th of {}x{} windows; one colour scale", window_note(asked, w), full.0, full.1))?,
         panel_titles: (0..n_layer).map(|l| format!("block {l}")).collect(),
         columns,
     };
-    let plots = shown.iter().map(|m| Plot::Heatmap(matrix_heatmap(m, r, false, String::new()))).collect();
+    // Axis labels: where each shown window starts in the full matrix.
+    let starts = |n: usize| (0..n).map(|i| (i * stride).to_string()).collect::<Vec<_>>();
+    let plots = shown
+        .iter()
+        .map(|m| {
+            let mut h = matrix_heatmap(m, r, false, String::new());
+            h.row_labels = starts(m.rows);
+            h.col_labels = starts(m.cols);
+            Plot::Heatmap(h)
+        })
+        .collect();
     let mut table = Table::new(&["block", "row", "col", "window_row_start", "window_col_start", "mean_weight"]);
     for (l, m) in shown.iter().enumerate() {
         for i in 0..m.rows {
