@@ -53,6 +53,15 @@ pub enum Error {
     #[error("block {layer} does not exist: the model has {n_layer} blocks (0..{n_layer})")]
     BadLayer { layer: usize, n_layer: usize },
 
+    #[error("head {head} does not exist: the model has {n_head} heads per block (0..{n_head})")]
+    BadHead { head: usize, n_head: usize },
+
+    #[error("`{word}` is {n} tokens ({tokens}), not one: {fix}")]
+    MultiToken { word: String, n: usize, tokens: String, fix: String },
+
+    #[error("{0}")]
+    Analysis(String),
+
     #[error("{what} does not exist in {model}: {why}")]
     Absent { what: String, model: String, why: String },
 

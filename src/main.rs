@@ -1,8 +1,8 @@
 //! `gpt2-explorer`: the command line over the library (no logic of its own).
-//! Subcommands: `tokens`, `next-token`, `generate` (essay section 1), and `synthetic`,
-//! which writes a seeded random-weights GPT-2 checkpoint for offline demos and tests.
-//! `ngrams` counts letter and word n-grams of English text, or samples from them
-//! (essay section 2).
+//! Subcommands: `tokens`, `next-token`, `generate` (essay section 1), `ngrams`
+//! (section 2: letter and word n-grams of English text, counts or samples), `attention`
+//! and `embed` (section 6), and `synthetic`, which writes a seeded random-weights GPT-2
+//! checkpoint for offline demos and tests.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -11,6 +11,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
+use gpt2_explorer::analysis::attention;
+use gpt2_explorer::analysis::embedding_module::{word_vector, MultiToken};
 use gpt2_explorer::sampling::{self, Sampling};
 use gpt2_explorer::synthetic::{self, Layout};
 use gpt2_explorer::{Gpt2Config, LoadedModel};
@@ -160,12 +162,57 @@ enum Cmd {
         #[arg(long)]
         csv: bool,
     },
+    /// Attention weights of one block (essay section 6): for every head, or only --head,
+    /// how much each position takes from each earlier position. Blocks and heads count
+    /// from 0.
+    Attention {
+        #[command(flatten)]
+        m: ModelArgs,
+        #[command(flatten)]
+        p: PromptArgs,
+        /// The block, 0 .. n_layer - 1.
+        #[arg(long)]
+        layer: usize,
+        /// One head, 0 .. n_head - 1 (default: all heads of the block).
+        #[arg(long)]
+        head: Option<usize>,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// One row per (head, query, key): head, query_pos, query_token, key_pos, key_token, weight.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Token embeddings of words (rows of W_E; essay sections 5-6). Each word is
+    /// tokenized exactly as given: quote " word" for its mid-sentence form.
+    Embed {
+        #[command(flatten)]
+        m: ModelArgs,
+        /// The words.
+        #[arg(required = true)]
+        words: Vec<String>,
+        /// A word of several tokens: refuse (default, with an error naming the tokens),
+        /// take its first token, or the mean of its tokens.
+        #[arg(long, value_enum, default_value_t = MultiTokenArg::Refuse)]
+        multi_token: MultiTokenArg,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// One row per word: word, ids, tokens, how, then the C vector elements.
+        #[arg(long)]
+        csv: bool,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum NgramUnit {
     Letters,
     Words,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MultiTokenArg {
+    Refuse,
+    First,
+    Mean,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -286,6 +333,76 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("wrote a synthetic (random-weights) GPT-2 checkpoint, seed {seed}, to {}", out.display());
         }
         Cmd::Ngrams { unit, n, corpus, sample, seed, start, top, json, csv } => ngrams(unit, n, corpus, sample, seed, start, top, json, csv)?,
+        Cmd::Attention { m, p, layer, head, json, csv } => {
+            let text = p.text()?;
+            let lm = LoadedModel::load(&m.model, m.offline)?;
+            attention::check_layer(&lm.model, layer)?;
+            if let Some(h) = head {
+                attention::check_head(&lm.model, h)?;
+            }
+            let ids = lm.encode_prompt(&text)?;
+            let all = attention::block_patterns(&lm.model, &ids, layer)?;
+            let heads: Vec<usize> = head.map_or_else(|| (0..all.len()).collect(), |h| vec![h]);
+            let tokens: Vec<String> = ids.iter().map(|&i| lm.tokenizer.token_str(i)).collect();
+            if json {
+                let patterns: Vec<Vec<Vec<f64>>> = heads.iter().map(|&h| all[h].values.chunks(all[h].cols).map(<[f64]>::to_vec).collect()).collect();
+                out(json!({"model": lm.name, "layer": layer, "heads": heads, "ids": ids, "tokens": tokens, "patterns": patterns}))?;
+            } else if csv {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                w.write_record(["head", "query_pos", "query_token", "key_pos", "key_token", "weight"])?;
+                for &h in &heads {
+                    for q in 0..ids.len() {
+                        for k in 0..ids.len() {
+                            w.write_record([h.to_string(), q.to_string(), tokens[q].clone(), k.to_string(), tokens[k].clone(), all[h].at(q, k).to_string()])?;
+                        }
+                    }
+                }
+                let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("CSV: {e}"))?;
+                out(String::from_utf8(bytes)?.trim_end())?;
+            } else {
+                let labels: Vec<String> = ids.iter().map(|&i| lm.tokenizer.token_label(i)).collect();
+                for &h in &heads {
+                    out(format_args!("block {layer}, head {h}: row = position attending, columns = positions attended to (per cent)"))?;
+                    for (q, label) in labels.iter().enumerate() {
+                        let cells: Vec<String> = (0..=q).map(|k| format!("{:>5.1}", 100.0 * all[h].at(q, k))).collect();
+                        out(format_args!("{q:>4} {label:<14} {}", cells.join(" ")))?;
+                    }
+                }
+            }
+        }
+        Cmd::Embed { m, words, multi_token, json, csv } => {
+            let lm = LoadedModel::load(&m.model, m.offline)?;
+            let rule = match multi_token {
+                MultiTokenArg::Refuse => MultiToken::Refuse,
+                MultiTokenArg::First => MultiToken::First,
+                MultiTokenArg::Mean => MultiToken::Mean,
+            };
+            // Every word is checked before anything is printed.
+            let vectors = words.iter().map(|w| word_vector(&lm.model, &lm.tokenizer, w, rule)).collect::<std::result::Result<Vec<_>, _>>()?;
+            if json {
+                out(json!({"model": lm.name, "multi_token": rule, "words": vectors}))?;
+            } else if csv {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                let mut header = vec!["word".to_string(), "ids".into(), "tokens".into(), "how".into()];
+                header.extend((0..vectors[0].vector.len()).map(|i| format!("e{i}")));
+                w.write_record(&header)?;
+                for v in &vectors {
+                    let ids: Vec<String> = v.ids.iter().map(|i| i.to_string()).collect();
+                    let mut row = vec![v.word.clone(), ids.join(" "), v.tokens.join("|"), v.how.clone()];
+                    row.extend(v.vector.iter().map(|x| x.to_string()));
+                    w.write_record(&row)?;
+                }
+                let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("CSV: {e}"))?;
+                out(String::from_utf8(bytes)?.trim_end())?;
+            } else {
+                for v in &vectors {
+                    let norm = v.vector.iter().map(|x| x * x).sum::<f64>().sqrt();
+                    let head: Vec<String> = v.vector.iter().take(6).map(|x| format!("{x:+.4}")).collect();
+                    let labels: Vec<String> = v.ids.iter().map(|&i| lm.tokenizer.token_label(i)).collect();
+                    out(format_args!("{:<14} ids {:?} ({}; {})  |v| {norm:.4}  [{} ... {} values]", v.word, v.ids, labels.join(" "), v.how, head.join(" "), v.vector.len()))?;
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -11,8 +11,7 @@ use std::process::{Command, Output};
 
 const FIGURES: &str = env!("CARGO_BIN_EXE_figures");
 const CLI: &str = env!("CARGO_BIN_EXE_gpt2-explorer");
-/// Every figure of the registry, and those that need a model (the rest are made from
-/// corpora or drawn without a model), so chapters can add figures without editing here.
+/// Every figure of the registry, and those made from a model (each chapter adds its own).
 fn all() -> usize {
     gpt2_explorer::figures::registry().len()
 }
@@ -187,6 +186,6 @@ fn the_gallery_loads_every_image_in_headless_chromium() {
         .output()
         .unwrap();
     let dom = String::from_utf8_lossy(&o.stdout);
-    let want = format!("data-images-ok=\"{0}/{0}\"", all());
+    let want = format!("data-images-ok=\"{n}/{n}\"", n = all());
     assert!(dom.contains(&want), "Chromium did not load every image ({want} not in the page's DOM; stderr: {})", String::from_utf8_lossy(&o.stderr).lines().take(5).collect::<Vec<_>>().join(" | "));
 }

@@ -2,3 +2,7 @@
 //! (counts, probabilities, projections) for the figure modules. Nothing here plots.
 
 pub mod ngram;
+pub mod attention;
+pub mod embedding_module;
+pub mod lens;
+pub mod matrix;

@@ -1,8 +1,492 @@
-//! Essay section 6, "Inside ChatGPT (GPT-2 internals)": its figures (see ../shared/ESSAY_FIGURES.md).
+//! Essay section 6, "Inside ChatGPT" (GPT-2 internals): the embedding module's arrays
+//! for "hello" x10 then "bye" x10, the attention weights of every head of the first
+//! block and of head 0 in every block, the first block's square attention output
+//! projection (`attn.c_proj`) raw and after a 64x64 moving average, the smoothed
+//! projections of all blocks, and histograms of their values. Beyond the essay: the
+//! logit lens (the top next-token guess after every block), and [`side_by_side`], which
+//! puts two models' next-token guesses for one prompt next to each other.
+//!
+//! Every figure adapts to the model in use (a RoPE model has no position embeddings
+//! and the figure says so; SmolLM2 has 30 blocks of 9 heads, width 576). Prompts live
+//! in `data/figures/<id>.json`, compiled in and hashed into the figure's parameters.
 
-use super::FigureSpec;
+use serde_json::{json, Value};
+
+use super::{Ctx, Figure, FigureSpec, Kind, Plot, Table};
+use crate::analysis::attention;
+use crate::analysis::embedding_module::embedding_module;
+use crate::analysis::lens::logit_lens;
+use crate::analysis::matrix::{histogram, moving_average_2d, Matrix};
+use crate::error::{Error, Result};
+use crate::model::LanguageModel;
+use crate::plot::{BarChart, Bins, Colormap, Heatmap, Histogram, Panels, Span, TextPanel, ValueFormat};
+use crate::{sampling, LoadedModel};
+
+const SECTION: &str = "6. Inside ChatGPT (GPT-2 internals)";
+const SOURCE: &str = concat!(
+    include_str!("chapter6.rs"),
+    include_str!("../analysis/attention.rs"),
+    include_str!("../analysis/embedding_module.rs"),
+    include_str!("../analysis/lens.rs"),
+    include_str!("../analysis/matrix.rs"),
+);
+const DATA_EMBEDDING: &str = include_str!("../../data/figures/embedding-module.json");
+const DATA_BLOCK_HEADS: &str = include_str!("../../data/figures/attention-block1-heads.json");
+const DATA_HEAD_BLOCKS: &str = include_str!("../../data/figures/attention-head1-blocks.json");
+const DATA_LENS: &str = include_str!("../../data/figures/logit-lens.json");
 
 /// The chapter's figures, in essay order.
 pub fn figures() -> Vec<FigureSpec> {
-    vec![]
+    let f = |id, caption, params: fn() -> Value, build: fn(&Ctx) -> Result<Figure>| FigureSpec { id, section: SECTION, kind: Kind::Model, caption, params, source: SOURCE, build };
+    vec![
+        f("embedding-module", "The embedding module on “hello” x10 then “bye” x10: token embeddings, position embeddings and their sum, one column per token, one row per vector element.", || with_data(DATA_EMBEDDING, json!({})), embedding_module_fig),
+        f("attention-block1-heads", "Attention weights of every head in the first block on the hello/bye string: how much each position (row) takes from each earlier position (column).", || with_data(DATA_BLOCK_HEADS, json!({"layer": 0})), block_heads),
+        f("attn-proj-matrix", "The first block's square attention output projection (attn.c_proj: the heads' outputs back into the residual stream), every weight as a colour.", || json!({"layer": 0, "clip_sigmas": 3.0}), proj_matrix),
+        f("attn-proj-matrix-smoothed", "The same matrix after a 64x64 moving average: some random-walk-like structure appears.", || json!({"layer": 0, "window": 64}), proj_matrix_smoothed),
+        f("attention-head1-blocks", "The attention weights of the first head in every block, on the hello/bye string.", || with_data(DATA_HEAD_BLOCKS, json!({"head": 0})), head_blocks),
+        f("attn-proj-matrices-all", "The moving-averaged attention output projection of every block: they look alike.", || json!({"window": 64, "max_cells": 48}), proj_matrices_all),
+        f("weight-histograms", "The distribution of the attention output projection's weights in every block: similar matrices, different distributions, not always Gaussian.", || json!({"bins": 60, "sigmas": 5.0, "log_y": true}), weight_histograms),
+        f("logit-lens", "The logit lens: the top next-token guess read off the residual stream after every block (through the final norm and the unembedding), with its probability as colour.", || with_data(DATA_LENS, json!({})), logit_lens_fig),
+    ]
+}
+
+/// A figure's parameters: the JSON object of its data file plus `extra`. A data file
+/// that is not a JSON object becomes `{"data_error": why}`, reported when built.
+fn with_data(text: &str, extra: Value) -> Value {
+    let mut v = match serde_json::from_str::<Value>(text) {
+        Ok(v @ Value::Object(_)) => v,
+        Ok(_) => return json!({"data_error": "the file must hold one JSON object"}),
+        Err(e) => return json!({"data_error": e.to_string()}),
+    };
+    if let Value::Object(extra) = extra {
+        for (k, x) in extra {
+            v[&k] = x;
+        }
+    }
+    v
+}
+
+/// The prompt's token ids, or the data file's error.
+fn prompt_ids(ctx: &Ctx, id: &str) -> Result<Vec<u32>> {
+    if let Some(e) = ctx.params.get("data_error") {
+        return Err(Error::Figure(format!("data/figures/{id}.json: {}; fix the file and rebuild", e.as_str().unwrap_or_default())));
+    }
+    if ctx.params.get("prompt").and_then(Value::as_str).is_none() {
+        return Err(Error::Figure(format!("data/figures/{id}.json needs a \"prompt\" string")));
+    }
+    ctx.model()?.encode_prompt(ctx.str("prompt"))
+}
+
+/// Readable token labels (leading space shown as ␣).
+fn labels(lm: &LoadedModel, ids: &[u32]) -> Vec<String> {
+    ids.iter().map(|&i| lm.tokenizer.token_label(i)).collect()
+}
+
+/// "<what> · <model caption>".
+fn subtitle(ctx: &Ctx, what: &str) -> Result<String> {
+    Ok(format!("{what} · {}", ctx.model()?.caption()))
+}
+
+fn usize_param(ctx: &Ctx, key: &str) -> Result<usize> {
+    ctx.params.get(key).and_then(Value::as_u64).map(|v| v as usize).ok_or_else(|| Error::Figure(format!("parameter `{key}` must be a whole number >= 0, got {}", ctx.params.get(key).unwrap_or(&Value::Null))))
+}
+
+/// Columns and pixel size for `n` small-multiple panels.
+fn grid_layout(n: usize, panel_px: u32) -> (usize, (u32, u32)) {
+    let cols = (n as f64).sqrt().ceil().max(1.0) as usize;
+    let rows = n.div_ceil(cols);
+    let w = (panel_px * cols as u32 + 80).min(2400);
+    let panel_w = (w - 80) / cols as u32;
+    (cols, (w, panel_w * rows as u32 + 40 * rows as u32 + 160))
+}
+
+fn embedding_module_fig(ctx: &Ctx) -> Result<Figure> {
+    let lm = ctx.model()?;
+    let ids = prompt_ids(ctx, "embedding-module")?;
+    let em = embedding_module(&lm.model, &ids)?;
+    let cols = labels(lm, &ids);
+    let c = em.token.rows;
+    let panel = |title: &str, m: &Matrix| {
+        Plot::Heatmap(Heatmap {
+            title: String::new(),
+            subtitle: String::new(),
+            rows: m.rows,
+            cols: m.cols,
+            values: m.values.clone(),
+            col_labels: cols.clone(),
+            x_label: "token".into(),
+            y_label: format!("{title}: element (0..{c})"),
+            colormap: Colormap::BlueWhiteRed,
+            stretch: true,
+            ..Default::default()
+        })
+    };
+    let no_pos = |lm: &LoadedModel| {
+        Plot::Text(TextPanel {
+            title: String::new(),
+            subtitle: String::new(),
+            paragraphs: vec![
+                vec![Span::highlight("This model has no position embeddings.")],
+                vec![Span::plain(format!("{} uses rotary position embeddings (RoPE): each block rotates its queries and keys by an angle that grows with the position, so nothing is added here and the sum equals the token embeddings.", lm.model.info().family))],
+            ],
+            list: vec![],
+        })
+    };
+    let position = match &em.position {
+        Some(p) => panel("position", p),
+        None => no_pos(lm),
+    };
+    let plots = vec![panel("token", &em.token), position, panel("sum", &em.sum)];
+    let panels = Panels {
+        title: "The embedding module: token + position = what enters block 0".into(),
+        subtitle: subtitle(ctx, &format!("{} tokens; columns = tokens, rows = the {c} vector elements; blue negative, red positive", ids.len()))?,
+        panel_titles: vec!["token embeddings (rows of W_E)".into(), if em.position.is_some() { "position embeddings (rows of W_pos)".into() } else { "position embeddings: none (RoPE)".into() }, "their sum".into()],
+        columns: 3,
+    };
+    let mut headers: Vec<String> = vec!["array".into(), "element".into()];
+    headers.extend(ids.iter().enumerate().map(|(t, &id)| format!("{t}:{}", lm.tokenizer.token_str(id))));
+    let mut table = Table { headers, rows: Vec::new() };
+    let arrays: Vec<(&str, &Matrix)> = [("token", Some(&em.token)), ("position", em.position.as_ref()), ("sum", Some(&em.sum))].into_iter().filter_map(|(n, m)| m.map(|m| (n, m))).collect();
+    for (name, m) in arrays {
+        for e in 0..m.rows {
+            let mut row = vec![name.to_string(), e.to_string()];
+            row.extend((0..m.cols).map(|t| (m.at(e, t) as f32).to_string()));
+            table.push(row);
+        }
+    }
+    Ok(Figure { plot: Plot::Grid { panels, plots }, table, size: (1800, 1100) })
+}
+
+/// A T x T attention pattern as a heatmap panel, probabilities 0..1.
+fn attention_panel(m: &Matrix, labels: &[String]) -> Plot {
+    Plot::Heatmap(Heatmap {
+        rows: m.rows,
+        cols: m.cols,
+        values: m.values.clone(),
+        row_labels: labels.to_vec(),
+        col_labels: labels.to_vec(),
+        colormap: Colormap::Viridis,
+        range: Some((0.0, 1.0)),
+        colorbar: false,
+        ..Default::default()
+    })
+}
+
+/// Rows `what`, index, query and key positions and tokens, weight.
+fn attention_table(what: &str, mats: &[Matrix], toks: &[String]) -> Table {
+    let mut table = Table::new(&[what, "query_pos", "query_token", "key_pos", "key_token", "weight"]);
+    for (i, m) in mats.iter().enumerate() {
+        for q in 0..m.rows {
+            for k in 0..m.cols {
+                table.push(vec![i.to_string(), q.to_string(), toks[q].clone(), k.to_string(), toks[k].clone(), m.at(q, k).to_string()]);
+            }
+        }
+    }
+    table
+}
+
+fn block_heads(ctx: &Ctx) -> Result<Figure> {
+    let lm = ctx.model()?;
+    let ids = prompt_ids(ctx, "attention-block1-heads")?;
+    let layer = usize_param(ctx, "layer")?;
+    let heads = attention::block_patterns(&lm.model, &ids, layer)?;
+    let labs = labels(lm, &ids);
+    let (columns, size) = grid_layout(heads.len(), 420);
+    let panels = Panels {
+        title: format!("Attention weights of the {} heads of block {layer}{}", heads.len(), if layer == 0 { " (the first)" } else { "" }),
+        subtitle: subtitle(ctx, "row attends to column; dark 0 to yellow 1; rows sum to 1")?,
+        panel_titles: (0..heads.len()).map(|h| format!("head {h}")).collect(),
+        columns,
+    };
+    let plots = heads.iter().map(|m| attention_panel(m, &labs)).collect();
+    let toks: Vec<String> = ids.iter().map(|&i| lm.tokenizer.token_str(i)).collect();
+    Ok(Figure { plot: Plot::Grid { panels, plots }, table: attention_table("head", &heads, &toks), size })
+}
+
+fn head_blocks(ctx: &Ctx) -> Result<Figure> {
+    let lm = ctx.model()?;
+    let ids = prompt_ids(ctx, "attention-head1-blocks")?;
+    let head = usize_param(ctx, "head")?;
+    let blocks = attention::head_across_blocks(&lm.model, &ids, head)?;
+    let labs = labels(lm, &ids);
+    let (columns, size) = grid_layout(blocks.len(), 400);
+    let panels = Panels {
+        title: format!("Head {head}{} in each of the {} blocks", if head == 0 { " (the first)" } else { "" }, blocks.len()),
+        subtitle: subtitle(ctx, "row attends to column; dark 0 to yellow 1")?,
+        panel_titles: (0..blocks.len()).map(|l| format!("block {l}")).collect(),
+        columns,
+    };
+    let plots = blocks.iter().map(|m| attention_panel(m, &labs)).collect();
+    let toks: Vec<String> = ids.iter().map(|&i| lm.tokenizer.token_str(i)).collect();
+    Ok(Figure { plot: Plot::Grid { panels, plots }, table: attention_table("block", &blocks, &toks), size })
+}
+
+/// Block l's attention output projection oriented input x output: rows = the heads'
+/// outputs side by side (H D), columns = residual-stream elements (C). GPT-2 stores
+/// `attn.c_proj.weight` that way; Llama's `o_proj.weight` is (C, H D) and is transposed.
+pub fn proj_matrix_of(lm: &LanguageModel, l: usize) -> Result<Matrix> {
+    let m = Matrix::from_tensor(lm.attn_proj(l)?)?;
+    Ok(match lm {
+        LanguageModel::Gpt2(_) => m,
+        LanguageModel::Llama(_) => m.transpose(),
+    })
+}
+
+fn std_of(values: &[f64]) -> f64 {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt()
+}
+
+/// A matrix heatmap, blue negative, red positive, symmetric range `r`.
+fn matrix_heatmap(m: &Matrix, r: f64, colorbar: bool, colorbar_label: String) -> Heatmap {
+    Heatmap {
+        rows: m.rows,
+        cols: m.cols,
+        values: m.values.clone(),
+        colormap: Colormap::BlueWhiteRed,
+        range: Some((-r.max(f64::MIN_POSITIVE), r.max(f64::MIN_POSITIVE))),
+        colorbar,
+        colorbar_label,
+        ..Default::default()
+    }
+}
+
+/// A matrix as CSV: `row`, then one column per matrix column.
+fn matrix_table(m: &Matrix) -> Table {
+    let mut headers = vec!["row".to_string()];
+    headers.extend((0..m.cols).map(|j| j.to_string()));
+    let mut table = Table { headers, rows: Vec::with_capacity(m.rows) };
+    for i in 0..m.rows {
+        let mut row = vec![i.to_string()];
+        row.extend((0..m.cols).map(|j| (m.at(i, j) as f32).to_string()));
+        table.push(row);
+    }
+    table
+}
+
+const PROJ_ROWS: &str = "input: the heads' outputs side by side";
+const PROJ_COLS: &str = "output: residual-stream element";
+
+fn proj_matrix(ctx: &Ctx) -> Result<Figure> {
+    let lm = ctx.model()?;
+    let layer = usize_param(ctx, "layer")?;
+    let m = proj_matrix_of(&lm.model, layer)?;
+    let k = ctx.f64("clip_sigmas");
+    let r = if k > 0.0 { k * std_of(&m.values) } else { m.values.iter().fold(0.0f64, |a, v| a.max(v.abs())) };
+    let mut h = matrix_heatmap(&m, r, true, if k > 0.0 { format!("weight (colours saturate at ±{k}σ)") } else { "weight".into() });
+    h.title = format!("Block {layer}'s attention output projection: {}x{} weights", m.rows, m.cols);
+    h.subtitle = subtitle(ctx, "every weight as a colour, blue negative, red positive")?;
+    h.y_label = PROJ_ROWS.into();
+    h.x_label = PROJ_COLS.into();
+    Ok(Figure { plot: Plot::Heatmap(h), table: matrix_table(&m), size: (1150, 1000) })
+}
+
+/// The window actually used: the asked one, capped at a quarter of the matrix for
+/// narrow models (64 on a 64-wide synthetic model would leave a single cell).
+fn window_for(asked: usize, m: &Matrix) -> usize {
+    asked.min(m.rows.min(m.cols) / 4).max(1)
+}
+
+fn window_note(asked: usize, used: usize) -> String {
+    if asked == used {
+        format!("{used}x{used} moving average")
+    } else {
+        format!("{used}x{used} moving average (asked {asked}, capped at a quarter of this narrow model's width)")
+    }
+}
+
+fn proj_matrix_smoothed(ctx: &Ctx) -> Result<Figure> {
+    let lm = ctx.model()?;
+    let layer = usize_param(ctx, "layer")?;
+    let asked = usize_param(ctx, "window")?;
+    let m = proj_matrix_of(&lm.model, layer)?;
+    let w = window_for(asked, &m);
+    let s = moving_average_2d(&m, w, w)?;
+    let r = s.values.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    let mut h = matrix_heatmap(&s, r, true, "mean weight in the window".into());
+    h.title = format!("Block {layer}'s attention output projection, smoothed");
+    h.subtitle = subtitle(ctx, &format!("{} of the {}x{} matrix: {}x{} windows", window_note(asked, w), m.rows, m.cols, s.rows, s.cols))?;
+    h.y_label = format!("{PROJ_ROWS} (window start)");
+    h.x_label = format!("{PROJ_COLS} (window start)");
+    Ok(Figure { plot: Plot::Heatmap(h), table: matrix_table(&s), size: (1150, 1000) })
+}
+
+fn proj_matrices_all(ctx: &Ctx) -> Result<Figure> {
+    let lm = ctx.model()?;
+    let asked = usize_param(ctx, "window")?;
+    let max_cells = usize_param(ctx, "max_cells")?.max(1);
+    let n_layer = lm.model.info().n_layer;
+    let mut shown = Vec::with_capacity(n_layer);
+    let (mut w, mut stride, mut full) = (asked, 1, (0, 0));
+    for l in 0..n_layer {
+        let m = proj_matrix_of(&lm.model, l)?;
+        w = window_for(asked, &m);
+        let s = moving_average_2d(&m, w, w)?;
+        full = (s.rows, s.cols);
+        // Every `stride`-th window, so that a small panel shows what it can resolve.
+        stride = s.rows.max(s.cols).div_ceil(max_cells);
+        let (r, c) = (s.rows.div_ceil(stride), s.cols.div_ceil(stride));
+        let values = (0..r).flat_map(|i| (0..c).map(move |j| (i, j))).map(|(i, j)| s.at(i * stride, j * stride)).collect();
+        shown.push(Matrix::new(r, c, values)?);
+    }
+    let r = shown.iter().flat_map(|m| &m.values).fold(0.0f64, |a, v| a.max(v.abs()));
+    let (columns, size) = grid_layout(n_layer, 360);
+    let panels = Panels {
+        title: format!("The attention output projection of all {n_layer} blocks, smoothed"),
+        subtitle: subtitle(ctx, &format!("{}, every {stride}th of {}x{} windows; one colour scale", window_note(asked, w), full.0, full.1))?,
+        panel_titles: (0..n_layer).map(|l| format!("block {l}")).collect(),
+        columns,
+    };
+    // Axis labels: where each shown window starts in the full matrix.
+    let starts = |n: usize| (0..n).map(|i| (i * stride).to_string()).collect::<Vec<_>>();
+    let plots = shown
+        .iter()
+        .map(|m| {
+            let mut h = matrix_heatmap(m, r, false, String::new());
+            h.row_labels = starts(m.rows);
+            h.col_labels = starts(m.cols);
+            Plot::Heatmap(h)
+        })
+        .collect();
+    let mut table = Table::new(&["block", "row", "col", "window_row_start", "window_col_start", "mean_weight"]);
+    for (l, m) in shown.iter().enumerate() {
+        for i in 0..m.rows {
+            for j in 0..m.cols {
+                table.push(vec![l.to_string(), i.to_string(), j.to_string(), (i * stride).to_string(), (j * stride).to_string(), (m.at(i, j) as f32).to_string()]);
+            }
+        }
+    }
+    Ok(Figure { plot: Plot::Grid { panels, plots }, table, size })
+}
+
+fn weight_histograms(ctx: &Ctx) -> Result<Figure> {
+    let lm = ctx.model()?;
+    let bins = usize_param(ctx, "bins")?;
+    let log_y = ctx.params.get("log_y").and_then(Value::as_bool).unwrap_or(false);
+    let k = ctx.f64("sigmas");
+    let n_layer = lm.model.info().n_layer;
+    let mut hists = Vec::with_capacity(n_layer);
+    for l in 0..n_layer {
+        let values = proj_matrix_of(&lm.model, l)?.values;
+        // Each block over its mean ± k standard deviations (k = 0: min..max), so that a
+        // few outliers do not squeeze the shape into one bar.
+        let range = if k > 0.0 {
+            let s = std_of(&values);
+            let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+            Some((mean - k * s, mean + k * s))
+        } else {
+            None
+        };
+        hists.push(histogram(&values, bins, range)?);
+    }
+    let (columns, size) = grid_layout(n_layer, 380);
+    let panels = Panels {
+        title: format!("Weight values of the attention output projection, block by block ({} blocks)", n_layer),
+        subtitle: subtitle(ctx, &format!("{}{}κ = excess kurtosis, 0 for a Gaussian", if k > 0.0 { format!("mean ± {k}σ; ") } else { String::new() }, if log_y { "log counts: a Gaussian is an upside-down parabola; " } else { "" }))?,
+        panel_titles: hists.iter().enumerate().map(|(l, h)| format!("block {l} · κ {:+.1}", h.excess_kurtosis)).collect(),
+        columns,
+    };
+    let plots = hists
+        .iter()
+        .map(|h| Plot::Histogram(Histogram { title: String::new(), subtitle: String::new(), bins: Bins::Counted { edges: h.edges.clone(), counts: h.counts.clone() }, x_label: "weight".into(), y_label: if log_y { "count (log)".into() } else { "count".into() }, log_y }))
+        .collect();
+    let mut table = Table::new(&["block", "bin_low", "bin_high", "count", "n", "mean", "std", "excess_kurtosis"]);
+    for (l, h) in hists.iter().enumerate() {
+        for (b, c) in h.counts.iter().enumerate() {
+            table.push(vec![l.to_string(), h.edges[b].to_string(), h.edges[b + 1].to_string(), c.to_string(), h.n.to_string(), h.mean.to_string(), h.std.to_string(), h.excess_kurtosis.to_string()]);
+        }
+    }
+    Ok(Figure { plot: Plot::Grid { panels, plots }, table, size })
+}
+
+/// A token label short enough for a heatmap cell.
+fn short(label: &str, max: usize) -> String {
+    if label.chars().count() <= max {
+        label.to_string()
+    } else {
+        label.chars().take(max - 1).collect::<String>() + "…"
+    }
+}
+
+fn logit_lens_fig(ctx: &Ctx) -> Result<Figure> {
+    let lm = ctx.model()?;
+    let ids = prompt_ids(ctx, "logit-lens")?;
+    let lens = logit_lens(&lm.model, &lm.tokenizer, &ids)?;
+    let (rows, cols) = (lens.rows.len(), ids.len());
+    let cells: Vec<_> = lens.cells.iter().flatten().collect();
+    let h = Heatmap {
+        title: "The logit lens: the model's next-token guess after every block".into(),
+        subtitle: subtitle(ctx, "each cell: the top token read through the final norm and unembedding, colour = its probability")?,
+        rows,
+        cols,
+        values: cells.iter().map(|c| c.prob).collect(),
+        row_labels: lens.rows.clone(),
+        col_labels: labels(lm, &ids),
+        x_label: "input token (the guess is for the token after it)".into(),
+        y_label: "residual stream after".into(),
+        colormap: Colormap::Viridis,
+        range: Some((0.0, 1.0)),
+        annotate: ValueFormat::Custom(cells.iter().map(|c| short(&lm.tokenizer.token_label(c.id), 9)).collect()),
+        colorbar_label: "probability of the top token".into(),
+        stretch: true,
+        ..Default::default()
+    };
+    let mut table = Table::new(&["row", "position", "input_token", "top_id", "top_token", "prob"]);
+    for (r, row) in lens.cells.iter().enumerate() {
+        for (t, c) in row.iter().enumerate() {
+            table.push(vec![lens.rows[r].clone(), t.to_string(), lens.tokens[t].clone(), c.id.to_string(), c.token.clone(), c.prob.to_string()]);
+        }
+    }
+    let size = ((260 + 95 * cols as u32).clamp(900, 2400), (260 + 40 * rows as u32).clamp(600, 1600));
+    Ok(Figure { plot: Plot::Heatmap(h), table, size })
+}
+
+/// Several models on one prompt, side by side: each model's `top` most likely next
+/// tokens as a bar chart, or, for a model that could not be loaded, a panel saying
+/// which one is missing and why. `models` pairs a name with the loaded model or the
+/// error its loading gave (e.g. `("gpt2", LoadedModel::load("gpt2", true).map_err(|e|
+/// e.to_string()))`). The figure builder gets one model, so this lives here for
+/// notebooks rather than in the figure table.
+pub fn side_by_side(prompt: &str, models: &[(String, std::result::Result<&LoadedModel, String>)], top: usize) -> Result<Figure> {
+    if models.is_empty() {
+        return Err(Error::Figure("side_by_side needs at least one model".into()));
+    }
+    let mut plots = Vec::new();
+    let mut titles = Vec::new();
+    let mut table = Table::new(&["model", "rank", "id", "token", "prob"]);
+    for (name, m) in models {
+        match m {
+            Ok(lm) => {
+                let ids = lm.encode_prompt(prompt)?;
+                let logits = lm.model.logits(&ids)?; // (T, V)
+                let best = sampling::top_k(&logits.get(-1), top, &lm.tokenizer)?;
+                for (i, t) in best.iter().enumerate() {
+                    table.push(vec![name.clone(), (i + 1).to_string(), t.id.to_string(), t.token.clone(), t.prob.to_string()]);
+                }
+                titles.push(lm.caption());
+                plots.push(Plot::Bars(BarChart {
+                    title: String::new(),
+                    subtitle: format!("{} prompt tokens", ids.len()),
+                    labels: best.iter().map(|t| lm.tokenizer.token_label(t.id)).collect(),
+                    values: best.iter().map(|t| t.prob).collect(),
+                    value_format: ValueFormat::Percent(1),
+                    x_label: "probability of the next token".into(),
+                    highlight: vec![0],
+                }));
+            }
+            Err(why) => {
+                titles.push(format!("{name}: not available"));
+                plots.push(Plot::Text(TextPanel {
+                    title: String::new(),
+                    subtitle: String::new(),
+                    paragraphs: vec![vec![Span::highlight(format!("The model `{name}` is missing here."))], vec![Span::plain(why.clone())]],
+                    list: vec![],
+                }));
+            }
+        }
+    }
+    let panels = Panels { title: format!("“{prompt}” …"), subtitle: "the most likely next tokens, model by model".into(), panel_titles: titles, columns: models.len() };
+    let size = ((700 * models.len() as u32).clamp(800, 2400), 700);
+    Ok(Figure { plot: Plot::Grid { panels, plots }, table, size })
 }

@@ -349,6 +349,12 @@ impl Gpt2 {
     pub fn w_out(&self, l: usize) -> Result<&Tensor> {
         Ok(&self.block(l)?.mlp.c_proj.weight)
     }
+
+    /// The final LayerNorm `ln_f` applied to residual-stream vectors x (..., C) -> (..., C):
+    /// what the logit lens puts between any block's output and W_U.
+    pub fn final_norm(&self, x: &Tensor) -> Tensor {
+        self.ln_f.forward(x) // (..., C)
+    }
 }
 
 /// Token ids as a (1, T) int64 tensor.

@@ -472,6 +472,12 @@ impl Llama {
     pub fn w_out(&self, l: usize) -> Result<Tensor> {
         Ok(self.layer(l)?.mlp.down_proj.weight.tr())
     }
+
+    /// The final RMSNorm `model.norm` applied to residual-stream vectors x (..., C) ->
+    /// (..., C): what the logit lens puts between any block's output and W_U.
+    pub fn final_norm(&self, x: &Tensor) -> Tensor {
+        self.norm.forward(x) // (..., C)
+    }
 }
 
 /// GGUF tensor names (llama.cpp) -> HF names, per block and global.

@@ -418,6 +418,16 @@ impl LanguageModel {
             LanguageModel::Llama(m) => m.w_u(),
         }
     }
+
+    /// The final norm (GPT-2 `ln_f`, Llama `model.norm`) applied to residual-stream
+    /// vectors x (..., C) -> (..., C); `final_norm(x) @ W_U` are logits (the logit lens).
+    pub fn final_norm(&self, x: &Tensor) -> Tensor {
+        let _guard = tch::no_grad_guard();
+        match self {
+            LanguageModel::Gpt2(m) => m.final_norm(x),
+            LanguageModel::Llama(m) => m.final_norm(x),
+        }
+    }
 }
 
 const ROPE_WHY: &str = "it uses rotary position embeddings (RoPE): positions enter by rotating each head's queries and keys, and there is no position-embedding matrix";
