@@ -73,6 +73,12 @@ pub enum Error {
 
     #[error("GGUF file {path}: {msg}")]
     Gguf { path: PathBuf, msg: String },
+
+    #[error("{name} must be {rule}, got {value}")]
+    BadHyperParameter { name: String, value: String, rule: String },
+
+    #[error("training: {0}")]
+    Train(String),
 }
 
 /// The library's result type.

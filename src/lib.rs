@@ -34,6 +34,7 @@ pub mod sampling;
 pub mod source;
 pub mod synthetic;
 pub mod tokenizer;
+pub mod train;
 
 use std::path::PathBuf;
 
