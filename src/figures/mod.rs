@@ -125,6 +125,8 @@ pub enum Plot {
     Scatter(plot::Scatter),
     Scatter3d(plot::Scatter3d),
     ImageGrid(plot::ImageGrid),
+    /// A function of two variables on real axes (regions, surfaces, paths).
+    Field(plot::FieldPlot),
     /// Small multiples: a title over a grid of plots, one per panel title (e.g. the 12
     /// attention heads of a block). `plots.len()` must equal `panels.panel_titles.len()`.
     Grid { panels: plot::Panels, plots: Vec<Plot> },
@@ -141,6 +143,7 @@ impl Plot {
             Plot::Scatter(d) => plot::draw_scatter(area, d),
             Plot::Scatter3d(d) => plot::draw_scatter3d(area, d),
             Plot::ImageGrid(d) => plot::draw_image_grid(area, d),
+            Plot::Field(d) => plot::draw_field(area, d),
             Plot::Grid { panels, plots } => {
                 if plots.len() != panels.panel_titles.len() {
                     return Err(PlotError::Data(format!("{} plots for {} panel titles", plots.len(), panels.panel_titles.len())));
@@ -248,6 +251,7 @@ struct Stamp {
 const PLOT_SOURCES: &[&str] = &[
     include_str!("../plot/axes.rs"),
     include_str!("../plot/bars.rs"),
+    include_str!("../plot/field.rs"),
     include_str!("../plot/font.rs"),
     include_str!("../plot/lines.rs"),
     include_str!("../plot/matrix.rs"),

@@ -30,6 +30,7 @@
 //! | [`draw_scatter`] | `word-embedding-map`, `nouns-map`, `analogies` (arrows), `crane-senses` (§5, §7) |
 //! | [`draw_scatter3d`] | `trajectory-3d`, `digit-embedding-3d` |
 //! | [`draw_text_panel`] | `greedy-continuation` (numbered steps), `sampled-*`, generated words |
+//! | [`draw_field`] | `nearest-point-target`, `single-neuron-functions`, `loss-surface`, `descent-path` (§4) |
 //! | [`small_multiples`] | `attention-block1-heads` (12 heads), `attn-proj-matrices-all`, per-block histograms |
 //!
 //! Fonts: DejaVu Sans is compiled in (crate `dejavu`) and registered with plotters on
@@ -38,6 +39,7 @@
 mod axes;
 mod font;
 mod bars;
+mod field;
 mod lines;
 mod matrix;
 mod scatter;
@@ -51,6 +53,7 @@ use plotters::prelude::*;
 
 pub use axes::{format_number, nice_ticks};
 pub use bars::{draw_bar_chart, draw_histogram, BarChart, Bins, Histogram, ValueFormat};
+pub use field::{draw_field, FieldPlot, FieldPoint};
 pub use lines::{draw_line_plot, LinePlot, Series, SeriesStyle};
 pub use matrix::{draw_heatmap, draw_image_grid, GridImage, Heatmap, ImageGrid, ValueRange};
 pub use scatter::{draw_scatter, draw_scatter3d, Arrow, Camera, Point3, Scatter, Scatter3d, ScatterPoint};
