@@ -31,6 +31,7 @@
 //! | [`draw_scatter3d`] | `trajectory-3d`, `digit-embedding-3d` |
 //! | [`draw_text_panel`] | `greedy-continuation` (numbered steps), `sampled-*`, generated words |
 //! | [`draw_field`] | `nearest-point-target`, `single-neuron-functions`, `loss-surface`, `descent-path` (§4) |
+//! | [`draw_tree`] | `parse-tree-english`, `parse-tree-parens` (§7) |
 //! | [`small_multiples`] | `attention-block1-heads` (12 heads), `attn-proj-matrices-all`, per-block histograms |
 //!
 //! Fonts: DejaVu Sans is compiled in (crate `dejavu`) and registered with plotters on
@@ -44,6 +45,7 @@ mod lines;
 mod matrix;
 mod scatter;
 mod text;
+mod tree;
 pub mod theme;
 
 use std::path::{Path, PathBuf};
@@ -57,6 +59,7 @@ pub use field::{draw_field, FieldPlot, FieldPoint};
 pub use lines::{draw_line_plot, LinePlot, Series, SeriesStyle};
 pub use matrix::{draw_heatmap, draw_image_grid, GridImage, Heatmap, ImageGrid, ValueRange};
 pub use scatter::{draw_scatter, draw_scatter3d, Arrow, Camera, Point3, Scatter, Scatter3d, ScatterPoint};
+pub use tree::{draw_tree, TreeNode, TreePlot};
 pub use text::{draw_text_panel, small_multiples, Panels, Span, SpanKind, TextPanel};
 pub use theme::{ensure_fonts, visible_whitespace, Colormap, Theme, DEFAULT_SIZE};
 
