@@ -77,7 +77,9 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Examples per step (> 0); at least the data size means full-batch gradient descent.
     pub batch_size: usize,
-    /// Show a progress bar on stderr (only when stderr is a terminal).
+    /// Show a progress bar on stderr (only when stderr is a terminal). Not part of the
+    /// serialised form, so it never changes a cache key.
+    #[serde(skip_serializing, default)]
     pub progress: bool,
 }
 

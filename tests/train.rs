@@ -193,3 +193,13 @@ fn train_steps_records_every_step_and_is_deterministic() {
     assert_eq!(a.loss.len(), 40);
     assert_eq!(a, go());
 }
+
+#[test]
+fn the_progress_flag_is_not_part_of_a_cache_key() {
+    let a = serde_json::to_value(TrainConfig { progress: true, ..cfg(1) }).unwrap();
+    let b = serde_json::to_value(TrainConfig { progress: false, ..cfg(1) }).unwrap();
+    assert_eq!(a, b);
+    assert!(a.get("progress").is_none() && a.get("lr").is_some());
+    let cache = TrainCache::in_dir("/tmp/x");
+    assert_eq!(cache.path("n", &json!({"train": a})), cache.path("n", &json!({"train": b})));
+}

@@ -99,9 +99,10 @@ fn count(ctx: &Ctx, key: &str) -> Result<usize> {
     crate::train::check_size(key, ctx.params[key].as_i64().unwrap_or(0))
 }
 
-/// Adam with the figure's learning rate, batch size and seed; `epochs` as given.
+/// Adam with the figure's learning rate, batch size and seed; `epochs` as given. No
+/// progress bar: the figure builder shows its own.
 fn adam(ctx: &Ctx, seed: u64, epochs: usize) -> TrainConfig {
-    TrainConfig { seed, optimizer: Optimizer::Adam, lr: ctx.f64("lr"), epochs, batch_size: ctx.params["batch_size"].as_u64().unwrap_or(0) as usize, progress: true }
+    TrainConfig { seed, optimizer: Optimizer::Adam, lr: ctx.f64("lr"), epochs, batch_size: ctx.params["batch_size"].as_u64().unwrap_or(0) as usize, progress: false }
 }
 
 fn sizes_label(sizes: &[i64]) -> String {
