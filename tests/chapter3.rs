@@ -69,3 +69,12 @@ fn a_basis_that_is_infinite_on_the_data_is_an_error() {
     let e = curves::least_squares(&[(0.0, 1.0), (1.0, 2.0), (2.0, 3.0)], &[Basis::One, Basis::InvX]).unwrap_err().to_string();
     assert!(e.contains("not finite"), "{e}");
 }
+
+#[test]
+fn formulas_read_like_formulas() {
+    let f = curves::Fit { basis: vec![Basis::One, Basis::InvX, Basis::SinX], coef: vec![2.6436, -2.1534, 0.1142] };
+    assert_eq!(f.formula(), "2.644 − 2.153/x + 0.114 sin x");
+    let f = curves::Fit { basis: vec![Basis::One, Basis::X, Basis::X2], coef: vec![-0.5, 0.25, -0.0125] };
+    assert_eq!(f.formula(), "−0.500 + 0.250 x − 0.013 x²");
+    assert!((f.at(2.0) - (-0.5 + 0.5 - 0.05)).abs() < 1e-12);
+}

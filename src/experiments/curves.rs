@@ -58,11 +58,15 @@ impl Fit {
     pub fn rms(&self, data: &[(f64, f64)]) -> f64 {
         (data.iter().map(|&(x, y)| (self.at(x) - y).powi(2)).sum::<f64>() / data.len() as f64).sqrt()
     }
-    /// The formula with its coefficients, e.g. "0.43 + 0.26 x".
+    /// The formula with its coefficients, e.g. "0.879 + 0.209 x" or "2.644 − 2.153/x".
     pub fn formula(&self) -> String {
         let mut s = String::new();
         for (i, (b, c)) in self.basis.iter().zip(&self.coef).enumerate() {
-            let term = if *b == Basis::One { format!("{:.3}", c.abs()) } else { format!("{:.3} {}", c.abs(), b.name()) };
+            let term = match b {
+                Basis::One => format!("{:.3}", c.abs()),
+                Basis::InvX => format!("{:.3}/x", c.abs()),
+                _ => format!("{:.3} {}", c.abs(), b.name()),
+            };
             if i == 0 {
                 s += &format!("{}{term}", if *c < 0.0 { "−" } else { "" });
             } else {
