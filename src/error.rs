@@ -86,11 +86,18 @@ pub enum Error {
     /// A `--device` that cannot be used here (see `model::device`).
     #[error("{0}")]
     Device(String),
+
     #[error("corpus {path}: {msg}")]
     Corpus { path: PathBuf, msg: String },
 
     #[error("n-grams: {0}")]
     Ngram(String),
+
+    #[error("{name} must be {rule}, got {value}")]
+    BadHyperParameter { name: String, value: String, rule: String },
+
+    #[error("training: {0}")]
+    Train(String),
 }
 
 /// The library's result type.

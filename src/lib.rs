@@ -25,6 +25,7 @@
 pub mod analysis;
 pub mod corpus;
 pub mod error;
+pub mod experiments;
 pub mod figures;
 pub mod gguf;
 pub mod hooks;
@@ -35,6 +36,7 @@ pub mod sampling;
 pub mod source;
 pub mod synthetic;
 pub mod tokenizer;
+pub mod train;
 
 use std::path::PathBuf;
 

@@ -4,5 +4,5 @@ use super::FigureSpec;
 
 /// The chapter's figures, in essay order.
 pub fn figures() -> Vec<FigureSpec> {
-    vec![]
+    super::syntax::figures()
 }

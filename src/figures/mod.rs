@@ -13,6 +13,7 @@ pub mod chapter4;
 pub mod chapter5;
 pub mod chapter6;
 pub mod chapter7;
+pub mod syntax;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -125,6 +126,10 @@ pub enum Plot {
     Scatter(plot::Scatter),
     Scatter3d(plot::Scatter3d),
     ImageGrid(plot::ImageGrid),
+    /// A function of two variables on real axes (regions, surfaces, paths).
+    Field(plot::FieldPlot),
+    /// A tree drawn top-down (parse trees).
+    Tree(plot::TreePlot),
     /// Small multiples: a title over a grid of plots, one per panel title (e.g. the 12
     /// attention heads of a block). `plots.len()` must equal `panels.panel_titles.len()`.
     Grid { panels: plot::Panels, plots: Vec<Plot> },
@@ -141,6 +146,8 @@ impl Plot {
             Plot::Scatter(d) => plot::draw_scatter(area, d),
             Plot::Scatter3d(d) => plot::draw_scatter3d(area, d),
             Plot::ImageGrid(d) => plot::draw_image_grid(area, d),
+            Plot::Field(d) => plot::draw_field(area, d),
+            Plot::Tree(d) => plot::draw_tree(area, d),
             Plot::Grid { panels, plots } => {
                 if plots.len() != panels.panel_titles.len() {
                     return Err(PlotError::Data(format!("{} plots for {} panel titles", plots.len(), panels.panel_titles.len())));
@@ -248,6 +255,7 @@ struct Stamp {
 const PLOT_SOURCES: &[&str] = &[
     include_str!("../plot/axes.rs"),
     include_str!("../plot/bars.rs"),
+    include_str!("../plot/field.rs"),
     include_str!("../plot/font.rs"),
     include_str!("../plot/lines.rs"),
     include_str!("../plot/matrix.rs"),
@@ -255,6 +263,7 @@ const PLOT_SOURCES: &[&str] = &[
     include_str!("../plot/scatter.rs"),
     include_str!("../plot/text.rs"),
     include_str!("../plot/theme.rs"),
+    include_str!("../plot/tree.rs"),
     include_str!("mod.rs"),
 ];
 

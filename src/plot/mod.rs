@@ -30,6 +30,8 @@
 //! | [`draw_scatter`] | `word-embedding-map`, `nouns-map`, `analogies` (arrows), `crane-senses` (§5, §7) |
 //! | [`draw_scatter3d`] | `trajectory-3d`, `digit-embedding-3d` |
 //! | [`draw_text_panel`] | `greedy-continuation` (numbered steps), `sampled-*`, generated words |
+//! | [`draw_field`] | `nearest-point-target`, `single-neuron-functions`, `loss-surface`, `descent-path` (§4) |
+//! | [`draw_tree`] | `parse-tree-english`, `parse-tree-parens` (§7) |
 //! | [`small_multiples`] | `attention-block1-heads` (12 heads), `attn-proj-matrices-all`, per-block histograms |
 //!
 //! Fonts: DejaVu Sans is compiled in (crate `dejavu`) and registered with plotters on
@@ -38,10 +40,12 @@
 mod axes;
 mod font;
 mod bars;
+mod field;
 mod lines;
 mod matrix;
 mod scatter;
 mod text;
+mod tree;
 pub mod theme;
 
 use std::path::{Path, PathBuf};
@@ -51,9 +55,11 @@ use plotters::prelude::*;
 
 pub use axes::{format_number, nice_ticks};
 pub use bars::{draw_bar_chart, draw_histogram, BarChart, Bins, Histogram, ValueFormat};
+pub use field::{draw_field, FieldPlot, FieldPoint};
 pub use lines::{draw_line_plot, LinePlot, Series, SeriesStyle};
 pub use matrix::{draw_heatmap, draw_image_grid, GridImage, Heatmap, ImageGrid, ValueRange};
 pub use scatter::{draw_scatter, draw_scatter3d, Arrow, Camera, Point3, Scatter, Scatter3d, ScatterPoint};
+pub use tree::{draw_tree, TreeNode, TreePlot};
 pub use text::{draw_text_panel, small_multiples, Panels, Span, SpanKind, TextPanel};
 pub use theme::{ensure_fonts, visible_whitespace, Colormap, Theme, DEFAULT_SIZE};
 

@@ -1,0 +1,452 @@
+//! Training utilities for the small nets of essay sections 3, 4, 5 and 7 ("What is a
+//! model?", "Neural nets, training, practice", the digit embeddings, the parentheses
+//! transformer): a seeded training loop with SGD or Adam, a progress bar and a loss
+//! history, and a cache of trained weights (safetensors in the git-ignored data cache,
+//! keyed by the experiment's configuration) so that re-running a figure never retrains.
+//!
+//! How an experiment uses it:
+//!
+//! ```no_run
+//! use gpt2_explorer::train::{self, Loss, Mlp, Activation, Optimizer, TrainCache, TrainConfig};
+//! use serde_json::json;
+//! # fn main() -> gpt2_explorer::Result<()> {
+//! let cfg = TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 0.01, epochs: 200, batch_size: 64, progress: true };
+//! let x = tch::Tensor::randn([256, 1], (tch::Kind::Float, tch::Device::Cpu)); // (N, 1)
+//! let y = x.sin(); // (N, 1)
+//! // 1. A fresh var store, seeded, then the net built in it.
+//! let mut vs = train::seeded_var_store(cfg.seed)?;
+//! let net = Mlp::new(&vs.root(), &[1, 16, 16, 1], Activation::Relu)?;
+//! // 2. Weights from the cache when this exact configuration was trained before,
+//! //    otherwise trained now and stored. Everything that changes the weights goes into
+//! //    the key: the net's shape, the data, the hyper-parameters.
+//! let key = json!({"net": [1, 16, 16, 1], "data": "sin, 256 normal points, seed 0", "train": cfg});
+//! let trained = TrainCache::default().load_or_train("sine-demo", &key, &mut vs, |vs| {
+//!     train::fit(vs, &cfg, &x, &y, Loss::Mse, |xb| net.forward(xb))
+//! })?;
+//! println!("final loss {:?}, from cache: {}", trained.history.last(), trained.from_cache);
+//! # Ok(()) }
+//! ```
+//!
+//! Two loops: [`fit`] for a fixed data set (shuffled mini-batches, one loss per epoch)
+//! and [`train_steps`] for data made on the fly (one closure call per step, one loss per
+//! step; the parentheses transformer). Both take the same [`TrainConfig`], validated
+//! first ([`TrainConfig::validate`]): a zero or negative size, learning rate or epoch
+//! count is an [`Error::BadHyperParameter`] naming the fix.
+//!
+//! Determinism: [`seeded_var_store`] seeds libtorch before the net is built, the
+//! mini-batch order comes from a ChaCha RNG seeded with `cfg.seed`, and libtorch runs on
+//! the CPU; the same configuration gives the same loss history, bit for bit.
+//!
+//! The cache ([`TrainCache`]): `data/cache/trained/<name>-<hash>.safetensors` holds every
+//! variable of the var store plus the loss history (tensor `__history__.loss`), written
+//! atomically; `<name>-<hash>.json` beside it says, for people, which configuration it
+//! is. A file that cannot be read, or whose tensors do not match the net, is retrained
+//! and overwritten with a warning. `GPT2_EXPLORER_RETRAIN=1` retrains everything.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tch::nn::{self, Module, OptimizerConfig, VarStore};
+use tch::{Device, Kind, Tensor};
+
+use crate::error::{Error, Result};
+
+/// Which optimiser moves the weights.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Optimizer {
+    /// Plain stochastic gradient descent, optionally with momentum (0 = none).
+    Sgd { momentum: f64 },
+    /// Adam with libtorch's default betas (0.9, 0.999).
+    Adam,
+}
+
+/// The hyper-parameters of a training run. Serialises into the cache key.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Seeds libtorch (initial weights) and the mini-batch order.
+    pub seed: u64,
+    pub optimizer: Optimizer,
+    /// Learning rate (> 0).
+    pub lr: f64,
+    /// Passes over the data for [`fit`]; steps for [`train_steps`] (> 0).
+    pub epochs: usize,
+    /// Examples per step (> 0); at least the data size means full-batch gradient descent.
+    pub batch_size: usize,
+    /// Show a progress bar on stderr (only when stderr is a terminal). Not part of the
+    /// serialised form, so it never changes a cache key.
+    #[serde(skip_serializing, default)]
+    pub progress: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig { seed: 0, optimizer: Optimizer::Adam, lr: 1e-3, epochs: 100, batch_size: 64, progress: true }
+    }
+}
+
+/// The error for a hyper-parameter `name` with value `value` that breaks `rule`.
+pub fn bad_hyper_parameter(name: &str, value: impl std::fmt::Display, rule: &str) -> Error {
+    Error::BadHyperParameter { name: name.to_string(), value: value.to_string(), rule: rule.to_string() }
+}
+
+impl TrainConfig {
+    /// Checks every field: learning rate finite and > 0, epochs and batch size > 0,
+    /// momentum in [0, 1).
+    pub fn validate(&self) -> Result<()> {
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(bad_hyper_parameter("learning rate", self.lr, "a finite number > 0, e.g. 0.01"));
+        }
+        if self.epochs == 0 {
+            return Err(bad_hyper_parameter("epochs", self.epochs, "at least 1"));
+        }
+        if self.batch_size == 0 {
+            return Err(bad_hyper_parameter("batch size", self.batch_size, "at least 1"));
+        }
+        if let Optimizer::Sgd { momentum } = self.optimizer {
+            if !(momentum.is_finite() && (0.0..1.0).contains(&momentum)) {
+                return Err(bad_hyper_parameter("momentum", momentum, "a number in [0, 1)"));
+            }
+        }
+        Ok(())
+    }
+
+    fn optimizer(&self, vs: &VarStore) -> Result<nn::Optimizer> {
+        Ok(match self.optimizer {
+            Optimizer::Sgd { momentum } => nn::Sgd { momentum, ..Default::default() }.build(vs, self.lr)?,
+            Optimizer::Adam => nn::Adam::default().build(vs, self.lr)?,
+        })
+    }
+}
+
+/// A size given by a user (net width, number of examples): > 0, or an
+/// [`Error::BadHyperParameter`] naming it.
+pub fn check_size(name: &str, value: i64) -> Result<usize> {
+    if value <= 0 {
+        return Err(bad_hyper_parameter(name, value, "a whole number >= 1"));
+    }
+    Ok(value as usize)
+}
+
+/// The loss after each epoch ([`fit`]) or step ([`train_steps`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    pub loss: Vec<f64>,
+}
+
+impl History {
+    /// The last recorded loss.
+    pub fn last(&self) -> Option<f64> {
+        self.loss.last().copied()
+    }
+}
+
+/// What [`fit`] minimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Loss {
+    /// Mean squared error; targets have the output's shape.
+    Mse,
+    /// Cross-entropy of logits (N, K) against class ids (N,) of kind Int64.
+    CrossEntropy,
+}
+
+impl Loss {
+    /// The mean loss of `out` against `target`.
+    pub fn of(self, out: &Tensor, target: &Tensor) -> Tensor {
+        match self {
+            Loss::Mse => out.mse_loss(target, tch::Reduction::Mean), // ()
+            Loss::CrossEntropy => out.cross_entropy_for_logits(target), // ()
+        }
+    }
+}
+
+/// Seeds libtorch's generator with `seed` and returns an empty CPU var store: build the
+/// net in it right after, so its initial weights depend on the seed alone.
+pub fn seeded_var_store(seed: u64) -> Result<VarStore> {
+    tch::manual_seed(seed as i64);
+    Ok(VarStore::new(Device::Cpu))
+}
+
+fn progress_bar(len: usize, show: bool) -> indicatif::ProgressBar {
+    if !show || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(len as u64);
+    pb.set_style(indicatif::ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} loss {msg}").expect("a valid template").progress_chars("=> "));
+    pb.set_prefix("training");
+    pb
+}
+
+/// Trains the variables of `vs` so that `forward(x)` approaches `y` under `loss`:
+/// `cfg.epochs` passes over the data, each in shuffled mini-batches of
+/// `cfg.batch_size` rows (full batch when that is at least the row count). Returns the
+/// mean loss of each epoch.
+///
+/// `x`: (N, ...) inputs; `y`: (N, ...) targets (class ids (N,) for cross-entropy).
+pub fn fit<F>(vs: &VarStore, cfg: &TrainConfig, x: &Tensor, y: &Tensor, loss: Loss, forward: F) -> Result<History>
+where
+    F: Fn(&Tensor) -> Tensor,
+{
+    cfg.validate()?;
+    let n = x.size().first().copied().unwrap_or(0);
+    if n == 0 || y.size().first().copied() != Some(n) {
+        return Err(Error::Train(format!("fit needs the same number (>= 1) of inputs and targets, got {:?} and {:?}", x.size(), y.size())));
+    }
+    let mut opt = cfg.optimizer(vs)?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut order: Vec<i64> = (0..n).collect();
+    let bs = cfg.batch_size.min(n as usize);
+    let pb = progress_bar(cfg.epochs, cfg.progress);
+    let mut history = History::default();
+    for _ in 0..cfg.epochs {
+        let mut total = 0.0;
+        if bs < n as usize {
+            order.shuffle(&mut rng);
+        }
+        for chunk in order.chunks(bs) {
+            let (xb, yb) = if bs == n as usize {
+                (x.shallow_clone(), y.shallow_clone())
+            } else {
+                let idx = Tensor::from_slice(chunk); // (b,)
+                (x.index_select(0, &idx), y.index_select(0, &idx)) // (b, ...)
+            };
+            let l = loss.of(&forward(&xb), &yb); // ()
+            opt.backward_step(&l);
+            total += l.double_value(&[]) * chunk.len() as f64;
+        }
+        let mean = total / n as f64;
+        if !mean.is_finite() {
+            return Err(Error::Train(format!("the loss became {mean} after {} epochs: lower the learning rate (now {})", history.loss.len() + 1, cfg.lr)));
+        }
+        history.loss.push(mean);
+        pb.set_message(format!("{mean:.4}"));
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    Ok(history)
+}
+
+/// Trains the variables of `vs` for `cfg.epochs` steps; `step_loss(step, rng)` makes a
+/// batch (from the seeded `rng`) and returns its loss (a scalar tensor). Returns the
+/// loss of every step. `cfg.batch_size` is for the closure to read.
+pub fn train_steps<F>(vs: &VarStore, cfg: &TrainConfig, mut step_loss: F) -> Result<History>
+where
+    F: FnMut(usize, &mut rand_chacha::ChaCha8Rng) -> Result<Tensor>,
+{
+    cfg.validate()?;
+    let mut opt = cfg.optimizer(vs)?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
+    let pb = progress_bar(cfg.epochs, cfg.progress);
+    let mut history = History::default();
+    for step in 0..cfg.epochs {
+        let l = step_loss(step, &mut rng)?; // ()
+        opt.backward_step(&l);
+        let v = l.double_value(&[]);
+        if !v.is_finite() {
+            return Err(Error::Train(format!("the loss became {v} at step {}: lower the learning rate (now {})", step + 1, cfg.lr)));
+        }
+        history.loss.push(v);
+        if step % 10 == 0 {
+            pb.set_message(format!("{v:.4}"));
+        }
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    Ok(history)
+}
+
+/// The nonlinearity between the layers of an [`Mlp`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Activation {
+    /// max(0, x), the essay's "ramp".
+    Relu,
+    Tanh,
+}
+
+impl Activation {
+    pub fn apply(self, x: &Tensor) -> Tensor {
+        match self {
+            Activation::Relu => x.relu(),
+            Activation::Tanh => x.tanh(),
+        }
+    }
+}
+
+/// A fully connected net: `sizes[0]` inputs, hidden layers `sizes[1..n-1]` each followed
+/// by the activation, `sizes[n-1]` linear outputs. Variables `layer{i}.weight` and
+/// `layer{i}.bias` (libtorch's default initialisation).
+#[derive(Debug)]
+pub struct Mlp {
+    pub layers: Vec<nn::Linear>,
+    pub activation: Activation,
+}
+
+impl Mlp {
+    /// Builds the layers under `path`; every size must be >= 1 and there must be at
+    /// least an input and an output size.
+    pub fn new(path: &nn::Path, sizes: &[i64], activation: Activation) -> Result<Mlp> {
+        if sizes.len() < 2 {
+            return Err(bad_hyper_parameter("layer sizes", format!("{sizes:?}"), "at least two sizes: inputs and outputs, e.g. [2, 8, 3]"));
+        }
+        for &s in sizes {
+            check_size("layer size", s)?;
+        }
+        let layers = sizes.windows(2).enumerate().map(|(i, w)| nn::linear(path / format!("layer{i}"), w[0], w[1], Default::default())).collect();
+        Ok(Mlp { layers, activation })
+    }
+
+    /// Outputs (N, out) for inputs (N, in).
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        self.forward_layers(x).pop().expect("an Mlp has at least one layer")
+    }
+
+    /// The value after every layer (after its activation, except the last): the hidden
+    /// features the essay plots (e.g. the digit net's last hidden layer).
+    pub fn forward_layers(&self, x: &Tensor) -> Vec<Tensor> {
+        let mut out = Vec::with_capacity(self.layers.len());
+        let mut h = x.shallow_clone(); // (N, in)
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = layer.forward(&h); // (N, sizes[i+1])
+            if i + 1 < self.layers.len() {
+                h = self.activation.apply(&h);
+            }
+            out.push(h.shallow_clone());
+        }
+        out
+    }
+
+    /// Number of weights and biases.
+    pub fn n_params(&self) -> i64 {
+        self.layers.iter().map(|l| l.ws.numel() as i64 + l.bs.as_ref().map_or(0, |b| b.numel() as i64)).sum()
+    }
+}
+
+/// Where trained weights are kept, and whether to use them.
+#[derive(Debug, Clone)]
+pub struct TrainCache {
+    pub dir: PathBuf,
+    /// Train again even when a cached file exists (and overwrite it).
+    pub retrain: bool,
+}
+
+impl Default for TrainCache {
+    /// `data/cache/trained` (see [`crate::data_cache_dir`]); `retrain` when the
+    /// environment variable `GPT2_EXPLORER_RETRAIN` is `1`.
+    fn default() -> Self {
+        TrainCache { dir: crate::data_cache_dir().join("trained"), retrain: std::env::var("GPT2_EXPLORER_RETRAIN").is_ok_and(|v| v == "1") }
+    }
+}
+
+/// The outcome of [`TrainCache::load_or_train`].
+#[derive(Debug, Clone)]
+pub struct Trained {
+    pub history: History,
+    /// The weights came from the cache (nothing was trained).
+    pub from_cache: bool,
+    /// The cache file.
+    pub path: PathBuf,
+    /// Why a cached file was not used (it was unreadable or did not match the net);
+    /// also printed on stderr as `warning: ...`.
+    pub warning: Option<String>,
+}
+
+const HISTORY_KEY: &str = "__history__.loss";
+
+impl TrainCache {
+    /// A cache in `dir` that uses cached weights.
+    pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
+        TrainCache { dir: dir.into(), retrain: false }
+    }
+
+    /// The file for experiment `name` with configuration `key`:
+    /// `<dir>/<name>-<first 16 hex digits of sha256(name, key)>.safetensors`.
+    pub fn path(&self, name: &str, key: &Value) -> PathBuf {
+        let mut h = Sha256::new();
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update(key.to_string().as_bytes());
+        let hex: String = h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+        self.dir.join(format!("{name}-{hex}.safetensors"))
+    }
+
+    /// Fills `vs` with the weights cached for (`name`, `key`) if there are any (and
+    /// `retrain` is off); otherwise runs `train(vs)`, then stores the weights and the
+    /// history it returns. `key` must hold everything that changes the weights (net
+    /// sizes, data, [`TrainConfig`]). A cached file that cannot be read or does not
+    /// match the variables of `vs` (names, shapes) is retrained with a warning.
+    pub fn load_or_train<F>(&self, name: &str, key: &Value, vs: &mut VarStore, train: F) -> Result<Trained>
+    where
+        F: FnOnce(&VarStore) -> Result<History>,
+    {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(Error::Train(format!("cache name `{name}`: use letters, digits, '-' and '_' only")));
+        }
+        let path = self.path(name, key);
+        let mut warning = None;
+        if !self.retrain && path.exists() {
+            match load_into(&path, vs) {
+                Ok(history) => return Ok(Trained { history, from_cache: true, path, warning: None }),
+                Err(why) => {
+                    let w = format!("cached weights {} are unusable ({why}); training again and overwriting them", path.display());
+                    eprintln!("warning: {w}");
+                    warning = Some(w);
+                }
+            }
+        }
+        let history = train(vs)?;
+        save(&path, vs, &history)?;
+        let note = serde_json::json!({"experiment": name, "config": key, "final_loss": history.last(), "note": "written by gpt2_explorer::train::TrainCache; delete to retrain"});
+        crate::io::write_atomic(&path.with_extension("json"), serde_json::to_string_pretty(&note).expect("JSON serialises").as_bytes())?;
+        Ok(Trained { history, from_cache: false, path, warning })
+    }
+}
+
+/// Writes every variable of `vs` and the history to `path` atomically.
+fn save(path: &Path, vs: &VarStore, history: &History) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().map(|(k, v)| (k, v.detach().contiguous())).collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    named.push((HISTORY_KEY.to_string(), Tensor::from_slice(&history.loss))); // (epochs,)
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = Tensor::write_safetensors(&named, &tmp).map_err(Error::from).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Reads `path` into the variables of `vs`, strictly: every variable present with its
+/// shape, nothing else but the history. Returns the history, or why the file is unusable.
+fn load_into(path: &Path, vs: &mut VarStore) -> std::result::Result<History, String> {
+    let mut tensors: std::collections::HashMap<String, Tensor> = Tensor::read_safetensors(path).map_err(|e| e.to_string())?.into_iter().collect();
+    let history = tensors.remove(HISTORY_KEY).ok_or("no loss history in the file")?;
+    let vars = vs.variables();
+    if let Some(extra) = tensors.keys().find(|k| !vars.contains_key(*k)) {
+        return Err(format!("it holds `{extra}`, which the net does not have"));
+    }
+    let mut names: Vec<&String> = vars.keys().collect();
+    names.sort();
+    for name in names {
+        let var = &vars[name];
+        let t = tensors.get(name).ok_or_else(|| format!("`{name}` is missing"))?;
+        if t.size() != var.size() || t.kind() != var.kind() {
+            return Err(format!("`{name}` is {:?} {:?}, the net wants {:?} {:?}", t.size(), t.kind(), var.size(), var.kind()));
+        }
+    }
+    tch::no_grad(|| {
+        for (name, mut var) in vars {
+            var.copy_(&tensors[&name]);
+        }
+    });
+    let loss: Vec<f64> = Vec::<f64>::try_from(history.to_kind(Kind::Double).flatten(0, -1)).map_err(|e| e.to_string())?;
+    if loss.iter().any(|v| !v.is_finite()) {
+        return Err("its loss history holds a non-finite value".into());
+    }
+    Ok(History { loss })
+}
