@@ -73,6 +73,15 @@ pub enum Error {
 
     #[error("GGUF file {path}: {msg}")]
     Gguf { path: PathBuf, msg: String },
+
+    #[error("PCA needs more points than components: got {points} points for {components} components (n points span at most n - 1 directions); add points or ask for fewer components")]
+    PcaTooFewPoints { points: usize, components: usize },
+
+    #[error("word `{word}`: {why}")]
+    Word { word: String, why: String },
+
+    #[error("analysis: {0}")]
+    Analysis(String),
 }
 
 /// The library's result type.
