@@ -11,8 +11,13 @@ use std::process::{Command, Output};
 
 const FIGURES: &str = env!("CARGO_BIN_EXE_figures");
 const CLI: &str = env!("CARGO_BIN_EXE_gpt2-explorer");
-const ALL: usize = 8;
-const MODEL_FIGURES: usize = 7;
+/// How many figures the registry declares (every chapter's), and how many need a model.
+fn all() -> usize {
+    gpt2_explorer::figures::registry().len()
+}
+fn model_figures() -> usize {
+    gpt2_explorer::figures::registry().iter().filter(|f| f.kind.needs_model()).count()
+}
 
 struct Env {
     tmp: tempfile::TempDir,
@@ -57,14 +62,14 @@ fn csv_rows(path: &Path) -> Vec<Vec<String>> {
 fn only_stale_figures_rebuild() {
     let env = Env::new();
     let first = env.figures(&["all"]);
-    assert_eq!(counts(&first), (ALL, 0, 0), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(counts(&first), (all(), 0, 0), "{}", String::from_utf8_lossy(&first.stderr));
     for id in ["next-word-top5", "greedy-long", "gpt3-quotes", "rank-probability-loglog"] {
         for ext in ["png", "svg", "csv"] {
             let p = env.out().join(format!("{id}.{ext}"));
             assert!(std::fs::metadata(&p).map(|m| m.len() > 0).unwrap_or(false), "{} missing or empty", p.display());
         }
     }
-    assert_eq!(counts(&env.figures(&[])), (0, ALL, 0), "a second run must rebuild nothing");
+    assert_eq!(counts(&env.figures(&[])), (0, all(), 0), "a second run must rebuild nothing");
     assert!(env.figures(&["--check"]).status.success(), "--check must pass when nothing is stale");
 
     // The model changes: exactly the model-made figures are stale.
@@ -74,14 +79,14 @@ fn only_stale_figures_rebuild() {
     drop(f);
     let check = env.figures(&["--check"]);
     assert!(!check.status.success(), "--check must fail when figures are stale");
-    assert_eq!(stdout(&check).lines().filter(|l| l.starts_with("stale: ")).count(), MODEL_FIGURES, "{}", stdout(&check));
+    assert_eq!(stdout(&check).lines().filter(|l| l.starts_with("stale: ")).count(), model_figures(), "{}", stdout(&check));
     assert!(!stdout(&check).contains("gpt3-quotes"), "a figure without a model is not stale when the model changes");
-    assert_eq!(counts(&env.figures(&[])), (MODEL_FIGURES, 1, 0));
+    assert_eq!(counts(&env.figures(&[])), (model_figures(), all() - model_figures(), 0));
 
     // A missing output or a corrupt stamp rebuilds just that figure, without a crash.
     std::fs::remove_file(env.out().join("greedy-long.svg")).unwrap();
     std::fs::write(env.out().join(".stamps/sampled-five.json"), "{ corrupt").unwrap();
-    assert_eq!(counts(&env.figures(&[])), (2, ALL - 2, 0));
+    assert_eq!(counts(&env.figures(&[])), (2, all() - 2, 0));
     // Named targets and --force.
     assert_eq!(counts(&env.figures(&["next-word-top5", "--force"])), (1, 0, 0));
 }
@@ -96,7 +101,7 @@ fn bad_input_ends_in_one_clear_error() {
     // The model is unavailable: model figures fail with the fix, the rest build.
     let o = Command::new(FIGURES).args(["--model", "/nonexistent/model", "--out"]).arg(env.out()).output().unwrap();
     assert!(!o.status.success());
-    assert_eq!(counts(&o), (1, 0, MODEL_FIGURES), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(counts(&o), (all() - model_figures(), 0, model_figures()), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("does not exist"), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(env.out().join("gpt3-quotes.png").is_file());
 
@@ -169,7 +174,7 @@ fn an_interrupted_build_leaves_no_partial_file() {
 #[test]
 fn the_gallery_loads_every_image_in_headless_chromium() {
     let env = Env::new();
-    assert_eq!(counts(&env.figures(&[])).0, ALL);
+    assert_eq!(counts(&env.figures(&[])).0, all());
     let html = std::fs::read_to_string(env.out().join("index.html")).unwrap();
     assert!(html.contains("It's just adding one word at a time") && html.contains("next-word-top5.png"), "gallery content");
     let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists()).expect("headless Chromium is missing: `make test` installs Debian's chromium (scripts/setup-test.sh)");
@@ -181,6 +186,6 @@ fn the_gallery_loads_every_image_in_headless_chromium() {
         .output()
         .unwrap();
     let dom = String::from_utf8_lossy(&o.stdout);
-    let want = format!("data-images-ok=\"{ALL}/{ALL}\"");
+    let want = format!("data-images-ok=\"{n}/{n}\"", n = all());
     assert!(dom.contains(&want), "Chromium did not load every image ({want} not in the page's DOM; stderr: {})", String::from_utf8_lossy(&o.stderr).lines().take(5).collect::<Vec<_>>().join(" | "));
 }
