@@ -98,6 +98,12 @@ pub enum Error {
 
     #[error("training: {0}")]
     Train(String),
+
+    #[error("PCA needs more points than components: got {points} points for {components} components (n points span at most n - 1 directions); add points or ask for fewer components")]
+    PcaTooFewPoints { points: usize, components: usize },
+
+    #[error("word `{word}`: {why}")]
+    Word { word: String, why: String },
 }
 
 /// The library's result type.

@@ -1,8 +1,10 @@
 //! Analysis: turns text, corpora, model weights and hook captures into plain data
 //! (counts, probabilities, projections) for the figure modules. Nothing here plots.
 
-pub mod ngram;
 pub mod attention;
+pub mod embedding;
 pub mod embedding_module;
 pub mod lens;
 pub mod matrix;
+pub mod ngram;
+pub mod pca;

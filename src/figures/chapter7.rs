@@ -1,8 +1,320 @@
-//! Essay section 7, "What lets it work: syntax, meaning space": its figures (see ../shared/ESSAY_FIGURES.md).
+//! Essay section 7, "What lets it work: syntax, meaning space": maps of meaning space
+//! made from the model at hand. Common nouns and parts of speech by their token
+//! embeddings; the two senses of "crane" by the word's contextual vector; analogy pairs
+//! as arrows; and a prompt's trajectory through the residual stream of one block, with
+//! the fan of likely next tokens at a step, along the path, and the path in 3-D.
+//! Every map is a PCA of the points it shows (src/analysis/pca.rs); the block is chosen
+//! per model ("middle" is block L/2 of whatever model is loaded).
+//!
+//! Word lists, sentences and prompts live in `data/figures/<id>.json` (see chapter 5's
+//! `data_params`). The figure list is meant to grow (parse trees and the parentheses
+//! transformer come later): add entries to `figures()`.
 
-use super::FigureSpec;
+use serde_json::Value;
+
+use super::chapter5::{check_data, data_params, groups, star_note, strings, subtitle, word_map, MAP_SIZE};
+use super::{Ctx, Figure, FigureSpec, Kind, Plot, Table};
+use crate::analysis::embedding::{self, resolve_layer, Trajectory, WordVector};
+use crate::analysis::pca::Pca;
+use crate::error::{Error, Result};
+use crate::plot::{Arrow, Camera, Point3, Scatter, Scatter3d, ScatterPoint};
+
+const SECTION: &str = "7. What lets it work: syntax, meaning space";
+const SOURCE: &str = concat!(include_str!("chapter7.rs"), include_str!("chapter5.rs"), include_str!("../analysis/embedding.rs"), include_str!("../analysis/pca.rs"));
 
 /// The chapter's figures, in essay order.
 pub fn figures() -> Vec<FigureSpec> {
-    super::syntax::figures()
+    let f = |id, caption, params: fn() -> Value, build: fn(&Ctx) -> Result<Figure>| FigureSpec { id, section: SECTION, kind: Kind::Model, caption, params, source: SOURCE, build };
+    // The parse trees (syntax.rs) come first in the essay, then the meaning-space maps.
+    let mut list = super::syntax::figures();
+    list.extend(vec![
+        f("nouns-map", "Common nouns placed by the model's token embeddings, flattened to two dimensions by principal component analysis.", || data_params("nouns-map"), nouns_map),
+        f("parts-of-speech-map", "Nouns, verbs, adjectives and adverbs placed by their token embeddings: words of one part of speech tend to gather.", || data_params("parts-of-speech-map"), parts_of_speech_map),
+        f("crane-senses", "The word “crane” in sentences about the bird and about the machine: its vector inside the model, after some blocks have mixed in the context, separates the two senses.", || data_params("crane-senses"), crane_senses),
+        f("analogies", "Analogy pairs as arrows in embedding space: man → woman, king → queen, country → capital.", || data_params("analogies"), analogies),
+        f("trajectory", "A prompt and its greedy continuation as a path through the model's feature space (one block's residual stream, flattened by PCA).", || data_params("trajectory"), trajectory),
+        f("next-word-fan", "The fan of likely next words at the end of the prompt, each placed where the path would go if it came next.", || data_params("next-word-fan"), next_word_fan),
+        f("fans-along-trajectory", "The fan of likely next words at every step of the continuation, with the path actually taken.", || data_params("fans-along-trajectory"), fans_along_trajectory),
+        f("trajectory-3d", "A prompt and 40 greedy steps as a path in three dimensions of feature space.", || data_params("trajectory-3d"), trajectory_3d),
+    ]);
+    list
+}
+
+fn nouns_map(ctx: &Ctx) -> Result<Figure> {
+    check_data(ctx)?;
+    word_map(ctx, "Common nouns in embedding space", &[("nouns".to_string(), strings(ctx, "words")?)])
+}
+
+fn parts_of_speech_map(ctx: &Ctx) -> Result<Figure> {
+    check_data(ctx)?;
+    word_map(ctx, "Parts of speech in embedding space", &groups(ctx, "groups")?)
+}
+
+/// The block a figure asks for ("layer"), in the model at hand.
+fn layer(ctx: &Ctx) -> Result<usize> {
+    resolve_layer(&ctx.params["layer"], ctx.model()?.model.info().n_layer)
+}
+
+/// A short label for a token on a map: its text without surrounding spaces.
+fn token_label(t: &str) -> String {
+    let s = t.trim();
+    if s.is_empty() {
+        crate::tokenizer::readable(t)
+    } else {
+        s.to_string()
+    }
+}
+
+fn crane_senses(ctx: &Ctx) -> Result<Figure> {
+    check_data(ctx)?;
+    let lm = ctx.model()?;
+    let word = ctx.str("word");
+    let l = layer(ctx)?;
+    let senses = groups(ctx, "senses")?;
+    let mut vecs: Vec<WordVector> = Vec::new();
+    let mut rows = Vec::new(); // (sense index, number within sense, sentence)
+    for (g, (_, sentences)) in senses.iter().enumerate() {
+        for (i, s) in sentences.iter().enumerate() {
+            vecs.push(embedding::contextual_vector(lm, s, word, l)?);
+            rows.push((g, i + 1, s.clone()));
+        }
+    }
+    let points: Vec<Vec<f64>> = vecs.iter().map(|v| v.vector.clone()).collect();
+    let pca = Pca::fit(&points, 2)?;
+    let xy = pca.project(&points);
+    // Mean cosine similarity within a sense and across senses, in the full space.
+    let (mut within, mut across, mut nw, mut na) = (0.0, 0.0, 0, 0);
+    for i in 0..points.len() {
+        for j in 0..i {
+            let c = embedding::cosine(&points[i], &points[j]);
+            if rows[i].0 == rows[j].0 {
+                within += c;
+                nw += 1;
+            } else {
+                across += c;
+                na += 1;
+            }
+        }
+    }
+    let (within, across) = (within / nw.max(1) as f64, across / na.max(1) as f64);
+    let mut table = Table::new(&["sense", "n", "sentence", "word_tokens", "pc1", "pc2"]);
+    for ((g, i, s), (p, v)) in rows.iter().zip(xy.iter().zip(&vecs)) {
+        table.push(vec![senses[*g].0.clone(), i.to_string(), s.clone(), v.ids.len().to_string(), p[0].to_string(), p[1].to_string()]);
+    }
+    let initial = |name: &str| name.trim_start_matches("the ").chars().next().unwrap_or('?').to_ascii_uppercase();
+    let scatter = Scatter {
+        title: format!("“{word}” in context: two senses"),
+        subtitle: subtitle(ctx, &format!("the vector of “{word}” leaving block {l} of {}, {} · mean cosine within a sense {within:.2}, across {across:.2}{}", lm.model.info().n_layer, pca.describe(), star_note(&vecs)))?,
+        x_label: pca.axis_label(0),
+        y_label: pca.axis_label(1),
+        points: rows.iter().zip(&xy).map(|((g, i, _), p)| ScatterPoint { x: p[0], y: p[1], label: format!("{}{i}", initial(&senses[*g].0)), group: *g }).collect(),
+        groups: senses.iter().map(|s| s.0.clone()).collect(),
+        arrows: vec![],
+    };
+    Ok(Figure { plot: Plot::Scatter(scatter), table, size: MAP_SIZE })
+}
+
+fn analogies(ctx: &Ctx) -> Result<Figure> {
+    check_data(ctx)?;
+    let lm = ctx.model()?;
+    let rel = ctx.params["relations"].as_object().ok_or_else(|| Error::Figure(format!("{}: `relations` must be an object of named lists of [from, to] pairs", ctx.str("data_file"))))?;
+    let mut words: Vec<WordVector> = Vec::new();
+    let mut group_of = Vec::new();
+    let mut pairs = Vec::new(); // (relation, from index, to index)
+    let mut names = Vec::new();
+    for (g, (name, list)) in rel.iter().enumerate() {
+        names.push(name.clone());
+        for pair in list.as_array().into_iter().flatten() {
+            let p: Vec<&str> = pair.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            if p.len() != 2 {
+                return Err(Error::Figure(format!("{}: relation `{name}`: each pair must be [from, to], got {pair}", ctx.str("data_file"))));
+            }
+            let from = words.len();
+            words.push(embedding::word_vector(lm, p[0])?);
+            words.push(embedding::word_vector(lm, p[1])?);
+            group_of.extend([g, g]);
+            pairs.push((g, from, from + 1));
+        }
+    }
+    let vectors: Vec<Vec<f64>> = words.iter().map(|w| w.vector.clone()).collect();
+    let pca = Pca::fit(&vectors, 2)?;
+    let xy = pca.project(&vectors);
+    // How parallel each pair's offset is to its relation's mean offset, in the full space.
+    let offset = |a: usize, b: usize| -> Vec<f64> { vectors[b].iter().zip(&vectors[a]).map(|(x, y)| x - y).collect() };
+    let mut table = Table::new(&["relation", "from", "to", "from_pc1", "from_pc2", "to_pc1", "to_pc2", "cosine_offset_to_relation_mean"]);
+    let mut cos_all = Vec::new();
+    for (g, name) in names.iter().enumerate() {
+        let offs: Vec<Vec<f64>> = pairs.iter().filter(|p| p.0 == g).map(|p| offset(p.1, p.2)).collect();
+        let c = offs.first().map_or(0, Vec::len);
+        let mean: Vec<f64> = (0..c).map(|e| offs.iter().map(|o| o[e]).sum::<f64>() / offs.len() as f64).collect();
+        for (p, o) in pairs.iter().filter(|p| p.0 == g).zip(&offs) {
+            let cos = embedding::cosine(o, &mean);
+            cos_all.push(cos);
+            table.push(vec![name.clone(), words[p.1].word.clone(), words[p.2].word.clone(), xy[p.1][0].to_string(), xy[p.1][1].to_string(), xy[p.2][0].to_string(), xy[p.2][1].to_string(), cos.to_string()]);
+        }
+    }
+    let mean_cos = cos_all.iter().sum::<f64>() / cos_all.len().max(1) as f64;
+    let scatter = Scatter {
+        title: "Analogies as parallel arrows".into(),
+        subtitle: subtitle(ctx, &format!("token embeddings (W_E), {} · offsets' mean cosine to their relation's mean offset {mean_cos:.2}{}", pca.describe(), star_note(&words)))?,
+        x_label: pca.axis_label(0),
+        y_label: pca.axis_label(1),
+        points: words.iter().zip(&xy).zip(&group_of).map(|((w, p), &g)| ScatterPoint { x: p[0], y: p[1], label: w.label(), group: g }).collect(),
+        groups: names,
+        arrows: pairs.iter().map(|p| Arrow { from: p.1, to: p.2 }).collect(),
+    };
+    Ok(Figure { plot: Plot::Scatter(scatter), table, size: MAP_SIZE })
+}
+
+/// A trajectory as the figures ask for it, and the first position they show.
+fn run_trajectory(ctx: &Ctx, steps: usize, top: usize, fans_along: bool) -> Result<(Trajectory, usize)> {
+    let lm = ctx.model()?;
+    let l = layer(ctx)?;
+    let n_prompt = lm.encode_prompt(ctx.str("prompt"))?.len();
+    let first = usize::from(ctx.params["skip_first"].as_bool().unwrap_or(false) && n_prompt > 1);
+    let fan_at: Vec<usize> = if top == 0 {
+        vec![]
+    } else if fans_along {
+        (n_prompt - 1..n_prompt - 1 + steps).collect()
+    } else {
+        vec![n_prompt - 1 + steps]
+    };
+    let t = embedding::trajectory(lm, ctx.str("prompt"), steps, l, top, &fan_at)?;
+    match ctx.str("points") {
+        "token" | "" => Ok((t, first)),
+        "text-so-far" => Ok((embedding::text_so_far(&t, first), first)),
+        other => Err(Error::Figure(format!("{}: `points` is \"{other}\"; give \"token\" (each position's own hidden state) or \"text-so-far\" (their running mean)", ctx.str("data_file")))),
+    }
+}
+
+/// The path and fans of a trajectory on one 2-D map: path points first (from position
+/// `first`), then the fan points that are not the next position actually taken.
+fn trajectory_map(ctx: &Ctx, t: &Trajectory, first: usize, title: &str) -> Result<Figure> {
+    let lm = ctx.model()?;
+    let n = t.states.len();
+    let mut vectors: Vec<Vec<f64>> = t.states[first..].to_vec();
+    let mut fan_rows = Vec::new(); // (fan index, candidate index, point index or None when it is the path's next point)
+    for (f, (fan, &p)) in t.fans.iter().zip(&t.fan_positions).enumerate() {
+        for (c, cand) in fan.iter().enumerate() {
+            let taken = p + 1 < n && t.ids[p + 1] == cand.id;
+            fan_rows.push((f, c, if taken { None } else { Some(vectors.len()) }));
+            if !taken {
+                vectors.push(cand.state.clone());
+            }
+        }
+    }
+    if vectors.len() < 3 {
+        return Err(Error::Figure(format!("{}: the path has only {} points to map; give a longer prompt or more steps", ctx.str("data_file"), vectors.len())));
+    }
+    let pca = Pca::fit(&vectors, 2)?;
+    let xy = pca.project(&vectors);
+    let mut table = Table::new(&["kind", "position", "id", "token", "prob", "pc1", "pc2"]);
+    let mut points = Vec::new();
+    for pos in first..n {
+        let i = pos - first;
+        let part = if pos < t.n_prompt { "prompt" } else { "continuation" };
+        table.push(vec![part.into(), pos.to_string(), t.ids[pos].to_string(), t.tokens[pos].clone(), String::new(), xy[i][0].to_string(), xy[i][1].to_string()]);
+        points.push(ScatterPoint { x: xy[i][0], y: xy[i][1], label: token_label(&t.tokens[pos]), group: usize::from(pos >= t.n_prompt) });
+    }
+    let mut arrows: Vec<Arrow> = (1..n - first).map(|i| Arrow { from: i - 1, to: i }).collect();
+    let fan_group = if n > t.n_prompt { 2 } else { 1 };
+    for &(f, c, at) in &fan_rows {
+        let p = t.fan_positions[f];
+        let cand = &t.fans[f][c];
+        let (x, y, kind) = match at {
+            Some(i) => (xy[i][0], xy[i][1], "fan"),
+            None => (xy[p + 1 - first][0], xy[p + 1 - first][1], "fan (taken)"),
+        };
+        table.push(vec![kind.into(), (p + 1).to_string(), cand.id.to_string(), cand.token.clone(), cand.prob.to_string(), x.to_string(), y.to_string()]);
+        if let Some(i) = at {
+            points.push(ScatterPoint { x, y, label: format!("{} {:.0}%", token_label(&cand.token), 100.0 * cand.prob), group: fan_group });
+            if p >= first {
+                arrows.push(Arrow { from: p - first, to: i });
+            }
+        }
+    }
+    let mut group_names = vec!["prompt".to_string()];
+    if n > t.n_prompt {
+        group_names.push("continuation (greedy)".into());
+    }
+    if !t.fans.is_empty() {
+        group_names.push("possible next tokens".into());
+    }
+    let skipped = if first > 0 { format!(" · first token “{}” left out (an outlier)", token_label(&t.tokens[0])) } else { String::new() };
+    let what = points_what(ctx);
+    let scatter = Scatter {
+        title: title.into(),
+        subtitle: subtitle(ctx, &format!("{what} leaving block {} of {}, {}{skipped}", t.layer, lm.model.info().n_layer, pca.describe()))?,
+        x_label: pca.axis_label(0),
+        y_label: pca.axis_label(1),
+        points,
+        groups: group_names,
+        arrows,
+    };
+    Ok(Figure { plot: Plot::Scatter(scatter), table, size: MAP_SIZE })
+}
+
+/// What the points of a path are, for subtitles.
+fn points_what(ctx: &Ctx) -> &'static str {
+    if ctx.str("points") == "text-so-far" {
+        "text so far (running mean of the residual stream)"
+    } else {
+        "residual stream"
+    }
+}
+
+fn trajectory(ctx: &Ctx) -> Result<Figure> {
+    check_data(ctx)?;
+    let (t, first) = run_trajectory(ctx, ctx.u64("steps") as usize, 0, false)?;
+    trajectory_map(ctx, &t, first, &format!("The path of “{}” …", ctx.str("prompt")))
+}
+
+fn next_word_fan(ctx: &Ctx) -> Result<Figure> {
+    check_data(ctx)?;
+    let (t, first) = run_trajectory(ctx, 0, ctx.u64("top") as usize, false)?;
+    trajectory_map(ctx, &t, first, "The fan of possible next words")
+}
+
+fn fans_along_trajectory(ctx: &Ctx) -> Result<Figure> {
+    check_data(ctx)?;
+    let (t, first) = run_trajectory(ctx, ctx.u64("steps") as usize, ctx.u64("top") as usize, true)?;
+    trajectory_map(ctx, &t, first, "Fans of possible next words along the path")
+}
+
+fn trajectory_3d(ctx: &Ctx) -> Result<Figure> {
+    check_data(ctx)?;
+    let lm = ctx.model()?;
+    let (t, first) = run_trajectory(ctx, ctx.u64("steps") as usize, 0, false)?;
+    let vectors = &t.states[first..];
+    let pca = Pca::fit(vectors, 3)?;
+    let xyz = pca.project(vectors);
+    let mut table = Table::new(&["part", "position", "id", "token", "pc1", "pc2", "pc3"]);
+    let mut path = Vec::new();
+    let mut points = Vec::new();
+    for (i, p) in xyz.iter().enumerate() {
+        let pos = first + i;
+        let part = if pos < t.n_prompt { "prompt" } else { "continuation" };
+        table.push(vec![part.into(), pos.to_string(), t.ids[pos].to_string(), t.tokens[pos].clone(), p[0].to_string(), p[1].to_string(), p[2].to_string()]);
+        // Label the prompt's points and every fifth step, to keep the view readable.
+        let step = (pos + 1).saturating_sub(t.n_prompt); // 1 for the first new token
+        let label = if pos < t.n_prompt || step % 5 == 0 || pos + 1 == t.states.len() { token_label(&t.tokens[pos]) } else { String::new() };
+        path.push(Point3 { x: p[0], y: p[1], z: p[2], label: label.clone(), group: 0 });
+        if pos < t.n_prompt {
+            points.push(Point3 { x: p[0], y: p[1], z: p[2], label: String::new(), group: 0 });
+        }
+    }
+    let skipped = if first > 0 { format!(" · first token “{}” left out", token_label(&t.tokens[0])) } else { String::new() };
+    let what = points_what(ctx);
+    let plot = Scatter3d {
+        title: format!("{} greedy steps in 3-D", t.ids.len() - t.n_prompt),
+        subtitle: subtitle(ctx, &format!("{what} leaving block {} of {}, {}{skipped}", t.layer, lm.model.info().n_layer, pca.describe()))?,
+        x_label: "PC1".into(),
+        y_label: "PC2".into(),
+        z_label: "PC3".into(),
+        points,
+        path,
+        groups: vec!["prompt".into()],
+        camera: Camera::default(),
+    };
+    Ok(Figure { plot: Plot::Scatter3d(plot), table, size: MAP_SIZE })
 }

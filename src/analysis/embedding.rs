@@ -1,0 +1,266 @@
+//! Vectors for words and for text: the numbers behind essay section 5 ("Embeddings":
+//! a word's row of W_E, cosine similarity, nearest neighbours) and section 7
+//! ("Meaning space": the contextual vector of a word in a sentence, and a prompt's
+//! trajectory through the residual stream with the fan of likely next tokens at each
+//! step).
+//!
+//! Words are looked up as they read in running text, with a leading space (" crane"),
+//! which is how byte-level BPE vocabularies (GPT-2's, SmolLM2's) store most whole words.
+//! A word the vocabulary splits into several tokens gets the MEAN of its tokens'
+//! vectors, everywhere in this module (static embeddings and contextual vectors alike);
+//! [`WordVector::ids`] keeps the tokens so that figures can mark such words. A word that
+//! encodes to no token at all is an error.
+//!
+//! "Layer l" means the residual stream leaving block l (`ResidPost(l)`), shape (T, C).
+
+use tch::{Kind, Tensor};
+
+use crate::error::{Error, Result};
+use crate::hooks::{ActivationCache, HookFilter, HookPoint};
+use crate::sampling::{self, Sampling};
+use crate::LoadedModel;
+
+/// A word and the vector that stands for it.
+#[derive(Debug, Clone)]
+pub struct WordVector {
+    pub word: String,
+    /// The tokens of " word"; more than one means the vector is their mean.
+    pub ids: Vec<u32>,
+    /// (C)
+    pub vector: Vec<f64>,
+}
+
+impl WordVector {
+    /// The word, with a `*` when it is several tokens (figures explain the mark).
+    pub fn label(&self) -> String {
+        if self.ids.len() > 1 {
+            format!("{}*", self.word)
+        } else {
+            self.word.clone()
+        }
+    }
+}
+
+/// Token ids of `word` as it reads in running text (" word").
+pub fn word_ids(lm: &LoadedModel, word: &str) -> Result<Vec<u32>> {
+    let w = word.trim();
+    if w.is_empty() {
+        return Err(Error::Word { word: word.into(), why: "empty word: give at least one letter".into() });
+    }
+    let ids = lm.tokenizer.encode(&format!(" {w}"))?;
+    if ids.is_empty() {
+        return Err(Error::Word { word: word.into(), why: "the tokenizer gives no token for it".into() });
+    }
+    Ok(ids)
+}
+
+/// Mean of the rows `ids` of a (V, C) or (T, C) matrix, as f64 (C).
+fn mean_rows(m: &Tensor, ids: &[i64]) -> Result<Vec<f64>> {
+    let idx = Tensor::from_slice(ids);
+    let rows = m.index_select(0, &idx).to_kind(Kind::Double); // (n, C)
+    Ok(Vec::<f64>::try_from(&rows.mean_dim(0, false, Kind::Double))?) // (C)
+}
+
+/// The static embedding of `word`: its row of W_E (the mean of its rows if it is
+/// several tokens).
+pub fn word_vector(lm: &LoadedModel, word: &str) -> Result<WordVector> {
+    let ids = word_ids(lm, word)?;
+    let idx: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
+    let vector = mean_rows(lm.model.w_e(), &idx)?; // (C)
+    Ok(WordVector { word: word.trim().to_string(), ids, vector })
+}
+
+/// Static embeddings of several words.
+pub fn word_vectors(lm: &LoadedModel, words: &[String]) -> Result<Vec<WordVector>> {
+    words.iter().map(|w| word_vector(lm, w)).collect()
+}
+
+/// Cosine similarity of two vectors (0 when either is zero).
+pub fn cosine(a: &[f64], b: &[f64]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na = a.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let nb = b.iter().map(|x| x * x).sum::<f64>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na * nb)
+    }
+}
+
+/// One neighbour: a row of the matrix searched and its cosine similarity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Neighbour {
+    pub index: usize,
+    pub cosine: f64,
+}
+
+/// The `k` rows of `matrix` (N, C) most cosine-similar to `v` (C), most similar first,
+/// leaving out the rows in `exclude`. Ties go to the lower index.
+pub fn nearest(matrix: &Tensor, v: &[f64], k: usize, exclude: &[usize]) -> Result<Vec<Neighbour>> {
+    let size = matrix.size();
+    if size.len() != 2 || size[1] as usize != v.len() {
+        return Err(Error::Analysis(format!("nearest neighbours: a vector of length {} against a matrix of shape {size:?}", v.len())));
+    }
+    let m = matrix.to_kind(Kind::Double); // (N, C)
+    let q = Tensor::from_slice(v); // (C)
+    let norms = m.linalg_norm(2.0, [1i64].as_slice(), false, Kind::Double).clamp_min(1e-300); // (N)
+    let qn = q.linalg_norm(2.0, [0i64].as_slice(), false, Kind::Double).clamp_min(1e-300); // ()
+    let cos = m.mv(&q) / norms / qn; // (N)
+    let cos: Vec<f64> = Vec::<f64>::try_from(&cos)?;
+    let mut order: Vec<usize> = (0..cos.len()).filter(|i| !exclude.contains(i)).collect();
+    order.sort_by(|&a, &b| cos[b].total_cmp(&cos[a]).then(a.cmp(&b)));
+    Ok(order.into_iter().take(k).map(|index| Neighbour { index, cosine: cos[index] }).collect())
+}
+
+/// The tokens nearest to `word` in W_E (the word's own tokens left out), as
+/// (token text, cosine).
+pub fn nearest_tokens(lm: &LoadedModel, word: &str, k: usize) -> Result<Vec<(String, f64)>> {
+    let wv = word_vector(lm, word)?;
+    let own: Vec<usize> = wv.ids.iter().map(|&i| i as usize).collect();
+    let found = nearest(lm.model.w_e(), &wv.vector, k, &own)?;
+    Ok(found.into_iter().map(|n| (lm.tokenizer.token_str(n.index as u32), n.cosine)).collect())
+}
+
+/// Picks a block from a figure parameter: a number, "first", "middle" or "last".
+pub fn resolve_layer(spec: &serde_json::Value, n_layer: usize) -> Result<usize> {
+    let l = match spec {
+        serde_json::Value::Number(n) => n.as_u64().map(|l| l as usize).ok_or_else(|| Error::Analysis(format!("layer {n}: give a block number 0..{n_layer}")))?,
+        serde_json::Value::String(s) if s == "first" => 0,
+        serde_json::Value::String(s) if s == "middle" => n_layer / 2,
+        serde_json::Value::String(s) if s == "last" => n_layer.saturating_sub(1),
+        other => return Err(Error::Analysis(format!("layer {other}: give a block number or \"first\", \"middle\", \"last\""))),
+    };
+    if l >= n_layer {
+        return Err(Error::BadLayer { layer: l, n_layer });
+    }
+    Ok(l)
+}
+
+/// The residual stream leaving block `layer` at every position of `ids`: (T, C).
+pub fn hidden_states(lm: &LoadedModel, ids: &[u32], layer: usize) -> Result<Tensor> {
+    lm.model.check_hook(HookPoint::ResidPost(layer))?;
+    let mut cache = ActivationCache::new(HookFilter::Only(vec![HookPoint::ResidPost(layer)]));
+    let _logits = lm.model.run_with_cache(ids, &mut cache)?; // (T, V), not needed here
+    Ok(cache.resid_post(layer)?.get(0)) // (T, C)
+}
+
+/// Where `needle` first occurs in `hay`.
+fn find_sub(hay: &[u32], needle: &[u32]) -> Option<usize> {
+    if needle.is_empty() || needle.len() > hay.len() {
+        return None;
+    }
+    (0..=hay.len() - needle.len()).find(|&i| hay[i..i + needle.len()] == *needle)
+}
+
+/// The contextual vector of `word` in `sentence` at block `layer`: the residual stream
+/// at the word's token positions (their mean if it is several tokens). The word is
+/// searched as " word", "word", " Word" and "Word" (so a sentence may start with it).
+pub fn contextual_vector(lm: &LoadedModel, sentence: &str, word: &str, layer: usize) -> Result<WordVector> {
+    let ids = lm.encode_prompt(sentence)?;
+    let w = word.trim();
+    let cap: String = w.chars().take(1).flat_map(char::to_uppercase).chain(w.chars().skip(1)).collect();
+    for form in [format!(" {w}"), w.to_string(), format!(" {cap}"), cap.clone()] {
+        let needle = lm.tokenizer.encode(&form)?;
+        if let Some(at) = find_sub(&ids, &needle) {
+            let states = hidden_states(lm, &ids, layer)?; // (T, C)
+            let pos: Vec<i64> = (at..at + needle.len()).map(|p| p as i64).collect();
+            return Ok(WordVector { word: w.to_string(), vector: mean_rows(&states, &pos)?, ids: needle });
+        }
+    }
+    Err(Error::Word { word: word.into(), why: format!("not found as a token sequence in the sentence \"{sentence}\"; use the word as written, separated by spaces") })
+}
+
+/// A candidate next token placed in feature space: the hidden state the model would
+/// have at the next position if this token came next.
+#[derive(Debug, Clone)]
+pub struct FanPoint {
+    pub id: u32,
+    pub token: String,
+    pub prob: f64,
+    /// (C)
+    pub state: Vec<f64>,
+}
+
+/// A prompt and its greedy continuation as a path through the residual stream of one
+/// block, with optional fans of likely next tokens.
+#[derive(Debug, Clone)]
+pub struct Trajectory {
+    pub layer: usize,
+    /// Prompt and continuation token ids.
+    pub ids: Vec<u32>,
+    pub tokens: Vec<String>,
+    /// How many of `ids` are the prompt.
+    pub n_prompt: usize,
+    /// One hidden state (C) per position.
+    pub states: Vec<Vec<f64>>,
+    /// `fans[j]`: the top tokens after position `fan_positions[j]`.
+    pub fans: Vec<Vec<FanPoint>>,
+    pub fan_positions: Vec<usize>,
+}
+
+fn rows(t: &Tensor) -> Result<Vec<Vec<f64>>> {
+    crate::analysis::pca::rows_of(t)
+}
+
+/// Runs `prompt`, continues it greedily for `steps` tokens, and records the hidden state
+/// of block `layer` at every position. With `fan_k > 0`, for each position in
+/// `fan_at` (indices into the full sequence; each must have a next position, i.e. be
+/// before the last) the `fan_k` most likely next tokens are placed by running the
+/// sequence up to there plus that token.
+pub fn trajectory(lm: &LoadedModel, prompt: &str, steps: usize, layer: usize, fan_k: usize, fan_at: &[usize]) -> Result<Trajectory> {
+    let prompt_ids = lm.encode_prompt(prompt)?;
+    let new = sampling::generate(&lm.model, &prompt_ids, steps, Sampling::Greedy, |_| {})?;
+    let mut ids = prompt_ids.clone();
+    ids.extend(&new);
+    let states = rows(&hidden_states(lm, &ids, layer)?)?; // T rows of C
+    let mut fans = Vec::new();
+    let mut fan_positions = Vec::new();
+    for &p in fan_at {
+        if p >= ids.len() {
+            return Err(Error::Analysis(format!("fan at position {p}: the sequence has {} positions", ids.len())));
+        }
+        let logits = lm.model.logits(&ids[..=p])?; // (p+1, V)
+        let top = sampling::top_k(&logits.get(-1), fan_k, &lm.tokenizer)?;
+        let mut fan = Vec::new();
+        for t in top {
+            let mut seq = ids[..=p].to_vec();
+            seq.push(t.id);
+            let h = hidden_states(lm, &seq, layer)?; // (p+2, C)
+            let state = Vec::<f64>::try_from(&h.get(-1).to_kind(Kind::Double))?; // (C)
+            fan.push(FanPoint { id: t.id, token: t.token, prob: t.prob, state });
+        }
+        fans.push(fan);
+        fan_positions.push(p);
+    }
+    let tokens = ids.iter().map(|&i| lm.tokenizer.token_str(i)).collect();
+    Ok(Trajectory { layer, ids, tokens, n_prompt: prompt_ids.len(), states, fans, fan_positions })
+}
+
+/// The same path with each point replaced by the mean of the hidden states from
+/// position `from` up to it: "the text so far" as one vector (mean pooling), which moves
+/// smoothly as the text grows, where single positions jump from token to token. A fan
+/// point becomes the mean the text would have if that token came next.
+pub fn text_so_far(t: &Trajectory, from: usize) -> Trajectory {
+    let c = t.states.first().map_or(0, Vec::len);
+    let mut sum = vec![0.0; c];
+    let mut prefix_sums = Vec::with_capacity(t.states.len()); // sum over from..=i, and count
+    let mut states = Vec::with_capacity(t.states.len());
+    for (i, s) in t.states.iter().enumerate() {
+        if i >= from {
+            sum.iter_mut().zip(s).for_each(|(a, b)| *a += b);
+        }
+        let n = (i + 1).saturating_sub(from).max(1) as f64;
+        prefix_sums.push((sum.clone(), (i + 1).saturating_sub(from)));
+        states.push(if i >= from { sum.iter().map(|v| v / n).collect() } else { s.clone() });
+    }
+    let fans = t
+        .fans
+        .iter()
+        .zip(&t.fan_positions)
+        .map(|(fan, &p)| {
+            let (ps, n) = &prefix_sums[p];
+            fan.iter().map(|f| FanPoint { state: ps.iter().zip(&f.state).map(|(a, b)| (a + b) / (*n as f64 + 1.0)).collect(), ..f.clone() }).collect()
+        })
+        .collect();
+    Trajectory { states, fans, ..t.clone() }
+}
