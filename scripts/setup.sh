@@ -96,3 +96,6 @@ PY
     fi
     say "SmolLM2 verified (sha256) in data/cache/smollm2"
 fi
+
+# ---------- MNIST digits (essay sections 3-5) ----------
+bash "$ROOT/scripts/fetch-mnist.sh"
