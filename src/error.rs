@@ -79,6 +79,9 @@ pub enum Error {
 
     #[error("training: {0}")]
     Train(String),
+
+    #[error("{path}: {msg}")]
+    BadData { path: PathBuf, msg: String },
 }
 
 /// The library's result type.

@@ -24,6 +24,7 @@
 
 pub mod analysis;
 pub mod error;
+pub mod experiments;
 pub mod figures;
 pub mod gguf;
 pub mod hooks;

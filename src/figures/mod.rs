@@ -13,6 +13,8 @@ pub mod chapter4;
 pub mod chapter5;
 pub mod chapter6;
 pub mod chapter7;
+pub mod digits;
+pub mod parens;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -206,7 +208,7 @@ pub fn make(id: &str, overrides: Value, model: Option<&LoadedModel>) -> Result<F
 
 /// Every figure, in essay order.
 pub fn registry() -> Vec<FigureSpec> {
-    [chapter1::figures(), chapter2::figures(), chapter3::figures(), chapter4::figures(), chapter5::figures(), chapter6::figures(), chapter7::figures()].into_iter().flatten().collect()
+    [chapter1::figures(), chapter2::figures(), chapter3::figures(), chapter4::figures(), chapter5::figures(), chapter6::figures(), chapter7::figures(), digits::figures(), parens::figures()].into_iter().flatten().collect()
 }
 
 /// What was asked of the builder.
