@@ -113,3 +113,34 @@ fn lenet_default_budget_reaches_95_percent_on_held_out_digits() {
     bad.train.batch_size = 0;
     assert!(matches!(digits::train_model(&bad, &TrainCache::default()), Err(Error::BadHyperParameter { .. })));
 }
+
+#[test]
+fn every_digit_figure_builds_and_softmax_of_the_logits_gives_the_probabilities() {
+    use gpt2_explorer::figures;
+    use serde_json::json;
+    let ids: Vec<&str> = figures::digits::figures().iter().map(|f| f.id).collect();
+    assert_eq!(ids, ["digits-samples", "digits-classifier", "digits-blur", "digit-separation", "digit-softmax", "digit-presoftmax", "digit-signatures", "digit-embedding-3d"]);
+    let mut tables = std::collections::HashMap::new();
+    for id in &ids {
+        let fig = figures::make(id, json!({}), None).unwrap_or_else(|e| panic!("{id}: {e}"));
+        let svg = fig.svg().unwrap();
+        assert!(svg.len() > 1000 && svg.contains("<svg"), "{id}: empty SVG");
+        assert!(!fig.table.rows.is_empty(), "{id}: no data");
+        tables.insert(*id, fig.table);
+    }
+    assert_eq!(tables["digits-samples"].rows.len(), 60);
+    // Softmax computed here from the pre-softmax figure's numbers equals the softmax figure's.
+    let col = |id: &str| -> Vec<f64> { tables[id].rows.iter().map(|r| r[1].parse().unwrap()).collect() };
+    let (logits, probs) = (col("digit-presoftmax"), col("digit-softmax"));
+    let z: f64 = logits.iter().map(|l| l.exp()).sum();
+    for (l, p) in logits.iter().zip(&probs) {
+        assert!((l.exp() / z - p).abs() < 1e-9, "softmax({l}) = {} vs {p}", l.exp() / z);
+    }
+    assert!(probs[4] > 0.5, "the net does not call the chosen 4 a 4: {probs:?}");
+    // The blur sequence ends with a different answer (or says it did not flip).
+    let blur = &tables["digits-blur"].rows;
+    assert_eq!(blur[0][1], "2", "the unblurred 2 is not a 2: {blur:?}");
+    // A bad parameter is an error, not a panic.
+    assert!(figures::make("digits-blur", json!({"sigma_step": 0.0}), None).is_err());
+    assert!(figures::make("digit-signatures", json!({"digits": [12]}), None).is_err());
+}

@@ -162,3 +162,31 @@ fn default_budget_model_puts_over_90_percent_on_legal_next_tokens() {
         assert!(balanced(&text(&body)) && *added.last().unwrap() == END, "{n} x '(' completed as {}", parens::render(&added));
     }
 }
+
+#[test]
+fn both_parens_figures_build_and_agree_with_the_checker() {
+    use gpt2_explorer::figures;
+    use serde_json::json;
+    let ids: Vec<&str> = figures::parens::figures().iter().map(|f| f.id).collect();
+    assert_eq!(ids, ["parens-next-token", "parens-completions"]);
+    let next = figures::make("parens-next-token", json!({"budget": "default"}), None).unwrap();
+    assert!(next.svg().unwrap().contains("<svg"));
+    // blocks, sequence, position, token, p_open, p_close, p_end: probabilities sum to 1.
+    for r in &next.table.rows {
+        let s: f64 = r[4..7].iter().map(|v| v.parse::<f64>().unwrap()).sum();
+        assert!((s - 1.0).abs() < 1e-9, "{r:?}");
+    }
+    assert!(next.table.rows.iter().any(|r| r[0] == "1") && next.table.rows.iter().any(|r| r[0] == "2"), "both models shown");
+    let comp = figures::make("parens-completions", json!({"budget": "default"}), None).unwrap();
+    assert!(comp.svg().unwrap().contains("<svg"));
+    // opens, completion, balanced: the figure's verdict equals the hand-written checker's.
+    for r in &comp.table.rows {
+        let n: usize = r[0].parse().unwrap();
+        let body: String = r[1].chars().filter(|&c| c == '(' || c == ')').collect();
+        let ends = r[1].ends_with('⏹');
+        let mine = ends && balanced(&format!("{}{body}", "(".repeat(n)));
+        assert_eq!(r[2], mine.to_string(), "{r:?}");
+    }
+    assert_eq!(comp.table.rows[0][2], "true", "a single '(' was not closed: {:?}", comp.table.rows[0]);
+    assert!(figures::make("parens-next-token", json!({"budget": "huge"}), None).is_err());
+}
