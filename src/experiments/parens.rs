@@ -154,6 +154,13 @@ pub fn sample_sequence(rng: &mut impl Rng, max_len: usize, p_end: f64) -> Vec<i6
     }
 }
 
+/// `n` random balanced sequences from a ChaCha RNG seeded with `seed` (for showing the
+/// training data; see [`sample_sequence`]).
+pub fn sample_sequences(seed: u64, n: usize, max_len: usize, p_end: f64) -> Vec<Vec<i64>> {
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed);
+    (0..n).map(|_| sample_sequence(&mut rng, max_len, p_end)).collect()
+}
+
 /// A batch of `b` sequences for next-token training: inputs (b, max_len - 1) padded with
 /// End, targets (b, max_len - 1) with -100 (ignored) after each sequence's End.
 pub fn batch(rng: &mut impl Rng, b: usize, max_len: usize, p_end: f64) -> (Tensor, Tensor) {
