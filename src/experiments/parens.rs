@@ -111,18 +111,18 @@ impl ParensConfig {
         Gpt2Config::preset(3, self.max_len, self.n_embd, self.n_layer, self.n_head)
     }
 
-    /// A short description for captions: "2 blocks, 8 heads, C = 128, 600 steps x 64 sequences (38,400 examples)".
+    /// A short description for captions: "2 blocks, 8 heads, C = 128; 38400 sequences of up to 16 tokens (600 steps x 64)".
     pub fn describe(&self) -> String {
         format!(
-            "{} block{}, {} heads, C = {}, {} steps x {} sequences ({} examples, up to {} tokens)",
+            "{} block{}, {} heads, C = {}; {} sequences of up to {} tokens ({} steps x {})",
             self.n_layer,
             if self.n_layer == 1 { "" } else { "s" },
             self.n_head,
             self.n_embd,
+            self.train.epochs * self.train.batch_size,
+            self.max_len,
             self.train.epochs,
             self.train.batch_size,
-            self.train.epochs * self.train.batch_size,
-            self.max_len
         )
     }
 }
@@ -219,14 +219,15 @@ pub fn parse(text: &str) -> Result<Vec<i64>> {
         .collect()
 }
 
-/// Writes token ids as text, End as "⏹".
+/// Writes token ids as text, End as " End" (e.g. "(()) End").
 pub fn render(ids: &[i64]) -> String {
-    ids.iter().map(|&i| match i {
-        OPEN => "(",
-        CLOSE => ")",
-        _ => "⏹",
-    })
-    .collect()
+    ids.iter()
+        .map(|&i| match i {
+            OPEN => "(",
+            CLOSE => ")",
+            _ => " End",
+        })
+        .collect()
 }
 
 impl ParensModel {
@@ -242,22 +243,42 @@ impl ParensModel {
         Ok(flat.chunks(3).map(|c| [c[0], c[1], c[2]]).collect())
     }
 
-    /// The most likely continuation of `prefix`, one most-likely token at a time, until
-    /// End or the context is full. Returns the added tokens and their probabilities.
-    pub fn complete(&self, prefix: &[i64]) -> Result<(Vec<i64>, Vec<f64>)> {
-        let mut ids = prefix.to_vec();
-        let (mut added, mut probs) = (Vec::new(), Vec::new());
-        while ids.len() < self.config.max_len {
-            let p = *self.next_probs(&ids)?.last().expect("at least one position");
-            let best = (0..3).max_by(|&a, &b| p[a].total_cmp(&p[b])).expect("three tokens");
-            added.push(best as i64);
-            probs.push(p[best]);
-            if best as i64 == END {
-                break;
+    /// The most likely completion of `prefix`: the continuation ending with End (within
+    /// the context) of highest total probability, found by a beam search keeping the
+    /// `beam` most likely unfinished continuations at each length. Returns the added
+    /// tokens (End last) and their probability, or `None` when no continuation in the
+    /// beam ends within the context.
+    pub fn complete(&self, prefix: &[i64], beam: usize) -> Result<Option<(Vec<i64>, f64)>> {
+        let beam = check_size("beam width", beam as i64)?;
+        let mut open: Vec<(Vec<i64>, f64)> = vec![(Vec::new(), 0.0)]; // (added, log probability)
+        let mut best: Option<(Vec<i64>, f64)> = None;
+        while !open.is_empty() && prefix.len() + open[0].0.len() < self.config.max_len {
+            let mut next = Vec::new();
+            for (added, lp) in &open {
+                let ids: Vec<i64> = prefix.iter().chain(added).copied().collect();
+                let p = *self.next_probs(&ids)?.last().expect("at least one position");
+                for tok in [OPEN, CLOSE, END] {
+                    let mut a = added.clone();
+                    a.push(tok);
+                    let l = lp + p[tok as usize].ln();
+                    if tok == END {
+                        if best.as_ref().is_none_or(|b| l > b.1) {
+                            best = Some((a, l));
+                        }
+                    } else {
+                        next.push((a, l));
+                    }
+                }
             }
-            ids.push(best as i64);
+            // Probabilities only shrink: an unfinished continuation already below the best
+            // finished one can never beat it.
+            let floor = best.as_ref().map_or(f64::NEG_INFINITY, |b| b.1);
+            next.retain(|c| c.1 > floor);
+            next.sort_by(|a, b| b.1.total_cmp(&a.1));
+            next.truncate(beam);
+            open = next;
         }
-        Ok((added, probs))
+        Ok(best.map(|(a, l)| (a, l.exp())))
     }
 }
 

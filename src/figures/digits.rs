@@ -49,7 +49,7 @@ pub fn section3() -> Vec<FigureSpec> {
 
 /// Section 4 figure: how the net separates digits.
 pub fn section4() -> Vec<FigureSpec> {
-    vec![spec("digit-separation", SECTION_NETS, "How the trained digit net separates digits: held-out images placed by the first two principal components of its 500-wide hidden layer, coloured by their true digit.", || with_net(json!({"per_digit": 40})), separation)]
+    vec![spec("digit-separation", SECTION_NETS, "How the trained digit net separates digits: held-out images placed by the first two principal components of its 500-wide hidden layer, coloured by their true digit; each digit's label sits at the mean of its points.", || with_net(json!({"per_digit": 40})), separation)]
 }
 
 /// Section 5 figures: outputs before/after softmax, feature signatures, the 3-D embedding.
@@ -58,7 +58,7 @@ pub fn section5() -> Vec<FigureSpec> {
         spec("digit-softmax", SECTION_EMBEDDINGS, "The net's output for a \"4\" after softmax: a probability for each digit.", || with_net(json!({"digit": 4})), softmax),
         spec("digit-presoftmax", SECTION_EMBEDDINGS, "The same outputs before softmax (logits): the numbers softmax turns into probabilities.", || with_net(json!({"digit": 4})), presoftmax),
         spec("digit-signatures", SECTION_EMBEDDINGS, "Feature signatures: the 500 activations of the net's wide hidden layer (drawn as 20x25 tiles) for five 4s and five 8s. Images of the same digit give similar patterns.", || with_net(json!({"digits": [4, 8], "per_digit": 5})), signatures),
-        spec("digit-embedding-3d", SECTION_EMBEDDINGS, "The net's 500-wide hidden layer projected to 3-D (principal components): images of the same digit cluster together.", || with_net(json!({"per_digit": 25})), embedding_3d),
+        spec("digit-embedding-3d", SECTION_EMBEDDINGS, "The net's 500-wide hidden layer projected to 3-D (principal components): images of the same digit cluster together; each digit's label sits at the mean of its points.", || with_net(json!({"per_digit": 25})), embedding_3d),
     ]
 }
 
@@ -78,8 +78,20 @@ fn net(ctx: &Ctx) -> Result<DigitModel> {
     digits::train_model(&cfg, &TrainCache::default())
 }
 
+/// The net in a few words for subtitles (the CSV and the caption say the rest).
 fn budget_line(m: &DigitModel) -> String {
-    format!("{} · held-out test accuracy {:.1}% on {} images", m.config.describe(), 100.0 * m.test_accuracy, m.test.len())
+    format!("LeNet, {} images x {} epochs, seed {}: {:.1}% right on {} held-out images", m.config.n_train, m.config.train.epochs, m.config.train.seed, 100.0 * m.test_accuracy, m.test.len())
+}
+
+/// The mean position of each digit's points, labelled with the digit (the palette has
+/// fewer than 10 colours, so the labels tell the clusters apart).
+fn centroids(coords: &[f64], dims: usize, digits: &[i64]) -> Vec<(i64, Vec<f64>)> {
+    (0..10)
+        .filter_map(|d| {
+            let rows: Vec<&[f64]> = coords.chunks(dims).zip(digits).filter(|(_, &l)| l == d).map(|(c, _)| c).collect();
+            (!rows.is_empty()).then(|| (d, (0..dims).map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / rows.len() as f64).collect()))
+        })
+        .collect()
 }
 
 fn grey(rows: Vec<Vec<f64>>, caption: String) -> GridImage {
@@ -178,6 +190,10 @@ fn separation(ctx: &Ctx) -> Result<Figure> {
         points.push(ScatterPoint { x: xy[2 * k], y: xy[2 * k + 1], label: String::new(), group: d as usize });
         table.push(vec![i.to_string(), d.to_string(), xy[2 * k].to_string(), xy[2 * k + 1].to_string()]);
     }
+    let labels: Vec<i64> = (0..idx.len()).map(|k| sel.label(k)).collect();
+    for (d, c) in centroids(&xy, 2, &labels) {
+        points.push(ScatterPoint { x: c[0], y: c[1], label: d.to_string(), group: d as usize });
+    }
     let plot = Scatter {
         title: "The digit net's hidden layer separates the digits".into(),
         subtitle: format!("{} held-out images, PCA of the 500 hidden activations ({:.0}% + {:.0}% of the variance) · {}", idx.len(), 100.0 * ratios[0], 100.0 * ratios[1], budget_line(&m)),
@@ -252,7 +268,7 @@ fn signatures(ctx: &Ctx) -> Result<Figure> {
         range: ValueRange::Shared,
         stretch: false,
     };
-    Ok(Figure { plot: Plot::ImageGrid(plot), table, size: WIDE })
+    Ok(Figure { plot: Plot::ImageGrid(plot), table, size: (1200, 620) })
 }
 
 fn embedding_3d(ctx: &Ctx) -> Result<Figure> {
@@ -269,6 +285,10 @@ fn embedding_3d(ctx: &Ctx) -> Result<Figure> {
         let (x, y, z) = (xyz[3 * k], xyz[3 * k + 1], xyz[3 * k + 2]);
         points.push(Point3 { x, y, z, label: String::new(), group: d as usize });
         table.push(vec![i.to_string(), d.to_string(), x.to_string(), y.to_string(), z.to_string()]);
+    }
+    let labels: Vec<i64> = (0..idx.len()).map(|k| sel.label(k)).collect();
+    for (d, c) in centroids(&xyz, 3, &labels) {
+        points.push(Point3 { x: c[0], y: c[1], z: c[2], label: d.to_string(), group: d as usize });
     }
     let plot = Scatter3d {
         title: "Digit images in the net's hidden-layer space, projected to 3-D".into(),
