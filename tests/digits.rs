@@ -106,10 +106,9 @@ fn lenet_default_budget_reaches_95_percent_on_held_out_digits() {
     assert_eq!(m.test.len(), 1996);
     assert!(m.test_accuracy >= 0.95, "held-out accuracy {:.4} < 0.95", m.test_accuracy);
     assert_eq!(m.net.n_params(), 20 * 25 + 20 + 50 * 20 * 25 + 50 + 800 * 500 + 500 + 5010);
-    let mut bad = DigitsConfig::default();
-    bad.n_train = 0;
+    let bad = DigitsConfig { n_train: 0, ..DigitsConfig::default() };
     assert!(matches!(digits::train_model(&bad, &TrainCache::default()), Err(Error::BadHyperParameter { .. })));
-    bad = DigitsConfig::default();
+    let mut bad = DigitsConfig::default();
     bad.train.batch_size = 0;
     assert!(matches!(digits::train_model(&bad, &TrainCache::default()), Err(Error::BadHyperParameter { .. })));
 }

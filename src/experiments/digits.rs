@@ -66,7 +66,7 @@ impl Mnist {
             };
             let bad = |msg: String| Error::BadData { path: path.clone(), msg: format!("{msg}; delete data/cache/mnist and run `make setup` to fetch it again") };
             let file: DigitFile = serde_json::from_slice(&text).map_err(|e| bad(format!("not an MNIST digit file ({e})")))?;
-            if file.data.is_empty() || file.data.len() % PIXELS != 0 {
+            if file.data.is_empty() || !file.data.len().is_multiple_of(PIXELS) {
                 return Err(bad(format!("{} values, not a multiple of 784", file.data.len())));
             }
             if let Some(v) = file.data.iter().find(|v| !(0.0..=1.0).contains(*v)) {

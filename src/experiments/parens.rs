@@ -96,7 +96,7 @@ impl ParensConfig {
         check_size("blocks", self.n_layer as i64)?;
         check_size("heads", self.n_head as i64)?;
         check_size("feature length", self.n_embd as i64)?;
-        if self.n_embd % self.n_head != 0 {
+        if !self.n_embd.is_multiple_of(self.n_head) {
             return Err(train::bad_hyper_parameter("feature length", self.n_embd, &format!("a multiple of the number of heads ({})", self.n_head)));
         }
         if self.max_len < 3 {
