@@ -115,6 +115,15 @@ fn the_trainable_gpt2_learns_and_training_is_deterministic() {
     let again = parens::train_model(&tiny(3), &cache).unwrap();
     assert!(again.from_cache);
     assert_eq!(again.next_probs(&[OPEN, OPEN, CLOSE]).unwrap(), a.next_probs(&[OPEN, OPEN, CLOSE]).unwrap());
+    // A corrupted cache file is retrained (train's cache warns on stderr), to the same weights.
+    for f in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        if f.path().extension().is_some_and(|e| e == "safetensors") {
+            std::fs::write(f.path(), b"garbage").unwrap();
+        }
+    }
+    let retrained = parens::train_model(&tiny(3), &cache).unwrap();
+    assert!(!retrained.from_cache, "a corrupt cache file was used");
+    assert_eq!(retrained.history, a.history);
 }
 
 #[test]
