@@ -99,3 +99,5 @@ fi
 
 # ---------- English corpora for essay section 2 (n-grams): scripts/fetch-corpora.sh ----------
 bash "$ROOT/scripts/fetch-corpora.sh"
+# ---------- MNIST digits (essay sections 3-5) ----------
+bash "$ROOT/scripts/fetch-mnist.sh"

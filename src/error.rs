@@ -104,6 +104,9 @@ pub enum Error {
 
     #[error("word `{word}`: {why}")]
     Word { word: String, why: String },
+
+    #[error("{path}: {msg}")]
+    BadData { path: PathBuf, msg: String },
 }
 
 /// The library's result type.

@@ -1,10 +1,13 @@
-//! Experiments: the small computations and trained nets behind the figures of essay
-//! sections 3 and 4 ("What is a model?", "Neural nets, training, practice"), returning
-//! plain data (numbers, grids, curves) for the figure modules. Nothing here plots.
-//! Training goes through [`crate::train`], so trained weights are cached by
-//! configuration and a re-run never retrains.
+//! Experiments: the data, small computations, nets, training runs and evaluations behind
+//! the "trained" and schematic figures of essay sections 3, 4, 5 and 7 (kinds T and G in
+//! ESSAY_FIGURES.md): curve fits, the nearest-point task, 1-D function learning, rule 30,
+//! MNIST digits and the parentheses transformer. They return plain data (numbers, grids,
+//! curves) for the figure modules; nothing here plots. Training goes through
+//! [`crate::train`] (seeded, cached by configuration), so a re-run never retrains.
 
 pub mod automaton;
 pub mod curves;
+pub mod digits;
 pub mod function;
 pub mod nearest;
+pub mod parens;

@@ -17,12 +17,15 @@ const WIDE: (u32, u32) = (1200, 800);
 /// The chapter's figures, in essay order.
 pub fn figures() -> Vec<FigureSpec> {
     let f = |id, caption, build: fn(&Ctx) -> Result<Figure>| FigureSpec { id, section: SECTION, kind: Kind::Trained, caption, params: tower, source: SOURCE, build };
-    vec![
+    let mut list = vec![
         f("cannonball-data", "How long a cannonball takes to fall from each floor of a tower: idealised data from t = √(2h/g), floors 4 m apart.", cannonball_data),
         f("fit-line", "The best straight line a + b·x through the fall times (least squares): close, but systematically off at both ends.", fit_line),
         f("fit-quadratic", "The best parabola a + b·x + c·x² (least squares): much closer to the data.", fit_quadratic),
         f("fit-bad", "The best curve of the form a + b/x + c·sin x (least squares): a badly chosen model fits poorly whatever its parameters.", fit_bad),
-    ]
+    ];
+    // The digit recogniser (digits.rs) follows the curve fits, as in the essay.
+    list.extend(super::digits::section3());
+    list
 }
 
 /// The tower: floors and their spacing in metres.

@@ -28,7 +28,7 @@ const WIDE: (u32, u32) = (1200, 800);
 /// The chapter's figures, in essay order.
 pub fn figures() -> Vec<FigureSpec> {
     let f = |id, kind, caption, params: fn() -> Value, build: fn(&Ctx) -> Result<Figure>| FigureSpec { id, section: SECTION, kind, caption, params, source: SOURCE, build };
-    vec![
+    let mut list = vec![
         f("nearest-point-target", Kind::Trained, "The task: for any position in the plane, which of three points is nearest? The plane splits into three regions (a Voronoi diagram).", || json!({"grid": 200}), nearest_point_target),
         f("relu", Kind::Schematic, "The ramp (ReLU) function max(0, x): what each neuron applies to its weighted sum.", || json!({}), relu),
         f("single-neuron-functions", Kind::Trained, "What one neuron with two inputs computes, ReLU(w₁x + w₂y + b), for several weights and biases: a tilted ramp.", single_neuron_params, single_neuron_functions),
@@ -44,7 +44,10 @@ pub fn figures() -> Vec<FigureSpec> {
         f("net-size-fits", Kind::Trained, "Nets of several sizes trained with the same budget: too small ones cannot follow the curve; one with a narrow \"squeeze\" layer in the middle.", net_size_params, net_size_fits),
         f("cellular-automaton", Kind::Schematic, "Rule 30 grown from a single black cell: a simple rule whose outcome can only be found by running it, step by step (computational irreducibility).", || json!({"rule": 30, "width": 161, "steps": 80}), cellular_automaton),
         f("cat-dog-features", Kind::NotReproducible, "Image-net features of a cat picture: not reproducible here (no pretrained image net is available offline).", || json!({}), cat_dog_features),
-    ]
+    ];
+    // How the digit net separates digits (digits.rs) follows the nearest-point nets.
+    super::insert_after(&mut list, "nearest-point-nets", super::digits::section4());
+    list
 }
 
 // ---------------------------------------------------------------- parameters

@@ -24,10 +24,13 @@ pub(super) const MAP_SIZE: (u32, u32) = (1200, 900);
 /// The chapter's figures, in essay order.
 pub fn figures() -> Vec<FigureSpec> {
     let f = |id, caption, params: fn() -> Value, build: fn(&Ctx) -> Result<Figure>| FigureSpec { id, section: SECTION, kind: Kind::Model, caption, params, source: SOURCE, build };
-    vec![
+    let mut list = vec![
         f("word-embedding-map", "Plant and animal words placed by the model's token embeddings, flattened to two dimensions by principal component analysis: related words land near each other.", || data_params("word-embedding-map"), word_embedding_map),
         f("raw-embeddings", "The raw embedding vectors of three words: each is just a long list of numbers, one per element of the model's width.", || data_params("raw-embeddings"), raw_embeddings),
-    ]
+    ];
+    // The digit net's outputs and features (digits.rs) come between the two, as in the essay.
+    super::insert_after(&mut list, "word-embedding-map", super::digits::section5());
+    list
 }
 
 /// `data/figures/<id>.json`.

@@ -25,8 +25,10 @@ const SOURCE: &str = concat!(include_str!("chapter7.rs"), include_str!("chapter5
 /// The chapter's figures, in essay order.
 pub fn figures() -> Vec<FigureSpec> {
     let f = |id, caption, params: fn() -> Value, build: fn(&Ctx) -> Result<Figure>| FigureSpec { id, section: SECTION, kind: Kind::Model, caption, params, source: SOURCE, build };
-    // The parse trees (syntax.rs) come first in the essay, then the meaning-space maps.
+    // The parse trees (syntax.rs) and the parentheses transformer (parens.rs) come first
+    // in the essay, then the meaning-space maps.
     let mut list = super::syntax::figures();
+    list.extend(super::parens::section7());
     list.extend(vec![
         f("nouns-map", "Common nouns placed by the model's token embeddings, flattened to two dimensions by principal component analysis.", || data_params("nouns-map"), nouns_map),
         f("parts-of-speech-map", "Nouns, verbs, adjectives and adverbs placed by their token embeddings: words of one part of speech tend to gather.", || data_params("parts-of-speech-map"), parts_of_speech_map),

@@ -14,6 +14,8 @@ pub mod chapter5;
 pub mod chapter6;
 pub mod chapter7;
 pub mod syntax;
+pub mod digits;
+pub mod parens;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -214,6 +216,13 @@ pub fn make(id: &str, overrides: Value, model: Option<&LoadedModel>) -> Result<F
 /// Every figure, in essay order.
 pub fn registry() -> Vec<FigureSpec> {
     [chapter1::figures(), chapter2::figures(), chapter3::figures(), chapter4::figures(), chapter5::figures(), chapter6::figures(), chapter7::figures()].into_iter().flatten().collect()
+}
+
+/// Puts `more` right after the figure `id` in `list` (at the end if `id` is not there):
+/// how a chapter places figures another module makes (digits, parentheses) in essay order.
+fn insert_after(list: &mut Vec<FigureSpec>, id: &str, more: Vec<FigureSpec>) {
+    let at = list.iter().position(|f| f.id == id).map_or(list.len(), |i| i + 1);
+    list.splice(at..at, more);
 }
 
 /// What was asked of the builder.

@@ -277,6 +277,57 @@ impl Gpt2 {
         let ids = ids_tensor(ids); // (1, T)
         Ok(self.forward(&ids, None, cap)?.squeeze_dim(0)) // (T, V)
     }
+
+    /// A GPT-2 of `config` with fresh trainable weights, created as variables of
+    /// `path`'s var store under the names of [`Gpt2::expected_tensors`] (so a trained
+    /// model saves and loads like a checkpoint), initialised as GPT-2 was: normal(0, 0.02)
+    /// for embeddings and matrices, zero biases, LayerNorm gain 1. For training a tiny
+    /// model from scratch (the parentheses transformer of essay section 7); train it with
+    /// [`Gpt2::forward_train`], since [`Gpt2::forward`] runs without gradients.
+    pub fn new_trainable(path: &tch::nn::Path, config: Gpt2Config) -> Result<Self> {
+        let mut w = BTreeMap::new();
+        let mut vars = Vec::new();
+        for (name, shape) in Self::expected_tensors(&config) {
+            let init = if name.ends_with(".bias") {
+                tch::nn::Init::Const(0.0)
+            } else if name.starts_with("ln_") || name.contains(".ln_") {
+                tch::nn::Init::Const(1.0)
+            } else {
+                tch::nn::Init::Randn { mean: 0.0, stdev: 0.02 }
+            };
+            // The var store forbids '.' in a variable name: "h.0.ln_1.weight" is the
+            // variable "weight" under the sub-paths h / 0 / ln_1.
+            let mut parts: Vec<&str> = name.split('.').collect();
+            let leaf = parts.pop().expect("a tensor name is not empty");
+            let sub = parts.iter().fold(path.clone(), |p, part| p / *part);
+            let var = sub.var(leaf, &shape, init);
+            vars.push(var.shallow_clone());
+            w.insert(name, var);
+        }
+        let device = path.device();
+        let model = Self::from_tensors(config, w, device)?;
+        // from_tensors freezes what it takes (inference); these are the same tensors as
+        // the var store's (float CPU tensors pass through to_kind/to_device unchanged).
+        for v in &mut vars {
+            let _ = v.set_requires_grad(true);
+        }
+        Ok(model)
+    }
+
+    /// The forward pass with gradients, for training: token ids (B, T) -> logits
+    /// (B, T, V). No KV cache, no capture; the ids are checked as in [`Gpt2::forward`].
+    pub fn forward_train(&self, ids: &Tensor) -> Result<Tensor> {
+        check_input(ids, None, self.config.vocab_size, self.config.n_positions)?;
+        let t = ids.size()[1];
+        let pos = Tensor::arange(t, (Kind::Int64, self.device)); // (T)
+        let tok_emb = Tensor::embedding(&self.wte, ids, -1, false, false); // (B, T, C)
+        let pos_emb = Tensor::embedding(&self.wpe, &pos, -1, false, false).unsqueeze(0); // (1, T, C)
+        let mut x = tok_emb + pos_emb; // (B, T, C)
+        for block in &self.h {
+            x = block.forward(x, None, &mut NoCapture); // (B, T, C)
+        }
+        Ok(self.ln_f.forward(&x).matmul(&self.wte.tr())) // (B, T, C) @ (C, V) -> (B, T, V)
+    }
 }
 
 /// Weight matrices, oriented as TransformerLens states them: activations are row
