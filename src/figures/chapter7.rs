@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::plot::{Arrow, Camera, Point3, Scatter, Scatter3d, ScatterPoint};
 
 const SECTION: &str = "7. What lets it work: syntax, meaning space";
-const SOURCE: &str = concat!(include_str!("chapter7.rs"), include_str!("chapter5.rs"), include_str!("../analysis/embedding.rs"), include_str!("../analysis/pca.rs"));
+const SOURCE: &str = concat!(include_str!("chapter7.rs"), include_str!("chapter5.rs"), include_str!("../analysis/embedding.rs"), include_str!("../analysis/pca.rs"), include_str!("../corpus.rs"));
 
 /// The chapter's figures, in essay order.
 pub fn figures() -> Vec<FigureSpec> {
@@ -31,7 +31,7 @@ pub fn figures() -> Vec<FigureSpec> {
     list.extend(super::parens::section7());
     list.extend(vec![
         f("nouns-map", "Common nouns placed by the model's token embeddings, flattened to two dimensions by principal component analysis.", || data_params("nouns-map"), nouns_map),
-        f("parts-of-speech-map", "Nouns, verbs, adjectives and adverbs placed by their token embeddings: words of one part of speech tend to gather.", || data_params("parts-of-speech-map"), parts_of_speech_map),
+        f("parts-of-speech-map", "Nouns, verbs, adjectives and adverbs (each word's commonest tag in the Brown corpus) placed by their token embeddings: words of one part of speech tend to gather.", || data_params("parts-of-speech-map"), parts_of_speech_map),
         f("crane-senses", "The word “crane” in sentences about the bird and about the machine: its vector inside the model, after some blocks have mixed in the context, separates the two senses.", || data_params("crane-senses"), crane_senses),
         f("analogies", "Analogy pairs as arrows in embedding space: man → woman, king → queen, country → capital.", || data_params("analogies"), analogies),
         f("trajectory", "A prompt and its greedy continuation as a path through the model's feature space (one block's residual stream, flattened by PCA).", || data_params("trajectory"), trajectory),
@@ -49,7 +49,30 @@ fn nouns_map(ctx: &Ctx) -> Result<Figure> {
 
 fn parts_of_speech_map(ctx: &Ctx) -> Result<Figure> {
     check_data(ctx)?;
-    word_map(ctx, "Parts of speech in embedding space", &groups(ctx, "groups")?)
+    let words = strings(ctx, "words")?;
+    let classes = groups(ctx, "classes")?;
+    let tags = crate::corpus::brown_most_frequent_tags(crate::corpus::brown_dir())?;
+    word_map(ctx, "Parts of speech (Brown corpus tags) in embedding space", &pos_groups(ctx, &words, &classes, &tags)?)
+}
+
+/// Groups `words` by the class (`{"noun": ["nn", "nns"], ...}`) of each word's most
+/// frequent Brown tag, classes in file order; a word whose tag is in no class goes to a
+/// group named after its tag ("other: ql"), after the classes.
+fn pos_groups(ctx: &Ctx, words: &[String], classes: &[(String, Vec<String>)], tags: &std::collections::HashMap<String, (String, u64)>) -> Result<Vec<(String, Vec<String>)>> {
+    let mut out: Vec<(String, Vec<String>)> = classes.iter().map(|(name, _)| (name.clone(), Vec::new())).collect();
+    for w in words {
+        let (tag, _) = tags.get(&w.trim().to_lowercase()).ok_or_else(|| Error::Figure(format!("{}: `{w}` does not occur in the Brown corpus, so it has no tag; choose another word", ctx.str("data_file"))))?;
+        let name = match classes.iter().find(|(_, t)| t.iter().any(|t| t == tag)) {
+            Some((name, _)) => name.clone(),
+            None => format!("other: {tag}"),
+        };
+        match out.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, list)) => list.push(w.clone()),
+            None => out.push((name, vec![w.clone()])),
+        }
+    }
+    out.retain(|(_, list)| !list.is_empty());
+    Ok(out)
 }
 
 /// The block a figure asks for ("layer"), in the model at hand.
