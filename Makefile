@@ -67,10 +67,11 @@ bench-quick: setup
 	@test -d target/bench/tiny || ./target/debug/gpt2-explorer synthetic --size small --out target/bench/tiny
 	python3 scripts/bench/run.py --quick --tiny-model target/bench/tiny --out target/bench/quick.md --json-out target/bench/quick.json
 
-# GPU: a CUDA libtorch (the full PyPI torch==2.13.0 with its nvidia-* libraries) into
-# .venv/libtorch-cuda, then the binaries with `--features cuda` into target/cuda/.
-setup-cuda:
-	@bash scripts/bench/setup-cuda.sh
+# GPU: libtorch's CUDA libraries come from the reference venv .venv-ref (the same PyPI
+# torch==2.13.0 wheel as .venv/libtorch, installed in full); the binaries are built with
+# `--features cuda` into target/release/ (scripts/bench/setup-cuda.sh, BENCHMARKS.md).
+setup-cuda: setup
+	@bash scripts/bench/setup-cuda.sh >/dev/null
 
-build-cuda: setup-cuda
-	LIBTORCH=$(CURDIR)/.venv/libtorch-cuda/torch CARGO_TARGET_DIR=$(CURDIR)/target/cuda $(CARGO) build --release --features cuda --bins
+build-cuda: setup
+	TORCH_CUDA_LIB_DIR="$$(bash scripts/bench/setup-cuda.sh)" $(CARGO) build --release --features cuda --bins

@@ -162,7 +162,15 @@ def main():
     ap.add_argument("--tiny-model", help="with --quick: the tiny checkpoint folder")
     ap.add_argument("--ours-only", action="store_true", help="skip the transformers side")
     ap.add_argument("--note", default="", help="a line added under the heading, e.g. 'provisional: busy machine'")
+    ap.add_argument("--render-only", metavar="RESULTS_JSON", help="write the Results section from a saved (possibly interrupted) results file; measure nothing")
     a = ap.parse_args()
+
+    if a.render_only:
+        saved = json.load(open(a.render_only))
+        argv = "python3 scripts/bench/run.py " + shlex.join(saved.get("argv", []))
+        write_section(a.out, render(saved["results"], saved["machine"], saved["started"], "make bench", argv, a.note))
+        print("[bench] wrote %s from %s" % (a.out, a.render_only), file=sys.stderr)
+        return
 
     if a.quick:
         if not a.tiny_model:
@@ -190,7 +198,6 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     threads = ["--threads", str(a.threads), "--device", a.device]
     results = {}
-    sections = []
     for name, path in models:
         ours_runs, theirs_runs = [], []
         for r in range(runs):
@@ -199,38 +206,60 @@ def main():
             order = [ours] if a.ours_only else ([ours, theirs] if r % 2 == 0 else [theirs, ours])
             for f in order:
                 f()
+                # Saved after every process, so an interrupted benchmark keeps what it measured
+                # (render it with --render-only).
+                results[name] = {"path": path, "ours": ours_runs, "transformers": theirs_runs}
+                save_json(a.json_out, info, started, results)
             print("[bench] %s: run %d/%d done" % (name, r + 1, runs), file=sys.stderr)
-        o = summarise(ours_runs)
-        t = summarise(theirs_runs) if theirs_runs else None
-        results[name] = {"ours": ours_runs, "transformers": theirs_runs}
-        sections += model_section(name, path, o, t, runs) + [""]
 
     cmd = "make bench" if not a.quick else "make bench-quick"
     argv = "python3 scripts/bench/run.py " + shlex.join(sys.argv[1:])
+    save_json(a.json_out, info, started, results)
+    write_section(a.out, render(results, info, started, cmd, argv, a.note))
+    print("[bench] wrote %s and %s" % (a.out, a.json_out), file=sys.stderr)
+
+
+def render(results, info, started, cmd, argv, note):
+    """The Results section: machine, command, and one table per model measured."""
     head = ["## Results (written by `%s`)" % cmd, ""]
-    if a.note:
-        head += ["**%s**" % a.note, ""]
+    if note:
+        head += ["**%s**" % note, ""]
     head += ["- Run: %s; command: `%s` (driver: `%s`)." % (started, cmd, argv),
              "- Machine: %s, %s logical cores, %s RAM, Linux %s; load average at start %s." % (info["cpu"], info["cores"], info["memory"], info["kernel"], info["loadavg_at_start"]),
              "- Ratios are speed ratios ours/theirs: their time / our time for latencies, our tokens/s / theirs for generation, their RSS / ours for memory; > 1 means we do better.",
              "- CPU time is the process's user + system time per timed call (all threads): on a busy machine it moves much less than wall time, so its ratio is the steadier comparison there; on a quiet machine trust the wall-time ratio.",
              ""]
-    block = "\n".join([BEGIN] + head + sections + [END]) + "\n"
-    os.makedirs(os.path.dirname(a.json_out), exist_ok=True)
-    with open(a.json_out, "w") as f:
-        json.dump({"machine": info, "started": started, "argv": argv, "results": results}, f, indent=1)
-    text = open(a.out).read() if os.path.exists(a.out) else "# Benchmarks\n\n"
+    sections = []
+    for name, r in results.items():
+        if not r["ours"]:
+            continue
+        o = summarise(r["ours"])
+        t = summarise(r["transformers"]) if r["transformers"] else None
+        sections += model_section(name, r["path"], o, t, len(r["ours"])) + [""]
+    return head + sections
+
+
+def save_json(path, info, started, results):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump({"machine": info, "started": started, "argv": sys.argv[1:], "results": results}, f, indent=1)
+    os.replace(path + ".tmp", path)
+
+
+def write_section(out, lines):
+    """Replaces what lies between the markers of `out` (or appends the block)."""
+    block = "\n".join([BEGIN] + lines + [END]) + "\n"
+    text = open(out).read() if os.path.exists(out) else "# Benchmarks\n\n"
     if BEGIN in text and END in text:
         pre, rest = text.split(BEGIN, 1)
         post = rest.split(END, 1)[1].lstrip("\n")
         text = pre + block + post
     else:
         text = text.rstrip("\n") + "\n\n" + block
-    tmp = a.out + ".tmp"
+    tmp = out + ".tmp"
     with open(tmp, "w") as f:
         f.write(text)
-    os.replace(tmp, a.out)
-    print("[bench] wrote %s and %s" % (a.out, a.json_out), file=sys.stderr)
+    os.replace(tmp, out)
 
 
 if __name__ == "__main__":

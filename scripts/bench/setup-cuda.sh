@@ -1,36 +1,29 @@
 #!/usr/bin/env bash
-# `make setup-cuda`: a CUDA libtorch for `--features cuda` builds (`make build-cuda`),
-# in .venv/libtorch-cuda/torch: the full PyPI torch==2.13.0 wheel with the nvidia-*
-# CUDA 13 libraries it depends on (cuBLAS, cuDNN, NCCL, ...; several GB). The CPU
-# install of scripts/setup.sh drops libtorch_cuda to save space, so this is separate.
-# Idempotent: a stamp makes a second run install nothing. Needs an x86_64 Linux with an
-# NVIDIA driver recent enough for CUDA 13 to *run* (installing works anywhere).
+# `make setup-cuda`: libtorch's CUDA libraries for `--features cuda` builds.
+#
+# The CPU libtorch of scripts/setup.sh is PyPI's torch==2.13.0 wheel with its CUDA-only
+# libraries (libtorch_cuda.so, libc10_cuda.so, ...) deleted. The reference venv
+# .venv-ref (scripts/parity/setup_venv.sh, also used by `make bench`) installs the same
+# wheel in full, with the nvidia-* CUDA 13 libraries beside it (several GB). So a GPU
+# build links libtorch_cpu from .venv/libtorch as usual and libtorch_cuda from the
+# venv (build.rs: TORCH_CUDA_LIB_DIR); this script makes sure the venv is there, checks
+# that both are the same build, and prints the folder for `make build-cuda`.
+# Idempotent (the venv script keeps a stamp). Running on a GPU needs an NVIDIA driver
+# recent enough for CUDA 13; installing and linking work anywhere.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-TORCH_VERSION=2.13.0
-LT="$ROOT/.venv/libtorch-cuda"
-STAMP="$LT/.installed-torch-$TORCH_VERSION"
-say() { printf '[setup-cuda] %s\n' "$*"; }
-if [ -f "$STAMP" ] && [ -f "$LT/torch/lib/libtorch_cuda.so" ]; then
-    say "CUDA libtorch $TORCH_VERSION already in .venv/libtorch-cuda"
-    exit 0
-fi
-say "installing torch==$TORCH_VERSION with its CUDA libraries from PyPI into .venv/libtorch-cuda (several GB)"
-rm -rf "$LT.tmp"
-# With dependencies: the nvidia-* wheels land beside torch/ (nvidia/...), where
-# libtorch_cuda.so's rpath ($ORIGIN/../../nvidia/...) finds them.
-try() { python3 -m pip install --disable-pip-version-check --progress-bar on --target "$LT.tmp" "torch==$TORCH_VERSION"; }
-if ! try; then
-    say "pip failed; retrying once"
-    rm -rf "$LT.tmp"
-    try || { echo "error: could not install torch==$TORCH_VERSION from PyPI into .venv/libtorch-cuda (network or disk space?); rerun 'make setup-cuda'" >&2; exit 1; }
-fi
-if [ ! -f "$LT.tmp/torch/lib/libtorch_cuda.so" ]; then
-    rm -rf "$LT.tmp"
-    echo "error: the torch==$TORCH_VERSION wheel pip chose has no libtorch_cuda.so (a CPU-only platform?); --features cuda needs x86_64 Linux" >&2
+say() { printf '[setup-cuda] %s\n' "$*" >&2; }
+bash "$ROOT/scripts/parity/setup_venv.sh" >&2
+LIB="$("$ROOT/.venv-ref/bin/python" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')"
+if [ ! -f "$LIB/libtorch_cuda.so" ]; then
+    echo "error: $LIB has no libtorch_cuda.so: the torch wheel pip chose for .venv-ref is CPU-only (not x86_64 Linux?); --features cuda needs PyPI's CUDA build of torch==2.13.0" >&2
     exit 1
 fi
-rm -rf "$LT"
-mv "$LT.tmp" "$LT"
-touch "$STAMP"
-say "CUDA libtorch installed: $(du -sh "$LT" | cut -f1); build with 'make build-cuda', run with --device cuda"
+for f in libtorch_cpu.so libc10.so; do
+    if ! cmp -s "$LIB/$f" "$ROOT/.venv/libtorch/torch/lib/$f"; then
+        echo "error: $LIB/$f differs from .venv/libtorch/torch/lib/$f: the two torch installs are not the same build; rerun 'make setup' and 'bash scripts/parity/setup_venv.sh' (both pin torch==2.13.0)" >&2
+        exit 1
+    fi
+done
+say "CUDA libraries of torch 2.13.0 in $LIB (same build as .venv/libtorch)"
+echo "$LIB"
