@@ -22,3 +22,16 @@ fn refuses_unknown_ids_parameters_and_missing_models() {
     let e = figures::make("next-word-top5", json!([1]), None).err().unwrap().to_string();
     assert!(e.contains("must be a JSON object"), "{e}");
 }
+
+/// Every figure of the essay's list (tests/fixtures/essay_figure_ids.txt, copied from
+/// ESSAY_FIGURES.md) is in the registry, in essay order; figures beyond the essay (the
+/// logit lens) may sit between them.
+#[test]
+fn the_registry_holds_every_essay_figure_in_essay_order() {
+    let want: Vec<String> = include_str!("fixtures/essay_figure_ids.txt").lines().filter(|l| !l.starts_with('#') && !l.is_empty()).map(str::to_string).collect();
+    let have: Vec<&str> = figures::registry().iter().map(|f| f.id).collect();
+    let missing: Vec<&String> = want.iter().filter(|id| !have.contains(&id.as_str())).collect();
+    assert!(missing.is_empty(), "figures of the essay missing from the registry: {missing:?}");
+    let order: Vec<&str> = have.iter().copied().filter(|id| want.iter().any(|w| w == id)).collect();
+    assert_eq!(order, want.iter().map(String::as_str).collect::<Vec<_>>(), "registry order differs from the essay's");
+}

@@ -178,6 +178,41 @@ fn column(fig: &Figure, name: &str) -> Vec<String> {
     fig.table.rows.iter().map(|r| r[i].clone()).collect()
 }
 
+/// The part-of-speech map: every word of the data file once, each in the class of its
+/// most frequent tag in the Brown corpus, counted here independently of the library
+/// (`word/tag` tokens, tag suffixes -tl/-hl/-nc dropped, words lower-cased).
+fn check_pos_groups(fig: &Figure, d: &Value) {
+    let dir = gpt2_explorer::data_cache_dir().join("corpora").join("brown");
+    let mut counts: std::collections::HashMap<String, std::collections::HashMap<String, u64>> = Default::default();
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}; run `make setup`", dir.display())) {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_string_lossy() == "README" {
+            continue;
+        }
+        for tok in std::fs::read_to_string(&path).unwrap().split_whitespace() {
+            if let Some((w, t)) = tok.rsplit_once('/') {
+                let t = t.trim_end_matches("-tl").trim_end_matches("-hl").trim_end_matches("-nc");
+                *counts.entry(w.to_lowercase()).or_default().entry(t.to_string()).or_default() += 1;
+            }
+        }
+    }
+    let classes = d["classes"].as_object().unwrap();
+    let words = list(&d["words"]);
+    let (got_words, got_groups) = (column(fig, "word"), column(fig, "group"));
+    let mut sorted = got_words.clone();
+    sorted.sort();
+    let mut want_sorted = words.clone();
+    want_sorted.sort();
+    assert_eq!(sorted, want_sorted, "parts-of-speech-map: every word of the data file once");
+    for (w, g) in got_words.iter().zip(&got_groups) {
+        let tags = &counts[w.as_str()];
+        let top = tags.iter().max_by_key(|(t, n)| (**n, std::cmp::Reverse((*t).clone()))).unwrap().0;
+        let want = classes.iter().find(|(_, ts)| list(ts).contains(top)).map_or(format!("other: {top}"), |(name, _)| name.clone());
+        assert_eq!(g, &want, "parts-of-speech-map: `{w}` (Brown tags {tags:?})");
+    }
+    assert!(got_groups.iter().any(|g| g == "other: ql"), "very/quite are qualifiers in Brown");
+}
+
 /// Builds every figure of sections 5 and 7 and checks its CSV against its data file.
 fn check_all_figures(lm: &LoadedModel) {
     for id in IDS {
@@ -186,7 +221,8 @@ fn check_all_figures(lm: &LoadedModel) {
         assert!(fig.png().unwrap().len() > 1000, "{id}: PNG");
         let words_in_groups = |key: &str| -> Vec<String> { d[key].as_object().unwrap().values().flat_map(list).collect() };
         match id {
-            "word-embedding-map" | "parts-of-speech-map" => {
+            "parts-of-speech-map" => check_pos_groups(&fig, &d),
+            "word-embedding-map" => {
                 let want = words_in_groups("groups");
                 assert_eq!(column(&fig, "word")[..want.len()], want[..], "{id}");
                 assert!(column(&fig, "pc1")[..want.len()].iter().all(|v| v.parse::<f64>().unwrap().is_finite()));
