@@ -22,6 +22,7 @@ use serde_json::json;
 use tch::nn::{self, Module};
 use tch::{Kind, Tensor};
 
+use crate::analysis::pca::{self, Pca, PcaMethod};
 use crate::error::{Error, Result};
 use crate::train::{self, check_size, Loss, Optimizer, TrainCache, TrainConfig};
 
@@ -309,26 +310,18 @@ pub fn blur(image: &Tensor, sigma: f64) -> Tensor {
 }
 
 /// Projects the rows of `x` (N, F) on their top `k` principal components: returns the
-/// coordinates (N, k) and the fraction of the variance each component explains.
-///
-/// A small local PCA (centre, then libtorch's SVD; each component's sign chosen so that
-/// its largest-magnitude loading is positive, so results are reproducible). It stands in
-/// until the project's shared PCA (src/analysis) can replace it.
+/// coordinates (N, k) and the fraction of the total variance each component explains.
+/// The project's PCA ([`crate::analysis::pca`]) through libtorch's SVD (exact for these
+/// thousands of points, and deterministic; each component's sign chosen so that its
+/// largest-magnitude loading is positive).
 pub fn pca_project(x: &Tensor, k: i64) -> Result<(Tensor, Vec<f64>)> {
     let (n, f) = x.size2()?;
     if k < 1 || k > n.min(f) {
         return Err(train::bad_hyper_parameter("principal components", k, &format!("between 1 and {}", n.min(f))));
     }
-    let x = x.to_kind(Kind::Double); // (N, F)
-    let centred = &x - x.mean_dim(0, true, Kind::Double); // (N, F)
-    let (_u, s, v) = centred.f_svd(true, true)?; // (N, r), (r,), (F, r)
-    let mut comps = v.tr().narrow(0, 0, k); // (k, F)
-    let idx = comps.abs().argmax(1, true); // (k, 1)
-    let signs = comps.gather(1, &idx, false).sign(); // (k, 1)
-    comps = &comps * signs.where_self(&signs.ne(0.0), &signs.ones_like()); // (k, F)
-    let coords = centred.matmul(&comps.tr()); // (N, k)
-    let var = s.square(); // (r,)
-    let total = var.sum(Kind::Double).double_value(&[]);
-    let ratios = Vec::<f64>::try_from(var.narrow(0, 0, k) / total.max(f64::MIN_POSITIVE))?;
-    Ok((coords, ratios))
+    let rows = pca::rows_of(x)?; // N rows of F
+    let fit = Pca::fit_with(&rows, k as usize, PcaMethod::TorchSvd)?;
+    let flat: Vec<f64> = fit.project(&rows).concat(); // N * k
+    let coords = Tensor::from_slice(&flat).view([n, k]); // (N, k)
+    Ok((coords, fit.explained_ratio()))
 }

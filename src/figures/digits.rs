@@ -17,7 +17,7 @@ use crate::train::TrainCache;
 const SECTION_MODEL: &str = "3. What is a model? / models for human-like tasks";
 const SECTION_NETS: &str = "4. Neural nets, training, practice";
 const SECTION_EMBEDDINGS: &str = "5. Embeddings";
-const SOURCE: &str = concat!(include_str!("digits.rs"), include_str!("../experiments/digits.rs"), include_str!("../train.rs"));
+const SOURCE: &str = concat!(include_str!("digits.rs"), include_str!("../experiments/digits.rs"), include_str!("../train.rs"), include_str!("../analysis/pca.rs"));
 const WIDE: (u32, u32) = (1200, 800);
 
 fn spec(id: &'static str, section: &'static str, caption: &'static str, params: fn() -> Value, build: fn(&Ctx) -> Result<Figure>) -> FigureSpec {
