@@ -503,3 +503,26 @@ fn ticks_and_numbers_read_well() {
     assert_eq!(ValueFormat::Auto.format(0, 0.0349748), Some("0.0350".into()));
     assert_eq!(visible_whitespace(" learn\n"), "␣learn↵");
 }
+
+/// A jagged line (a noisy per-step loss, 2000 points zig-zagging over two decades) stays
+/// inside its frame: no pixel of the series colour below the x axis line or left of the
+/// y axis. (plotters' miter joins on a wide polyline once shot spikes far past the data.)
+#[test]
+fn a_jagged_line_stays_inside_its_frame() {
+    let mut rng = Rng(7);
+    let pts: Vec<(f64, f64)> = (1..=2000).map(|i| (i as f64, 10f64.powf(-4.0 + 2.0 * rng.normal().abs().min(1.0) * if i % 2 == 0 { 1.0 } else { -0.2 }))).collect();
+    let data = LinePlot { title: "jagged".into(), subtitle: String::new(), x_label: "step".into(), y_label: "loss".into(), series: vec![Series { name: "each batch".into(), points: pts, style: SeriesStyle::Line }], log_x: false, log_y: true };
+    let png = plot::png_bytes((1200, 800), |a| plot::draw_line_plot(a, &data)).unwrap();
+    let img = image::load_from_memory(&png).unwrap().to_rgb8();
+    let blue = |p: &image::Rgb<u8>| (p[0] as i32 - 0x4c).abs() < 40 && (p[1] as i32 - 0x72).abs() < 40 && (p[2] as i32 - 0xb0).abs() < 40;
+    // The lowest and leftmost rows/columns with series-coloured pixels.
+    let (w, h) = img.dimensions();
+    let rows: Vec<u32> = (0..h).filter(|&y| (0..w).any(|x| blue(img.get_pixel(x, y)))).collect();
+    let (top, bottom) = (rows[0], *rows.last().unwrap());
+    // The frame's x axis: the lowest row that is dark across most of the plot width.
+    // The frame's x axis: the lowest row drawn in the axis grey (0x9a) across most of the
+    // plot width.
+    let grey = |p: &image::Rgb<u8>| p.0.iter().all(|&c| (c as i32 - 0x9a).abs() < 12);
+    let axis = (0..h).rev().find(|&y| (0..w).filter(|&x| grey(img.get_pixel(x, y))).count() as u32 > w / 2).expect("an x axis line");
+    assert!(bottom <= axis, "the series reaches row {bottom}, below the x axis at row {axis} (top {top})");
+}

@@ -74,7 +74,17 @@ pub fn draw_line_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
         let color = theme::series_color(i);
         let pts: Vec<(f64, f64)> = pts.iter().map(|&(a, b)| (x.to_plot(a), y.to_plot(b))).collect();
         if s.style != SeriesStyle::Points {
-            frame.chart.plotting_area().draw(&PathElement::new(pts.clone(), color.stroke_width(width)))?;
+            // One element per segment: plotters joins the segments of a wide polyline
+            // with miter joins, which shoot far past the data (even out of the frame)
+            // where a jagged series turns sharply, as a noisy loss curve does.
+            // A dense, jagged series (hundreds of points, turning up and down at most of
+            // them, like a per-batch loss) gets a thinner line, so its ups and downs stay
+            // apart; a smooth one keeps the full width.
+            let turns = pts.windows(3).filter(|t| (t[1].1 - t[0].1) * (t[2].1 - t[1].1) < 0.0).count();
+            let w = if pts.len() > 400 && turns * 2 > pts.len() { (width / 2).max(1) } else { width };
+            for seg in pts.windows(2) {
+                frame.chart.plotting_area().draw(&PathElement::new(seg.to_vec(), color.stroke_width(w)))?;
+            }
         }
         if s.style != SeriesStyle::Line {
             for &p in &pts {
