@@ -7,6 +7,14 @@ use gpt2_explorer::Error;
 use serde_json::json;
 use tch::{Kind, Tensor};
 
+/// libtorch's random generator is global to the process: the tests here seed it, build
+/// and train nets, so they run one at a time (cargo runs tests in parallel threads), or
+/// their random draws would interleave and a seed would not give one history.
+static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+fn serial_rng() -> std::sync::MutexGuard<'static, ()> {
+    TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn cfg(seed: u64) -> TrainConfig {
     TrainConfig { seed, optimizer: Optimizer::Adam, lr: 0.01, epochs: 30, batch_size: 16, progress: false }
 }
@@ -30,6 +38,7 @@ fn run(cfg: &TrainConfig) -> (Vec<f64>, Vec<f32>) {
 
 #[test]
 fn same_seed_same_history_other_seed_differs() {
+    let _rng = serial_rng();
     let (a, out_a) = run(&cfg(7));
     let (b, out_b) = run(&cfg(7));
     assert_eq!(a.len(), 30);
@@ -42,6 +51,7 @@ fn same_seed_same_history_other_seed_differs() {
 
 #[test]
 fn full_batch_sgd_on_a_line_reaches_the_closed_form_least_squares_fit() {
+    let _rng = serial_rng();
     // y = 2 + 3x + noise at 5 hand-picked points; normal equations solved by hand:
     // x = [0,1,2,3,4], y = [2.1, 4.9, 8.2, 10.9, 14.1]; mean x = 2, mean y = 8.04,
     // x - 2 = [-2,-1,0,1,2], y - 8.04 = [-5.94,-3.14,0.16,2.86,6.06], Sxy = 11.88 + 3.14 + 0
@@ -60,6 +70,7 @@ fn full_batch_sgd_on_a_line_reaches_the_closed_form_least_squares_fit() {
 
 #[test]
 fn cache_misses_then_hits_and_a_new_config_misses() {
+    let _rng = serial_rng();
     let dir = tempfile::tempdir().unwrap();
     let cache = TrainCache::in_dir(dir.path());
     let (x, y) = data();
@@ -101,6 +112,7 @@ fn cache_misses_then_hits_and_a_new_config_misses() {
 
 #[test]
 fn a_corrupt_or_mismatched_cache_file_is_retrained_with_a_warning() {
+    let _rng = serial_rng();
     let dir = tempfile::tempdir().unwrap();
     let cache = TrainCache::in_dir(dir.path());
     let (x, y) = data();
@@ -150,6 +162,7 @@ fn assert_bad(r: Result<impl std::fmt::Debug, Error>, name: &str) {
 
 #[test]
 fn bad_hyper_parameters_are_clear_errors() {
+    let _rng = serial_rng();
     let (x, y) = data();
     let vs = train::seeded_var_store(0).unwrap();
     let net = Mlp::new(&vs.root(), &[1, 4, 1], Activation::Tanh).unwrap();
@@ -176,6 +189,7 @@ fn bad_hyper_parameters_are_clear_errors() {
 
 #[test]
 fn train_steps_records_every_step_and_is_deterministic() {
+    let _rng = serial_rng();
     let go = || {
         let vs = train::seeded_var_store(11).unwrap();
         let net = Mlp::new(&vs.root(), &[2, 8, 2], Activation::Relu).unwrap();
@@ -196,6 +210,7 @@ fn train_steps_records_every_step_and_is_deterministic() {
 
 #[test]
 fn the_progress_flag_is_not_part_of_a_cache_key() {
+    let _rng = serial_rng();
     let a = serde_json::to_value(TrainConfig { progress: true, ..cfg(1) }).unwrap();
     let b = serde_json::to_value(TrainConfig { progress: false, ..cfg(1) }).unwrap();
     assert_eq!(a, b);
