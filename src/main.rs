@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 use gpt2_explorer::analysis::attention;
-use gpt2_explorer::analysis::embedding_module::{word_vector, MultiToken};
+use gpt2_explorer::analysis::embedding::{text_vector, MultiToken};
 use gpt2_explorer::sampling::{self, Sampling};
 use gpt2_explorer::synthetic::{self, Layout};
 use gpt2_explorer::{Gpt2Config, LoadedModel};
@@ -378,7 +378,7 @@ fn run(cli: Cli) -> Result<()> {
                 MultiTokenArg::Mean => MultiToken::Mean,
             };
             // Every word is checked before anything is printed.
-            let vectors = words.iter().map(|w| word_vector(&lm.model, &lm.tokenizer, w, rule)).collect::<std::result::Result<Vec<_>, _>>()?;
+            let vectors = words.iter().map(|w| text_vector(&lm, w, rule)).collect::<std::result::Result<Vec<_>, _>>()?;
             if json {
                 out(json!({"model": lm.name, "multi_token": rule, "words": vectors}))?;
             } else if csv {

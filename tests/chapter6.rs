@@ -10,7 +10,8 @@ mod parity_support;
 use std::path::{Path, PathBuf};
 
 use gpt2_explorer::analysis::attention::{self, previous_token_score};
-use gpt2_explorer::analysis::embedding_module::{embedding_module, word_vector, MultiToken};
+use gpt2_explorer::analysis::embedding::{text_vector, MultiToken};
+use gpt2_explorer::analysis::embedding_module::embedding_module;
 use gpt2_explorer::analysis::lens::{lens_logits, logit_lens};
 use gpt2_explorer::analysis::matrix::{histogram, moving_average_2d, Matrix};
 use gpt2_explorer::figures::{self, chapter6, Figure};
@@ -175,14 +176,14 @@ fn embedding_module_arrays_are_rows_of_w_e_and_w_pos() {
 #[test]
 fn word_vectors_single_first_mean_and_refusal() {
     let (_d, lm) = synthetic_small();
-    let v = word_vector(&lm.model, &lm.tokenizer, " hello", MultiToken::Refuse).unwrap();
+    let v = text_vector(&lm, " hello", MultiToken::Refuse).unwrap();
     assert_eq!(v.ids, vec![23748]);
     assert_eq!(v.vector[3], lm.model.w_e().double_value(&[23748, 3]));
     // " alligator" is several GPT-2 tokens.
-    let e = word_vector(&lm.model, &lm.tokenizer, " alligator", MultiToken::Refuse).unwrap_err().to_string();
+    let e = text_vector(&lm, " alligator", MultiToken::Refuse).unwrap_err().to_string();
     assert!(e.contains("tokens") && e.contains("--multi-token"), "{e}");
-    let first = word_vector(&lm.model, &lm.tokenizer, " alligator", MultiToken::First).unwrap();
-    let mean = word_vector(&lm.model, &lm.tokenizer, " alligator", MultiToken::Mean).unwrap();
+    let first = text_vector(&lm, " alligator", MultiToken::First).unwrap();
+    let mean = text_vector(&lm, " alligator", MultiToken::Mean).unwrap();
     assert!(first.ids.len() > 1);
     assert_eq!(first.vector[5], lm.model.w_e().double_value(&[first.ids[0] as i64, 5]));
     let want: f64 = first.ids.iter().map(|&i| lm.model.w_e().double_value(&[i as i64, 5])).sum::<f64>() / first.ids.len() as f64;

@@ -5,11 +5,13 @@
 //! step).
 //!
 //! Words are looked up as they read in running text, with a leading space (" crane"),
-//! which is how byte-level BPE vocabularies (GPT-2's, SmolLM2's) store most whole words.
-//! A word the vocabulary splits into several tokens gets the MEAN of its tokens'
-//! vectors, everywhere in this module (static embeddings and contextual vectors alike);
-//! [`WordVector::ids`] keeps the tokens so that figures can mark such words. A word that
-//! encodes to no token at all is an error.
+//! which is how byte-level BPE vocabularies (GPT-2's, SmolLM2's) store most whole words
+//! ([`word_vector`], [`contextual_vector`]); a word the vocabulary splits into several
+//! tokens gets the MEAN of its tokens' vectors there, and [`WordVector::ids`] keeps the
+//! tokens so that figures can mark such words. [`text_vector`] (the `embed` command)
+//! takes the text exactly as given and lets the caller choose what to do with several
+//! tokens ([`MultiToken`]: refuse, first, mean). A word that encodes to no token at all
+//! is an error.
 //!
 //! "Layer l" means the residual stream leaving block l (`ResidPost(l)`), shape (T, C).
 
@@ -20,12 +22,30 @@ use crate::hooks::{ActivationCache, HookFilter, HookPoint};
 use crate::sampling::{self, Sampling};
 use crate::LoadedModel;
 
+/// What to do with a word the tokenizer splits into several tokens: the `embed` command
+/// asks (refusing by default); the figures take the mean (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MultiToken {
+    /// An error naming the tokens (no silent choice).
+    #[default]
+    Refuse,
+    /// The vector of the word's first token.
+    First,
+    /// The mean of its tokens' vectors.
+    Mean,
+}
+
 /// A word and the vector that stands for it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WordVector {
     pub word: String,
-    /// The tokens of " word"; more than one means the vector is their mean.
+    /// The word's tokens; more than one means the vector combines them (see `how`).
     pub ids: Vec<u32>,
+    /// The tokens' text.
+    pub tokens: Vec<String>,
+    /// How the vector was made: "single token", "first token" or "mean of N tokens".
+    pub how: String,
     /// (C)
     pub vector: Vec<f64>,
 }
@@ -61,13 +81,51 @@ fn mean_rows(m: &Tensor, ids: &[i64]) -> Result<Vec<f64>> {
     Ok(Vec::<f64>::try_from(&rows.mean_dim(0, false, Kind::Double))?) // (C)
 }
 
-/// The static embedding of `word`: its row of W_E (the mean of its rows if it is
-/// several tokens).
+/// The static embedding of `word` as it reads in running text (" word"): its row of W_E,
+/// the mean of its rows if it is several tokens.
 pub fn word_vector(lm: &LoadedModel, word: &str) -> Result<WordVector> {
     let ids = word_ids(lm, word)?;
-    let idx: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
-    let vector = mean_rows(lm.model.w_e(), &idx)?; // (C)
-    Ok(WordVector { word: word.trim().to_string(), ids, vector })
+    rows_vector(lm, lm.model.w_e(), word.trim(), ids, None, MultiToken::Mean)
+}
+
+/// The token embedding of `text` tokenized exactly as given (" hello" and "hello" are
+/// different GPT-2 tokens), several tokens combined as `multi` says: the `embed`
+/// command's lookup.
+pub fn text_vector(lm: &LoadedModel, text: &str, multi: MultiToken) -> Result<WordVector> {
+    let ids = lm.tokenizer.encode(text)?;
+    if ids.is_empty() {
+        return Err(Error::Word { word: text.into(), why: "the tokenizer gives no token for it".into() });
+    }
+    let vocab = lm.model.info().vocab_size;
+    if let Some(&bad) = ids.iter().find(|&&i| i as usize >= vocab) {
+        return Err(Error::BadTokenId { id: bad as i64, vocab });
+    }
+    rows_vector(lm, lm.model.w_e(), text, ids, None, multi)
+}
+
+/// The vector of a word whose tokens are `ids`: rows of `m` (V, C) at the ids, or at
+/// `positions` of a (T, C) matrix of hidden states, combined as `multi` says.
+fn rows_vector(lm: &LoadedModel, m: &Tensor, word: &str, ids: Vec<u32>, positions: Option<Vec<i64>>, multi: MultiToken) -> Result<WordVector> {
+    let tokens: Vec<String> = ids.iter().map(|&i| lm.tokenizer.token_str(i)).collect();
+    let mut rows: Vec<i64> = positions.unwrap_or_else(|| ids.iter().map(|&i| i as i64).collect());
+    let how = match (ids.len(), multi) {
+        (1, _) => "single token".to_string(),
+        (n, MultiToken::Refuse) => {
+            let shown: Vec<String> = ids.iter().zip(&tokens).map(|(i, t)| format!("{t:?} {i}")).collect();
+            return Err(Error::MultiToken {
+                word: word.into(),
+                n,
+                tokens: shown.join(", "),
+                fix: "say how to combine them, the first token or the mean of the tokens (`--multi-token first|mean` on the command line, `MultiToken::First|Mean` in the library), or give a word that is one token".into(),
+            });
+        }
+        (_, MultiToken::First) => {
+            rows.truncate(1);
+            "first token".to_string()
+        }
+        (n, MultiToken::Mean) => format!("mean of {n} tokens"),
+    };
+    Ok(WordVector { word: word.to_string(), vector: mean_rows(m, &rows)?, ids, tokens, how })
 }
 
 /// Static embeddings of several words.
@@ -164,7 +222,7 @@ pub fn contextual_vector(lm: &LoadedModel, sentence: &str, word: &str, layer: us
         if let Some(at) = find_sub(&ids, &needle) {
             let states = hidden_states(lm, &ids, layer)?; // (T, C)
             let pos: Vec<i64> = (at..at + needle.len()).map(|p| p as i64).collect();
-            return Ok(WordVector { word: w.to_string(), vector: mean_rows(&states, &pos)?, ids: needle });
+            return rows_vector(lm, &states, w, needle, Some(pos), MultiToken::Mean);
         }
     }
     Err(Error::Word { word: word.into(), why: format!("not found as a token sequence in the sentence \"{sentence}\"; use the word as written, separated by spaces") })
