@@ -335,8 +335,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Ngrams { unit, n, corpus, sample, seed, start, top, json, csv } => ngrams(unit, n, corpus, sample, seed, start, top, json, csv)?,
         Cmd::Attention { m, p, layer, head, json, csv } => {
             let text = p.text()?;
-            let lm = LoadedModel::load(&m.model, m.offline)?;
-            attention::check_layer(&lm.model, layer)?;
+            let lm = m.load()?;
             if let Some(h) = head {
                 attention::check_head(&lm.model, h)?;
             }
@@ -371,7 +370,7 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Cmd::Embed { m, words, multi_token, json, csv } => {
-            let lm = LoadedModel::load(&m.model, m.offline)?;
+            let lm = m.load()?;
             let rule = match multi_token {
                 MultiTokenArg::Refuse => MultiToken::Refuse,
                 MultiTokenArg::First => MultiToken::First,

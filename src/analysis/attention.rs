@@ -10,15 +10,6 @@ use crate::error::{Error, Result};
 use crate::hooks::{ActivationCache, HookFilter, HookPoint};
 use crate::model::LanguageModel;
 
-/// Ok when block `layer` exists, else [`Error::BadLayer`] naming the valid range.
-pub fn check_layer(lm: &LanguageModel, layer: usize) -> Result<()> {
-    let n_layer = lm.info().n_layer;
-    if layer >= n_layer {
-        return Err(Error::BadLayer { layer, n_layer });
-    }
-    Ok(())
-}
-
 /// Ok when head `head` exists, else [`Error::BadHead`] naming the valid range.
 pub fn check_head(lm: &LanguageModel, head: usize) -> Result<()> {
     let n_head = lm.info().n_head;
@@ -33,7 +24,7 @@ pub fn check_head(lm: &LanguageModel, head: usize) -> Result<()> {
 /// column = key position; rows sum to 1, zero above the diagonal).
 pub fn patterns(lm: &LanguageModel, ids: &[u32], layers: &[usize]) -> Result<Vec<Vec<Matrix>>> {
     for &l in layers {
-        check_layer(lm, l)?;
+        lm.check_hook(HookPoint::AttnPattern(l))?; // a block out of range names the valid range
     }
     let mut cache = ActivationCache::new(HookFilter::Only(layers.iter().map(|&l| HookPoint::AttnPattern(l)).collect()));
     let _logits = lm.run_with_cache(ids, &mut cache)?; // (T, V)

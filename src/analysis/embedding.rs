@@ -76,7 +76,7 @@ pub fn word_ids(lm: &LoadedModel, word: &str) -> Result<Vec<u32>> {
 
 /// Mean of the rows `ids` of a (V, C) or (T, C) matrix, as f64 (C).
 fn mean_rows(m: &Tensor, ids: &[i64]) -> Result<Vec<f64>> {
-    let idx = Tensor::from_slice(ids);
+    let idx = Tensor::from_slice(ids).to_device(m.device()); // (n), where the matrix is
     let rows = m.index_select(0, &idx).to_kind(Kind::Double); // (n, C)
     Ok(Vec::<f64>::try_from(&rows.mean_dim(0, false, Kind::Double))?) // (C)
 }
@@ -160,7 +160,7 @@ pub fn nearest(matrix: &Tensor, v: &[f64], k: usize, exclude: &[usize]) -> Resul
         return Err(Error::Analysis(format!("nearest neighbours: a vector of length {} against a matrix of shape {size:?}", v.len())));
     }
     let m = matrix.to_kind(Kind::Double); // (N, C)
-    let q = Tensor::from_slice(v); // (C)
+    let q = Tensor::from_slice(v).to_device(m.device()); // (C)
     let norms = m.linalg_norm(2.0, [1i64].as_slice(), false, Kind::Double).clamp_min(1e-300); // (N)
     let qn = q.linalg_norm(2.0, [0i64].as_slice(), false, Kind::Double).clamp_min(1e-300); // ()
     let cos = m.mv(&q) / norms / qn; // (N)

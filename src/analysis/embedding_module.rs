@@ -24,7 +24,7 @@ pub struct EmbeddingModule {
 
 /// The embedding module's arrays for `ids`, read straight from the weights.
 pub fn embedding_module(lm: &LanguageModel, ids: &[u32]) -> Result<EmbeddingModule> {
-    let idx = Tensor::from_slice(&ids.iter().map(|&i| i as i64).collect::<Vec<_>>()); // (T)
+    let idx = Tensor::from_slice(&ids.iter().map(|&i| i as i64).collect::<Vec<_>>()).to_device(lm.w_e().device()); // (T)
     // The same checks as a forward pass: not empty, within the context window, known ids.
     crate::model::check_input(&idx.unsqueeze(0), None, lm.info().vocab_size, lm.info().n_ctx)?;
     let tok = lm.w_e().index_select(0, &idx).to_kind(Kind::Double); // (T, C)
