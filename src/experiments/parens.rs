@@ -238,9 +238,8 @@ impl ParensModel {
         if ids.is_empty() || ids.len() > self.config.max_len {
             return Err(train::bad_hyper_parameter("sequence length", ids.len(), &format!("between 1 and the model's context {}", self.config.max_len)));
         }
-        let _guard = tch::no_grad_guard();
         let x = Tensor::from_slice(ids).unsqueeze(0); // (1, T)
-        let p = self.model.forward_train(&x)?.squeeze_dim(0).softmax(-1, Kind::Double); // (T, 3)
+        let p = self.model.forward(&x, None, &mut crate::hooks::NoCapture)?.squeeze_dim(0).softmax(-1, Kind::Double); // (T, 3)
         let flat = Vec::<f64>::try_from(p.flatten(0, -1))?;
         Ok(flat.chunks(3).map(|c| [c[0], c[1], c[2]]).collect())
     }

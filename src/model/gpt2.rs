@@ -1,7 +1,7 @@
 //! GPT-2 in libtorch, read top to bottom like nanoGPT's `model.py`: `LayerNorm`,
 //! `CausalSelfAttention` (`attn`), `Mlp` (`mlp`), `Block` (`h.{i}`), `Gpt2`. Struct and
 //! field names equal the checkpoint keys. Tanh GELU, LayerNorm eps from config.json,
-//! no dropout (inference only), no BOS token prepended, `lm_head` tied to `wte`.
+//! no dropout (also when trained from scratch, [`Gpt2::new_trainable`]), no BOS token prepended, `lm_head` tied to `wte`.
 //! Every hook point of [`HookPoint`] is offered to a [`Capture`] on the way.
 //! Serves every model-made figure of the essay (sections 1, 5, 6, 7).
 //!
@@ -201,7 +201,7 @@ impl Gpt2 {
                 _ => {}
             }
         }
-        let mut take = |name: String| -> Tensor { w.remove(&name).expect("checked above").to_kind(Kind::Float).to_device(device).set_requires_grad(false) };
+        let mut take = |name: String| -> Tensor { w.remove(&name).expect("checked above").to_kind(Kind::Float).to_device(device) };
         let eps = config.layer_norm_epsilon;
         let head_dim = config.head_dim() as f64;
         let mut h = Vec::with_capacity(config.n_layer);
@@ -234,6 +234,12 @@ impl Gpt2 {
     /// cache is extended. Every hook point is offered to `cap`.
     pub fn forward(&self, ids: &Tensor, kv: Option<&mut KvCache>, cap: &mut dyn Capture) -> Result<Tensor> {
         let _guard = tch::no_grad_guard();
+        self.run(ids, kv, cap)
+    }
+
+    /// The forward pass itself, with gradients when the caller allows them:
+    /// [`Gpt2::forward`] (inference, no gradients) and [`Gpt2::forward_train`] share it.
+    fn run(&self, ids: &Tensor, kv: Option<&mut KvCache>, cap: &mut dyn Capture) -> Result<Tensor> {
         check_input(ids, kv.as_deref(), self.config.vocab_size, self.config.n_positions)?;
         let (past, t) = (kv.as_ref().map_or(0, |c| c.len()) as i64, ids.size()[1]);
         let ids = ids.to_device(self.device);
@@ -286,7 +292,6 @@ impl Gpt2 {
     /// [`Gpt2::forward_train`], since [`Gpt2::forward`] runs without gradients.
     pub fn new_trainable(path: &tch::nn::Path, config: Gpt2Config) -> Result<Self> {
         let mut w = BTreeMap::new();
-        let mut vars = Vec::new();
         for (name, shape) in Self::expected_tensors(&config) {
             let init = if name.ends_with(".bias") {
                 tch::nn::Init::Const(0.0)
@@ -301,32 +306,18 @@ impl Gpt2 {
             let leaf = parts.pop().expect("a tensor name is not empty");
             let sub = parts.iter().fold(path.clone(), |p, part| p / *part);
             let var = sub.var(leaf, &shape, init);
-            vars.push(var.shallow_clone());
             w.insert(name, var);
         }
-        let device = path.device();
-        let model = Self::from_tensors(config, w, device)?;
-        // from_tensors freezes what it takes (inference); these are the same tensors as
-        // the var store's (float CPU tensors pass through to_kind/to_device unchanged).
-        for v in &mut vars {
-            let _ = v.set_requires_grad(true);
-        }
-        Ok(model)
+        // from_tensors keeps these very tensors (float on the var store's device pass
+        // through to_kind/to_device unchanged), so the model trains the var store's
+        // variables.
+        Self::from_tensors(config, w, path.device())
     }
 
     /// The forward pass with gradients, for training: token ids (B, T) -> logits
     /// (B, T, V). No KV cache, no capture; the ids are checked as in [`Gpt2::forward`].
     pub fn forward_train(&self, ids: &Tensor) -> Result<Tensor> {
-        check_input(ids, None, self.config.vocab_size, self.config.n_positions)?;
-        let t = ids.size()[1];
-        let pos = Tensor::arange(t, (Kind::Int64, self.device)); // (T)
-        let tok_emb = Tensor::embedding(&self.wte, ids, -1, false, false); // (B, T, C)
-        let pos_emb = Tensor::embedding(&self.wpe, &pos, -1, false, false).unsqueeze(0); // (1, T, C)
-        let mut x = tok_emb + pos_emb; // (B, T, C)
-        for block in &self.h {
-            x = block.forward(x, None, &mut NoCapture); // (B, T, C)
-        }
-        Ok(self.ln_f.forward(&x).matmul(&self.wte.tr())) // (B, T, C) @ (C, V) -> (B, T, V)
+        self.run(ids, None, &mut NoCapture)
     }
 }
 
