@@ -51,9 +51,6 @@ struct Cli {
     /// Timed repetitions of each measurement (after one untimed warm-up).
     #[arg(long, default_value_t = 5)]
     iters: usize,
-    /// Skip the memory-bandwidth measurement.
-    #[arg(long)]
-    no_bandwidth: bool,
     /// One repetition, no warm-up, no bandwidth: for CI, so the benchmark cannot rot.
     #[arg(long)]
     quick: bool,
@@ -141,39 +138,30 @@ fn time_it(warmup: usize, iters: usize, device: tch::Device, mut f: impl FnMut()
     Ok(Timing { times, cpu_s, peak_mib: status_mib("VmHWM:") })
 }
 
-/// Bytes of weights a decoding step reads (f32): every matrix once, the embedding
-/// matrix once as the (tied or not) unembedding; position embeddings only one row.
+/// Parameters, and bytes of weights a decoding step reads (f32): every tensor of the
+/// model's own list once, of the input embeddings only one row each, the unembedding
+/// (tied or not) whole.
 fn weight_bytes_per_token(lm: &LanguageModel) -> (i64, i64) {
-    let numel = |t: &Tensor| t.numel() as i64;
-    match lm {
-        LanguageModel::Gpt2(m) => {
-            let mut total = numel(&m.wte) + numel(&m.wpe) + numel(&m.ln_f.weight) + numel(&m.ln_f.bias);
-            let mut per_token = numel(&m.wte) + m.config.n_embd as i64 + numel(&m.ln_f.weight) + numel(&m.ln_f.bias);
-            for b in &m.h {
-                let n: i64 = [&b.ln_1.weight, &b.ln_1.bias, &b.attn.c_attn.weight, &b.attn.c_attn.bias, &b.attn.c_proj.weight, &b.attn.c_proj.bias, &b.ln_2.weight, &b.ln_2.bias, &b.mlp.c_fc.weight, &b.mlp.c_fc.bias, &b.mlp.c_proj.weight, &b.mlp.c_proj.bias]
-                    .iter()
-                    .map(|t| numel(t))
-                    .sum();
-                total += n;
-                per_token += n;
-            }
-            (total, 4 * per_token)
-        }
-        LanguageModel::Llama(m) => {
-            let mut total = numel(&m.embed_tokens) + numel(&m.norm.weight) + m.lm_head.as_ref().map_or(0, numel);
-            let mut per_token = numel(&m.norm.weight) + m.lm_head.as_ref().map_or(numel(&m.embed_tokens), numel) + m.config.hidden_size as i64;
-            for l in &m.layers {
-                let a = &l.self_attn;
-                let n: i64 = [&l.input_layernorm.weight, &a.q_proj.weight, &a.k_proj.weight, &a.v_proj.weight, &a.o_proj.weight, &l.post_attention_layernorm.weight, &l.mlp.gate_proj.weight, &l.mlp.up_proj.weight, &l.mlp.down_proj.weight]
-                    .iter()
-                    .map(|t| numel(t))
-                    .sum();
-                total += n;
-                per_token += n;
-            }
-            (total, 4 * per_token)
+    // Every tensor of the checkpoint, as the model's own list names them.
+    let numel = |shape: &Vec<i64>| shape.iter().product::<i64>();
+    let (tensors, embedding, n_embd) = match lm {
+        LanguageModel::Gpt2(m) => (gpt2_explorer::Gpt2::expected_tensors(&m.config), "wte.weight", m.config.n_embd),
+        LanguageModel::Llama(m) => (m.config.expected_tensors(), "model.embed_tokens.weight", m.config.hidden_size),
+    };
+    let total: i64 = tensors.iter().map(|(_, s)| numel(s)).sum();
+    let tied = !tensors.iter().any(|(n, _)| n == "lm_head.weight");
+    // Read per token: every matrix once, but of the input embeddings (token, position)
+    // only one row each; a tied token embedding is read whole as the unembedding.
+    let mut per_token = total;
+    for (name, shape) in &tensors {
+        if name == "wpe.weight" || (name == embedding && !tied) {
+            per_token -= numel(shape) - n_embd as i64;
         }
     }
+    if tied {
+        per_token += n_embd as i64; // the input row, besides the whole matrix as unembedding
+    }
+    (total, 4 * per_token)
 }
 
 /// Streaming read bandwidth in GB/s: the median time to sum a 512 MiB f32 tensor.
@@ -259,7 +247,7 @@ fn run(cli: Cli) -> Result<()> {
     let bitwise_equal = plain.equal(&with);
     let (plain_ms, cap_ms) = (1e3 * median(&plain_m.times), 1e3 * median(&cap_m.times));
 
-    let bandwidth = if cli.quick || cli.no_bandwidth { None } else { Some(read_bandwidth(device)) };
+    let bandwidth = if cli.quick { None } else { Some(read_bandwidth(device)) };
     let report: Value = json!({
         "side": "ours",
         "engine": format!("gpt2-explorer {} (tch 0.26, libtorch {})", env!("CARGO_PKG_VERSION"), "2.13.0"),
