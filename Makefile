@@ -20,11 +20,6 @@ figures: build
 # The whole suite: the cargo tests, then every notebook run headless.
 test: setup setup-notebooks
 	@bash scripts/setup-test.sh
-	$(CARGO) build --bins
-	@# Train the parentheses transformers (the costliest small nets, a few minutes) once,
-	@# into data/cache/trained, before the test binaries start several figure builds at
-	@# the same time that would each train them.
-	./target/debug/figures parens-next-token parens-completions --out target/test-figures
 	$(CARGO) test
 	$(NOTEBOOKS_RUN)
 

@@ -13,9 +13,8 @@
 //! let cfg = TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 0.01, epochs: 200, batch_size: 64, progress: true };
 //! let x = tch::Tensor::randn([256, 1], (tch::Kind::Float, tch::Device::Cpu)); // (N, 1)
 //! let y = x.sin(); // (N, 1)
-//! // 1. A fresh var store, seeded, then the net built in it.
-//! let mut vs = train::seeded_var_store(cfg.seed)?;
-//! let net = Mlp::new(&vs.root(), &[1, 16, 16, 1], Activation::Relu)?;
+//! // 1. The net built in a fresh var store right after seeding libtorch.
+//! let (mut vs, net) = train::seeded(cfg.seed, |p| Mlp::new(p, &[1, 16, 16, 1], Activation::Relu))?;
 //! // 2. Weights from the cache when this exact configuration was trained before,
 //! //    otherwise trained now and stored. Everything that changes the weights goes into
 //! //    the key: the net's shape, the data, the hyper-parameters.
@@ -33,7 +32,8 @@
 //! first ([`TrainConfig::validate`]): a zero or negative size, learning rate or epoch
 //! count is an [`Error::BadHyperParameter`] naming the fix.
 //!
-//! Determinism: [`seeded_var_store`] seeds libtorch before the net is built, the
+//! Determinism: [`seeded`] seeds libtorch and builds the net under one lock (libtorch's
+//! generator is global to the process, so two threads must not interleave), the
 //! mini-batch order comes from a ChaCha RNG seeded with `cfg.seed`, and libtorch runs on
 //! the CPU; the same configuration gives the same loss history, bit for bit.
 //!
@@ -41,7 +41,8 @@
 //! variable of the var store plus the loss history (tensor `__history__.loss`), written
 //! atomically; `<name>-<hash>.json` beside it says, for people, which configuration it
 //! is. A file that cannot be read, or whose tensors do not match the net, is retrained
-//! and overwritten with a warning. `GPT2_EXPLORER_RETRAIN=1` retrains everything.
+//! and overwritten with a warning. `GPT2_EXPLORER_RETRAIN=1` retrains everything;
+//! `GPT2_EXPLORER_TRAINED=DIR` keeps the trained weights in DIR instead.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -164,11 +165,18 @@ impl Loss {
     }
 }
 
-/// Seeds libtorch's generator with `seed` and returns an empty CPU var store: build the
-/// net in it right after, so its initial weights depend on the seed alone.
-pub fn seeded_var_store(seed: u64) -> Result<VarStore> {
+/// A net built by `build` in a fresh CPU var store right after libtorch's generator is
+/// seeded with `seed`, so its initial weights depend on the seed alone. The generator is
+/// global to the process: a lock keeps another thread's seeding and drawing out of the
+/// way while this net is built (building is the only place these nets draw from it;
+/// mini-batch order comes from a ChaCha generator seeded separately).
+pub fn seeded<T>(seed: u64, build: impl FnOnce(&nn::Path) -> Result<T>) -> Result<(VarStore, T)> {
+    static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _only_us = TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner());
     tch::manual_seed(seed as i64);
-    Ok(VarStore::new(Device::Cpu))
+    let vs = VarStore::new(Device::Cpu);
+    let net = build(&vs.root())?;
+    Ok((vs, net))
 }
 
 fn progress_bar(len: usize, show: bool) -> indicatif::ProgressBar {
@@ -334,10 +342,12 @@ pub struct TrainCache {
 }
 
 impl Default for TrainCache {
-    /// `data/cache/trained` (see [`crate::data_cache_dir`]); `retrain` when the
-    /// environment variable `GPT2_EXPLORER_RETRAIN` is `1`.
+    /// `$GPT2_EXPLORER_TRAINED`, else `data/cache/trained` (see
+    /// [`crate::data_cache_dir`]); `retrain` when the environment variable
+    /// `GPT2_EXPLORER_RETRAIN` is `1`.
     fn default() -> Self {
-        TrainCache { dir: crate::data_cache_dir().join("trained"), retrain: std::env::var("GPT2_EXPLORER_RETRAIN").is_ok_and(|v| v == "1") }
+        let dir = std::env::var_os("GPT2_EXPLORER_TRAINED").map_or_else(|| crate::data_cache_dir().join("trained"), PathBuf::from);
+        TrainCache { dir, retrain: std::env::var("GPT2_EXPLORER_RETRAIN").is_ok_and(|v| v == "1") }
     }
 }
 
@@ -377,7 +387,9 @@ impl TrainCache {
     /// `retrain` is off); otherwise runs `train(vs)`, then stores the weights and the
     /// history it returns. `key` must hold everything that changes the weights (net
     /// sizes, data, [`TrainConfig`]). A cached file that cannot be read or does not
-    /// match the variables of `vs` (names, shapes) is retrained with a warning.
+    /// match the variables of `vs` (names, shapes) is retrained with a warning. Under a
+    /// lock on `<file>.lock`: a second process (or thread) asking for the same net waits
+    /// and then loads what the first one trained.
     pub fn load_or_train<F>(&self, name: &str, key: &Value, vs: &mut VarStore, train: F) -> Result<Trained>
     where
         F: FnOnce(&VarStore) -> Result<History>,
@@ -386,6 +398,7 @@ impl TrainCache {
             return Err(Error::Train(format!("cache name `{name}`: use letters, digits, '-' and '_' only")));
         }
         let path = self.path(name, key);
+        let _lock = crate::io::FileLock::take(&path.with_extension("lock"), "another run training the same net")?;
         let mut warning = None;
         if !self.retrain && path.exists() {
             match load_into(&path, vs) {

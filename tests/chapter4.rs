@@ -10,27 +10,18 @@ use gpt2_explorer::figures;
 use gpt2_explorer::train::{Optimizer, TrainCache, TrainConfig};
 use serde_json::json;
 
-/// libtorch's random generator is global to the process: the tests here seed it, build
-/// and train nets, so they run one at a time (cargo runs tests in parallel threads), or
-/// their random draws would interleave and a seed would not give one history.
-static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-fn serial_rng() -> std::sync::MutexGuard<'static, ()> {
-    TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Points the library's data cache (trained weights) at a fresh folder for this test
-/// process, so every net here is really trained, and nothing lands in data/cache.
+/// Points the trained-weights cache at a fresh folder for this test process, so every
+/// net here is really trained, and nothing lands in data/cache/trained.
 fn fresh_cache() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let dir = tempfile::tempdir().unwrap().keep();
-        std::env::set_var("GPT2_EXPLORER_CACHE", dir);
+        std::env::set_var("GPT2_EXPLORER_TRAINED", dir);
     });
 }
 
 #[test]
 fn nearest_point_and_single_neuron_hand_checks() {
-    let _rng = serial_rng();
     // A = (-0.5, -0.35), B = (0.55, -0.2), C = (0, 0.6).
     assert_eq!(nearest::nearest((-0.9, -0.9), &nearest::POINTS), 0);
     assert_eq!(nearest::nearest((0.9, -0.5), &nearest::POINTS), 1);
@@ -50,7 +41,6 @@ fn nearest_point_and_single_neuron_hand_checks() {
 
 #[test]
 fn rule_30_grows_as_known() {
-    let _rng = serial_rng();
     // The first rows of rule 30 from one cell: 1, 111, 11001, 1101111, 110010001.
     let rows = automaton::elementary(30, 9, 5);
     let s: Vec<String> = rows.iter().map(|r| r.iter().map(|&c| if c == 1 { '1' } else { '0' }).collect()).collect();
@@ -62,7 +52,6 @@ fn rule_30_grows_as_known() {
 
 #[test]
 fn two_weight_gradient_matches_finite_differences_and_descent_goes_downhill() {
-    let _rng = serial_rng();
     let data = function::two_weight_data(41);
     assert!(function::two_weight_loss(2.0, 1.5, &data) < 1e-20);
     assert!(function::two_weight_loss(-2.0, -1.5, &data) < 1e-20);
@@ -83,7 +72,6 @@ fn two_weight_gradient_matches_finite_differences_and_descent_goes_downhill() {
 
 #[test]
 fn nearest_point_nets_learn_the_task_with_the_default_budget() {
-    let _rng = serial_rng();
     fresh_cache();
     // The defaults of the nearest-point-nets figure.
     let cfg = TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 0.01, epochs: 60, batch_size: 100, progress: false };
@@ -102,7 +90,6 @@ fn nearest_point_nets_learn_the_task_with_the_default_budget() {
 
 #[test]
 fn a_function_net_learns_the_curve_with_the_default_budget() {
-    let _rng = serial_rng();
     fresh_cache();
     // The defaults of the equivalent-solutions figure (seed 1): 1-32-32-1, 3000 steps.
     let cfg = TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 0.005, epochs: 3000, batch_size: 32, progress: false };
@@ -136,10 +123,9 @@ fn tiny(id: &str) -> serde_json::Value {
 
 #[test]
 fn every_chapter4_figure_builds_with_tiny_budgets() {
-    let _rng = serial_rng();
     fresh_cache();
-    // The digit net's figure of this chapter (digits.rs) needs MNIST and is built by
-    // tests/digits.rs; the rest are made here.
+    // The digit net's figure of this chapter (digits.rs) is built, and its LeNet trained,
+    // by tests/digits.rs; the rest are made here.
     let digit_ids: Vec<&str> = figures::digits::section4().iter().map(|f| f.id).collect();
     let ids: Vec<&str> = figures::chapter4::figures().iter().map(|f| f.id).filter(|id| !digit_ids.contains(id)).collect();
     assert_eq!(ids.len(), 15);
@@ -152,7 +138,6 @@ fn every_chapter4_figure_builds_with_tiny_budgets() {
 
 #[test]
 fn bad_figure_parameters_are_clear_errors() {
-    let _rng = serial_rng();
     fresh_cache();
     let err = |id: &str, p: serde_json::Value| figures::make(id, p, None).err().unwrap_or_else(|| panic!("{id} accepted bad parameters")).to_string();
     let e = err("net-size-fits", json!({"sizes": [[1, 0, 1]], "steps": 5}));

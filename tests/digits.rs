@@ -10,21 +10,12 @@ use gpt2_explorer::train::TrainCache;
 use gpt2_explorer::Error;
 use tch::{Kind, Tensor};
 
-/// libtorch's random generator is global to the process: the tests here seed it, build
-/// and train nets, so they run one at a time (cargo runs tests in parallel threads), or
-/// their random draws would interleave and a seed would not give one history.
-static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-fn serial_rng() -> std::sync::MutexGuard<'static, ()> {
-    TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn reference() -> serde_json::Value {
     serde_json::from_str(include_str!("fixtures/mnist/reference.json")).unwrap()
 }
 
 #[test]
 fn loader_matches_the_python_reference() {
-    let _rng = serial_rng();
     let m = Mnist::load_default().expect("MNIST missing: run `make setup`");
     let r = reference();
     let counts: Vec<i64> = r["counts"].as_array().unwrap().iter().map(|c| c.as_i64().unwrap()).collect();
@@ -63,7 +54,6 @@ fn loader_matches_the_python_reference() {
 
 #[test]
 fn missing_or_corrupt_files_name_the_fix() {
-    let _rng = serial_rng();
     let dir = tempfile::tempdir().unwrap();
     let e = Mnist::load(dir.path()).err().expect("an empty folder loaded");
     assert!(matches!(e, Error::MissingFile { .. }));
@@ -80,7 +70,6 @@ fn missing_or_corrupt_files_name_the_fix() {
 
 #[test]
 fn blur_spreads_a_dot_as_a_normalised_gaussian() {
-    let _rng = serial_rng();
     let img = Tensor::zeros([1, 28, 28], (Kind::Float, tch::Device::Cpu));
     let _ = img.get(0).get(14).get(14).fill_(1.0);
     let b = digits::blur(&img, 1.0);
@@ -95,7 +84,6 @@ fn blur_spreads_a_dot_as_a_normalised_gaussian() {
 
 #[test]
 fn pca_finds_the_closed_form_components() {
-    let _rng = serial_rng();
     // Four points (+-3, 0), (0, +-1), shifted by (5, 5): covariance diag(4.5, 0.5), so the
     // first component is the x axis with 90% of the variance, the second the y axis.
     let x = Tensor::from_slice(&[8.0f64, 5.0, 2.0, 5.0, 5.0, 6.0, 5.0, 4.0]).view([4, 2]);
@@ -112,7 +100,6 @@ fn pca_finds_the_closed_form_components() {
 
 #[test]
 fn lenet_default_budget_reaches_95_percent_on_held_out_digits() {
-    let _rng = serial_rng();
     let t0 = std::time::Instant::now();
     let m = digits::train_model(&DigitsConfig::default(), &TrainCache::default()).unwrap();
     eprintln!("LeNet: from cache {}, trained in {:.0} s, test accuracy {:.4}, took {:.0} s", m.from_cache, m.seconds, m.test_accuracy, t0.elapsed().as_secs_f64());
@@ -128,7 +115,6 @@ fn lenet_default_budget_reaches_95_percent_on_held_out_digits() {
 
 #[test]
 fn every_digit_figure_builds_and_softmax_of_the_logits_gives_the_probabilities() {
-    let _rng = serial_rng();
     use gpt2_explorer::figures;
     use serde_json::json;
     let ids: Vec<&str> = figures::digits::figures().iter().map(|f| f.id).collect();

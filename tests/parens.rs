@@ -10,14 +10,6 @@ use gpt2_explorer::train::{Optimizer, TrainCache, TrainConfig};
 use gpt2_explorer::Error;
 use rand::SeedableRng;
 
-/// libtorch's random generator is global to the process: the tests here seed it, build
-/// and train nets, so they run one at a time (cargo runs tests in parallel threads), or
-/// their random draws would interleave and a seed would not give one history.
-static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-fn serial_rng() -> std::sync::MutexGuard<'static, ()> {
-    TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Independent checker on text: which of "(", ")", End may follow `prefix`, and whether
 /// `s` is a complete balanced string. A counter that must never go negative.
 fn allowed_after(prefix: &str) -> (bool, bool, bool) {
@@ -71,7 +63,6 @@ fn prefixes(n: usize) -> Vec<String> {
 
 #[test]
 fn sampled_sequences_are_balanced_and_fit_the_context() {
-    let _rng = serial_rng();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     let mut max_depth = 0;
     for _ in 0..2000 {
@@ -99,7 +90,6 @@ fn sampled_sequences_are_balanced_and_fit_the_context() {
 
 #[test]
 fn the_trainable_gpt2_learns_and_training_is_deterministic() {
-    let _rng = serial_rng();
     let tiny = |seed| ParensConfig {
         n_layer: 1,
         n_head: 2,
@@ -138,7 +128,6 @@ fn the_trainable_gpt2_learns_and_training_is_deterministic() {
 
 #[test]
 fn bad_settings_are_clear_errors() {
-    let _rng = serial_rng();
     let mut c = ParensConfig::default_budget(2);
     c.n_embd = 100;
     match c.validate() {
@@ -154,7 +143,6 @@ fn bad_settings_are_clear_errors() {
 
 #[test]
 fn default_budget_model_puts_over_90_percent_on_legal_next_tokens() {
-    let _rng = serial_rng();
     let t0 = std::time::Instant::now();
     let m = parens::train_model(&ParensConfig::default_budget(2), &TrainCache::default()).unwrap();
     eprintln!("2-block model: from cache {}, {:.0} s, final loss {:?}, test took {:.0} s", m.from_cache, m.seconds, m.history.last(), t0.elapsed().as_secs_f64());
@@ -187,7 +175,6 @@ fn default_budget_model_puts_over_90_percent_on_legal_next_tokens() {
 
 #[test]
 fn both_parens_figures_build_and_agree_with_the_checker() {
-    let _rng = serial_rng();
     use gpt2_explorer::figures;
     use serde_json::json;
     let ids: Vec<&str> = figures::parens::figures().iter().map(|f| f.id).collect();

@@ -7,14 +7,6 @@ use gpt2_explorer::Error;
 use serde_json::json;
 use tch::{Kind, Tensor};
 
-/// libtorch's random generator is global to the process: the tests here seed it, build
-/// and train nets, so they run one at a time (cargo runs tests in parallel threads), or
-/// their random draws would interleave and a seed would not give one history.
-static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-fn serial_rng() -> std::sync::MutexGuard<'static, ()> {
-    TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn cfg(seed: u64) -> TrainConfig {
     TrainConfig { seed, optimizer: Optimizer::Adam, lr: 0.01, epochs: 30, batch_size: 16, progress: false }
 }
@@ -29,8 +21,7 @@ fn data() -> (Tensor, Tensor) {
 /// Trains a fresh 1-16-16-1 net with `cfg` and returns its history and its outputs.
 fn run(cfg: &TrainConfig) -> (Vec<f64>, Vec<f32>) {
     let (x, y) = data();
-    let vs = train::seeded_var_store(cfg.seed).unwrap();
-    let net = Mlp::new(&vs.root(), &[1, 16, 16, 1], Activation::Relu).unwrap();
+    let (vs, net) = train::seeded(cfg.seed, |p| Mlp::new(p, &[1, 16, 16, 1], Activation::Relu)).unwrap();
     let h = train::fit(&vs, cfg, &x, &y, Loss::Mse, |xb| net.forward(xb)).unwrap();
     let out = Vec::<f32>::try_from(net.forward(&x).flatten(0, -1)).unwrap();
     (h.loss, out)
@@ -38,7 +29,6 @@ fn run(cfg: &TrainConfig) -> (Vec<f64>, Vec<f32>) {
 
 #[test]
 fn same_seed_same_history_other_seed_differs() {
-    let _rng = serial_rng();
     let (a, out_a) = run(&cfg(7));
     let (b, out_b) = run(&cfg(7));
     assert_eq!(a.len(), 30);
@@ -51,15 +41,13 @@ fn same_seed_same_history_other_seed_differs() {
 
 #[test]
 fn full_batch_sgd_on_a_line_reaches_the_closed_form_least_squares_fit() {
-    let _rng = serial_rng();
     // y = 2 + 3x + noise at 5 hand-picked points; normal equations solved by hand:
     // x = [0,1,2,3,4], y = [2.1, 4.9, 8.2, 10.9, 14.1]; mean x = 2, mean y = 8.04,
     // x - 2 = [-2,-1,0,1,2], y - 8.04 = [-5.94,-3.14,0.16,2.86,6.06], Sxy = 11.88 + 3.14 + 0
     // + 2.86 + 12.12 = 30.0, Sxx = 10: slope 3.00, intercept 8.04 - 6.00 = 2.04.
     let x = Tensor::from_slice(&[0.0f32, 1.0, 2.0, 3.0, 4.0]).unsqueeze(1); // (5, 1)
     let y = Tensor::from_slice(&[2.1f32, 4.9, 8.2, 10.9, 14.1]).unsqueeze(1); // (5, 1)
-    let vs = train::seeded_var_store(0).unwrap();
-    let line = Mlp::new(&vs.root(), &[1, 1], Activation::Relu).unwrap(); // no hidden layer: a + b x
+    let (vs, line) = train::seeded(0, |p| Mlp::new(p, &[1, 1], Activation::Relu)).unwrap(); // no hidden layer: a + b x
     let c = TrainConfig { seed: 0, optimizer: Optimizer::Sgd { momentum: 0.9 }, lr: 0.02, epochs: 3000, batch_size: 5, progress: false };
     train::fit(&vs, &c, &x, &y, Loss::Mse, |xb| line.forward(xb)).unwrap();
     let slope = line.layers[0].ws.double_value(&[0, 0]);
@@ -70,7 +58,6 @@ fn full_batch_sgd_on_a_line_reaches_the_closed_form_least_squares_fit() {
 
 #[test]
 fn cache_misses_then_hits_and_a_new_config_misses() {
-    let _rng = serial_rng();
     let dir = tempfile::tempdir().unwrap();
     let cache = TrainCache::in_dir(dir.path());
     let (x, y) = data();
@@ -78,12 +65,10 @@ fn cache_misses_then_hits_and_a_new_config_misses() {
     let key = json!({"net": [1, 16, 16, 1], "train": c});
     let mut trained_count = 0;
     let mut go = |key: &serde_json::Value| {
-        let mut vs = train::seeded_var_store(99).unwrap(); // a different init: the cache must overwrite it
-        let net = Mlp::new(&vs.root(), &[1, 16, 16, 1], Activation::Relu).unwrap();
+        let (mut vs, net) = train::seeded(99, |p| Mlp::new(p, &[1, 16, 16, 1], Activation::Relu)).unwrap(); // a different init: the cache must overwrite it
         let t = cache
             .load_or_train("test-net", key, &mut vs, |vs| {
                 trained_count += 1;
-                tch::manual_seed(c.seed as i64);
                 train::fit(vs, &c, &x, &y, Loss::Mse, |xb| net.forward(xb))
             })
             .unwrap();
@@ -104,23 +89,20 @@ fn cache_misses_then_hits_and_a_new_config_misses() {
     drop(go);
     assert_eq!(trained_count, 2);
     // Asking for a retrain trains even with the file there.
-    let mut vs = train::seeded_var_store(0).unwrap();
-    let net = Mlp::new(&vs.root(), &[1, 16, 16, 1], Activation::Relu).unwrap();
+    let (mut vs, net) = train::seeded(0, |p| Mlp::new(p, &[1, 16, 16, 1], Activation::Relu)).unwrap();
     let forced = TrainCache { dir: dir.path().into(), retrain: true }.load_or_train("test-net", &key, &mut vs, |vs| train::fit(vs, &c, &x, &y, Loss::Mse, |xb| net.forward(xb))).unwrap();
     assert!(!forced.from_cache);
 }
 
 #[test]
 fn a_corrupt_or_mismatched_cache_file_is_retrained_with_a_warning() {
-    let _rng = serial_rng();
     let dir = tempfile::tempdir().unwrap();
     let cache = TrainCache::in_dir(dir.path());
     let (x, y) = data();
     let c = cfg(5);
     let key = json!({"train": c});
     let build = |sizes: &[i64]| {
-        let vs = train::seeded_var_store(c.seed).unwrap();
-        let net = Mlp::new(&vs.root(), sizes, Activation::Relu).unwrap();
+        let (vs, net) = train::seeded(c.seed, |p| Mlp::new(p, sizes, Activation::Relu)).unwrap();
         (vs, net)
     };
     let (mut vs, net) = build(&[1, 16, 1]);
@@ -162,10 +144,8 @@ fn assert_bad(r: Result<impl std::fmt::Debug, Error>, name: &str) {
 
 #[test]
 fn bad_hyper_parameters_are_clear_errors() {
-    let _rng = serial_rng();
     let (x, y) = data();
-    let vs = train::seeded_var_store(0).unwrap();
-    let net = Mlp::new(&vs.root(), &[1, 4, 1], Activation::Tanh).unwrap();
+    let (vs, net) = train::seeded(0, |p| Mlp::new(p, &[1, 4, 1], Activation::Tanh)).unwrap();
     let fit = |c: TrainConfig| train::fit(&vs, &c, &x, &y, Loss::Mse, |xb| net.forward(xb));
     assert_bad(fit(TrainConfig { lr: 0.0, ..cfg(0) }), "learning rate");
     assert_bad(fit(TrainConfig { lr: -0.1, ..cfg(0) }), "learning rate");
@@ -189,10 +169,8 @@ fn bad_hyper_parameters_are_clear_errors() {
 
 #[test]
 fn train_steps_records_every_step_and_is_deterministic() {
-    let _rng = serial_rng();
     let go = || {
-        let vs = train::seeded_var_store(11).unwrap();
-        let net = Mlp::new(&vs.root(), &[2, 8, 2], Activation::Relu).unwrap();
+        let (vs, net) = train::seeded(11, |p| Mlp::new(p, &[2, 8, 2], Activation::Relu)).unwrap();
         let c = TrainConfig { epochs: 40, batch_size: 8, ..cfg(11) };
         train::train_steps(&vs, &c, |_, rng| {
             use rand::Rng;
@@ -210,11 +188,40 @@ fn train_steps_records_every_step_and_is_deterministic() {
 
 #[test]
 fn the_progress_flag_is_not_part_of_a_cache_key() {
-    let _rng = serial_rng();
     let a = serde_json::to_value(TrainConfig { progress: true, ..cfg(1) }).unwrap();
     let b = serde_json::to_value(TrainConfig { progress: false, ..cfg(1) }).unwrap();
     assert_eq!(a, b);
     assert!(a.get("progress").is_none() && a.get("lr").is_some());
     let cache = TrainCache::in_dir("/tmp/x");
     assert_eq!(cache.path("n", &json!({"train": a})), cache.path("n", &json!({"train": b})));
+}
+
+/// Two threads asking the cache for the same net at once: one trains, the other waits on
+/// the lock and loads what it stored (the closure runs once), with the same weights.
+#[test]
+fn concurrent_requests_for_one_net_train_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let trained = std::sync::atomic::AtomicUsize::new(0);
+    let c = cfg(5);
+    let key = json!({"net": "1-8-1", "train": c});
+    let outs: Vec<Vec<f32>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let (x, y) = data();
+                    let (mut vs, net) = train::seeded(c.seed, |p| Mlp::new(p, &[1, 8, 1], Activation::Relu)).unwrap();
+                    TrainCache::in_dir(dir.path())
+                        .load_or_train("shared-net", &key, &mut vs, |vs| {
+                            trained.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            train::fit(vs, &c, &x, &y, Loss::Mse, |xb| net.forward(xb))
+                        })
+                        .unwrap();
+                    Vec::<f32>::try_from(net.forward(&x).flatten(0, -1)).unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(trained.load(std::sync::atomic::Ordering::SeqCst), 1, "the net was trained more than once");
+    assert_eq!(outs[0], outs[1]);
 }

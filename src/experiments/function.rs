@@ -38,8 +38,7 @@ impl FunctionNet {
         if sizes.first() != Some(&1) || sizes.last() != Some(&1) {
             return Err(train::bad_hyper_parameter("layer sizes", format!("{sizes:?}"), "1 input and 1 output, e.g. [1, 16, 16, 1]"));
         }
-        let vs = train::seeded_var_store(seed)?;
-        let mlp = Mlp::new(&vs.root(), sizes, Activation::Relu)?;
+        let (vs, mlp) = train::seeded(seed, |p| Mlp::new(p, sizes, Activation::Relu))?;
         Ok(FunctionNet { sizes: sizes.to_vec(), mlp, vs })
     }
 

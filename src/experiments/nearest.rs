@@ -65,8 +65,7 @@ pub fn train_net(cache: &TrainCache, sizes: &[i64], examples: i64, cfg: &TrainCo
     let x = Tensor::from_slice(&xs).view([examples as i64, 2]); // (N, 2)
     let labels: Vec<i64> = pts.iter().map(|&p| nearest(p, &POINTS) as i64).collect();
     let y = Tensor::from_slice(&labels); // (N,)
-    let mut vs = train::seeded_var_store(cfg.seed)?;
-    let net = Mlp::new(&vs.root(), sizes, Activation::Relu)?;
+    let (mut vs, net) = train::seeded(cfg.seed, |p| Mlp::new(p, sizes, Activation::Relu))?;
     let key = json!({"task": "nearest of 3 points", "points": POINTS, "sizes": sizes, "examples": examples, "train": cfg});
     let trained = cache.load_or_train("nearest-point", &key, &mut vs, |vs| train::fit(vs, cfg, &x, &y, Loss::CrossEntropy, |xb| net.forward(xb)))?;
     let g: Vec<f32> = grid(n).into_iter().flat_map(|(a, b)| [a as f32, b as f32]).collect();

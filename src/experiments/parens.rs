@@ -195,8 +195,7 @@ pub struct ParensModel {
 /// Trains (or loads from `cache`) the model of `cfg`.
 pub fn train_model(cfg: &ParensConfig, cache: &TrainCache) -> Result<ParensModel> {
     cfg.validate()?;
-    let mut vs = train::seeded_var_store(cfg.train.seed)?;
-    let model = Gpt2::new_trainable(&vs.root(), cfg.gpt2_config())?;
+    let (mut vs, model) = train::seeded(cfg.train.seed, |p| Gpt2::new_trainable(p, cfg.gpt2_config()))?;
     let key = json!({"experiment": "balanced parentheses, next token", "config": cfg});
     let start = std::time::Instant::now();
     let trained = cache.load_or_train(&format!("parens-{}block", cfg.n_layer), &key, &mut vs, |vs| {

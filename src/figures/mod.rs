@@ -334,26 +334,6 @@ fn read_stamp(out: &Path, id: &str) -> Option<Stamp> {
 
 /// Holds `out/.figures.lock` for the duration of a build, so two builders never
 /// interleave their writes.
-struct Lock(std::fs::File);
-
-impl Lock {
-    fn take(out: &Path) -> Result<Self> {
-        let path = out.join(".figures.lock");
-        let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| Error::io(&path, e))?;
-        if f.try_lock().is_err() {
-            eprintln!("waiting for another figure builder to finish (lock {})", path.display());
-            f.lock().map_err(|e| Error::io(&path, e))?;
-        }
-        Ok(Lock(f))
-    }
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = self.0.unlock();
-    }
-}
-
 /// Deletes the temporary files an interrupted build may have left (`.<name>.<pid>.tmp`,
 /// see [`crate::io::write_atomic`]); called under the lock, so none is in use.
 fn remove_leftover_temp_files(out: &Path) {
@@ -383,7 +363,7 @@ pub fn build(opts: &Options) -> Result<Summary> {
     let start = Instant::now();
     let specs = select(&opts.ids)?;
     std::fs::create_dir_all(opts.out.join(".stamps")).map_err(|e| Error::io(&opts.out, e))?;
-    let _lock = Lock::take(&opts.out)?;
+    let _lock = crate::io::FileLock::take(&opts.out.join(".figures.lock"), "another figure builder")?;
     remove_leftover_temp_files(&opts.out);
     let mut summary = Summary::default();
 
