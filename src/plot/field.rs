@@ -72,28 +72,23 @@ pub fn draw_field<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Fiel
     let spec = FrameSpec { x: &x, y: &y, x_desc: &data.x_label, y_desc: &data.y_label, x_grid: false, y_grid: false, y_tick_px: None, right: 0 };
     let frame = axes::frame(&plot_area, &theme, &spec)?;
 
-    let finite: Vec<f64> = data.values.iter().copied().filter(|v| v.is_finite()).collect();
-    let range = data.range.unwrap_or_else(|| {
-        let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        if lo.is_finite() && hi > lo { (lo, hi) } else { (lo - 1.0, lo + 1.0) }
-    });
-    let (dx, dy) = ((x1 - x0) / data.cols as f64, (y1 - y0) / data.rows as f64);
-    let pa = frame.chart.plotting_area();
-    for r in 0..data.rows {
-        for c in 0..data.cols {
-            let v = data.values[r * data.cols + c];
-            let color = if !v.is_finite() {
-                theme::MISSING
-            } else if !data.regions.is_empty() {
-                lighten(theme::series_color(v.round().max(0.0) as usize), 0.55)
-            } else {
-                data.colormap.color(v, range)
-            };
-            let (a, b) = (x0 + c as f64 * dx, y0 + r as f64 * dy);
-            pa.draw(&Rectangle::new([(a, b), (a + dx, b + dy)], color.filled()))?;
+    let range = data.range.unwrap_or_else(|| data.colormap.default_range(&data.values));
+    // The heatmap's cells (one rectangle each, or one bitmap when there are many), rows
+    // flipped: the field's row 0 is the bottom, a heatmap's the top.
+    let values: Vec<f64> = data.values.chunks(data.cols).rev().flatten().copied().collect();
+    let color_of = |v: f64| {
+        if !v.is_finite() {
+            theme::MISSING
+        } else if !data.regions.is_empty() {
+            lighten(theme::series_color(v.round().max(0.0) as usize), 0.55)
+        } else {
+            data.colormap.color(v, range)
         }
-    }
+    };
+    let ((left, top), (right, bottom)) = (frame.px(x0, y1), frame.px(x1, y0));
+    let cell = ((right - left) as f64 / data.cols as f64, (bottom - top) as f64 / data.rows as f64);
+    super::matrix::draw_cells(&plot_area, (left as f64, top as f64), cell, data.rows, data.cols, &values, &color_of)?;
+    let pa = frame.chart.plotting_area();
     let width = theme.line_width();
     for path in &data.paths {
         pa.draw(&PathElement::new(path.clone(), theme::TEXT.stroke_width(width)))?;

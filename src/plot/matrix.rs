@@ -14,8 +14,11 @@ use super::bars::ValueFormat;
 use super::theme::{self, put_text, put_text_vertical, Colormap, Theme, VAlign};
 use super::PlotError;
 
-/// Above this many cells (or below 2 px per cell) a matrix is drawn as one bitmap.
+/// Above this many cells a matrix is drawn as one bitmap.
 const MAX_RECT_CELLS: usize = 16_384;
+/// Cells smaller than this (pixels) are drawn as one bitmap too: as rectangles they add
+/// nothing a bitmap does not show, and an SVG of thousands of them weighs megabytes.
+const MIN_RECT_PX: f64 = 6.0;
 
 /// A matrix of values as coloured cells, with labels on both axes and a colour bar.
 #[derive(Clone, Debug)]
@@ -184,7 +187,7 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &He
     let x0 = left + ((w - left - gw - cb_w) / 2.0).max(0.0).floor();
     let y0 = 0.0;
 
-    draw_cells(&body, (x0, y0), (cell_w, cell_h), rows, cols, &data.values, data.colormap, range)?;
+    draw_cells(&body, (x0, y0), (cell_w, cell_h), rows, cols, &data.values, &|v| data.colormap.color(v, range))?;
     let grid = (x0.round() as i32, y0 as i32, (x0 + gw).round() as i32, (y0 + gh).round() as i32);
     body.draw(&Rectangle::new([(grid.0, grid.1), (grid.2, grid.3)], theme::AXIS.stroke_width(1)))?;
 
@@ -245,24 +248,23 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &He
 
 /// Fills `rows x cols` cells of size `cell` (pixels, fractional) from `origin`.
 #[allow(clippy::too_many_arguments)]
-fn draw_cells<DB: DrawingBackend>(
+pub(super) fn draw_cells<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     origin: (f64, f64),
     cell: (f64, f64),
     rows: usize,
     cols: usize,
     values: &[f64],
-    colormap: Colormap,
-    range: (f64, f64),
+    color_of: &dyn Fn(f64) -> RGBColor,
 ) -> Result<(), PlotError> {
     let (x0, y0) = origin;
     let (cw, ch) = cell;
-    if rows * cols <= MAX_RECT_CELLS && cw >= 2.0 && ch >= 2.0 {
+    if rows * cols <= MAX_RECT_CELLS && cw >= MIN_RECT_PX && ch >= MIN_RECT_PX {
         for r in 0..rows {
             let (ya, yb) = ((y0 + r as f64 * ch).round() as i32, (y0 + (r + 1) as f64 * ch).round() as i32);
             for c in 0..cols {
                 let (xa, xb) = ((x0 + c as f64 * cw).round() as i32, (x0 + (c + 1) as f64 * cw).round() as i32);
-                let color = colormap.color(values[r * cols + c], range);
+                let color = color_of(values[r * cols + c]);
                 area.draw(&Rectangle::new([(xa, ya), (xb, yb)], color.filled()))?;
             }
         }
@@ -275,7 +277,7 @@ fn draw_cells<DB: DrawingBackend>(
         let r = (((py as f64 + 0.5) / gh as f64 * rows as f64) as usize).min(rows - 1);
         for px in 0..gw as usize {
             let c = (((px as f64 + 0.5) / gw as f64 * cols as f64) as usize).min(cols - 1);
-            let color = colormap.color(values[r * cols + c], range);
+            let color = color_of(values[r * cols + c]);
             let i = (py * gw as usize + px) * 3;
             buf[i..i + 3].copy_from_slice(&[color.0, color.1, color.2]);
         }
@@ -429,7 +431,7 @@ pub fn draw_image_grid<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: 
         let x = (left + gc as f64 * cell_w + (cell_w - iw) / 2.0).floor();
         let y = (top + gr as f64 * cell_h + gap).floor();
         let range = shared.unwrap_or_else(|| data.colormap.default_range(&im.values));
-        draw_cells(&body, (x, y), (iw / im.cols as f64, ih / im.rows as f64), im.rows, im.cols, &im.values, data.colormap, range)?;
+        draw_cells(&body, (x, y), (iw / im.cols as f64, ih / im.rows as f64), im.rows, im.cols, &im.values, &|v| data.colormap.color(v, range))?;
         let frame = (x as i32, y as i32, (x + iw).round() as i32, (y + ih).round() as i32);
         body.draw(&Rectangle::new([(frame.0, frame.1), (frame.2, frame.3)], theme::AXIS.stroke_width(1)))?;
         if !im.caption.is_empty() {
