@@ -31,11 +31,6 @@ pub fn figures() -> Vec<FigureSpec> {
     ]
 }
 
-/// The model's caption line: "<what> · <model>".
-fn subtitle(ctx: &Ctx, what: &str) -> Result<String> {
-    Ok(format!("{what} · {}", ctx.model()?.caption()))
-}
-
 fn next_word_top5(ctx: &Ctx) -> Result<Figure> {
     let lm = ctx.model()?;
     let ids = lm.encode_prompt(ctx.str("prompt"))?;
@@ -47,7 +42,7 @@ fn next_word_top5(ctx: &Ctx) -> Result<Figure> {
     }
     let plot = BarChart {
         title: format!("“{}” …", ctx.str("prompt")),
-        subtitle: subtitle(ctx, "next-word probabilities")?,
+        subtitle: ctx.subtitle("next-word probabilities")?,
         labels: top.iter().map(|t| readable(&t.token)).collect(),
         values: top.iter().map(|t| t.prob).collect(),
         value_format: ValueFormat::Percent(1),
@@ -82,7 +77,7 @@ fn growing_list(ctx: &Ctx, title: &str, what: &str, steps: &[Step]) -> Result<Fi
         spans.push(Span::plain(format!("   ({:.1}%)", 100.0 * steps[n - 1].prob)));
         list.push(spans);
     }
-    let plot = TextPanel { title: title.into(), subtitle: subtitle(ctx, what)?, paragraphs: vec![], list };
+    let plot = TextPanel { title: title.into(), subtitle: ctx.subtitle(what)?, paragraphs: vec![], list };
     Ok(Figure { plot: Plot::Text(plot), table: steps_table(ctx, steps)?, size: WIDE })
 }
 
@@ -107,7 +102,7 @@ fn sampled_continuation(ctx: &Ctx) -> Result<Figure> {
 fn long_text(ctx: &Ctx, title: &str, what: &str, steps: &[Step]) -> Result<Figure> {
     let lm = ctx.model()?;
     let ids: Vec<u32> = steps.iter().map(|s| s.id).collect();
-    let plot = TextPanel { title: title.into(), subtitle: subtitle(ctx, what)?, paragraphs: vec![vec![Span::prompt(ctx.str("prompt")), Span::generated(lm.tokenizer.decode(&ids)?)]], list: vec![] };
+    let plot = TextPanel { title: title.into(), subtitle: ctx.subtitle(what)?, paragraphs: vec![vec![Span::prompt(ctx.str("prompt")), Span::generated(lm.tokenizer.decode(&ids)?)]], list: vec![] };
     Ok(Figure { plot: Plot::Text(plot), table: steps_table(ctx, steps)?, size: WIDE })
 }
 
@@ -138,7 +133,7 @@ fn sampled_five(ctx: &Ctx) -> Result<Figure> {
         table.push(vec![seed.to_string(), ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" "), text.clone()]);
         list.push(vec![Span::prompt(ctx.str("prompt")), Span::generated(text)]);
     }
-    let plot = TextPanel { title: "Five continuations at temperature 0.8".into(), subtitle: subtitle(ctx, &format!("{n} tokens each, seeds {seeds:?}"))?, paragraphs: vec![], list };
+    let plot = TextPanel { title: "Five continuations at temperature 0.8".into(), subtitle: ctx.subtitle(&format!("{n} tokens each, seeds {seeds:?}"))?, paragraphs: vec![], list };
     Ok(Figure { plot: Plot::Text(plot), table, size: WIDE })
 }
 
@@ -155,7 +150,7 @@ fn rank_probability(ctx: &Ctx) -> Result<Figure> {
     let points: Vec<(f64, f64)> = top.iter().enumerate().map(|(i, t)| ((i + 1) as f64, t.prob)).collect();
     let plot = LinePlot {
         title: "Next-token probability against rank".into(),
-        subtitle: subtitle(ctx, &format!("the {k} most likely tokens after “{}”", ctx.str("prompt")))?,
+        subtitle: ctx.subtitle(&format!("the {k} most likely tokens after “{}”", ctx.str("prompt")))?,
         x_label: "rank".into(),
         y_label: "probability".into(),
         series: vec![Series { name: String::new(), points, style: SeriesStyle::Points }],

@@ -1,17 +1,15 @@
 //! Essay section 5, "Embeddings": a 2-D map of plant and animal words from the model's
 //! token embeddings (PCA of rows of W_E), and the raw embedding vectors of a few words
-//! drawn as lists of numbers. Also home of the helpers the word maps of section 7 share
-//! (data files, word maps).
+//! drawn as lists of numbers. Also home of the word-map helper section 7 shares.
 //!
 //! Word lists live in `data/figures/<id>.json`, read when the figure's parameters are
 //! made, so a teacher can change them; their content is the figure's parameters, hence
 //! in its stamp and rebuilt when they change.
 
-use std::path::PathBuf;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::{Ctx, Figure, FigureSpec, Kind, Plot, Table};
+use super::{data_params, Ctx, Figure, FigureSpec, Kind, Plot, Table};
 use crate::analysis::embedding::{self, WordVector};
 use crate::analysis::pca::Pca;
 use crate::error::{Error, Result};
@@ -25,67 +23,12 @@ pub(super) const MAP_SIZE: (u32, u32) = (1200, 900);
 pub fn figures() -> Vec<FigureSpec> {
     let f = |id, caption, params: fn() -> Value, build: fn(&Ctx) -> Result<Figure>| FigureSpec { id, section: SECTION, kind: Kind::Model, caption, params, source: SOURCE, build };
     let mut list = vec![
-        f("word-embedding-map", "Plant and animal words placed by the model's token embeddings, flattened to two dimensions by principal component analysis: related words land near each other.", || data_params("word-embedding-map"), word_embedding_map),
-        f("raw-embeddings", "The raw embedding vectors of three words: each is just a long list of numbers, one per element of the model's width.", || data_params("raw-embeddings"), raw_embeddings),
+        f("word-embedding-map", "Plant and animal words placed by the model's token embeddings, flattened to two dimensions by principal component analysis: related words land near each other.", || data_params("word-embedding-map", Value::Null), word_embedding_map),
+        f("raw-embeddings", "The raw embedding vectors of three words: each is just a long list of numbers, one per element of the model's width.", || data_params("raw-embeddings", Value::Null), raw_embeddings),
     ];
     // The digit net's outputs and features (digits.rs) come between the two, as in the essay.
     super::insert_after(&mut list, "word-embedding-map", super::digits::section5());
     list
-}
-
-/// `data/figures/<id>.json`.
-pub(super) fn data_path(id: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data").join("figures").join(format!("{id}.json"))
-}
-
-/// A figure's parameters: the content of its data file, plus `data_file` naming it.
-/// A file that cannot be read gives `{"data_error": why}`, reported when the figure is
-/// built (parameters cannot fail).
-pub(super) fn data_params(id: &str) -> Value {
-    let path = data_path(id);
-    let parsed = std::fs::read_to_string(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))
-        .and_then(|s| serde_json::from_str::<Value>(&s).map_err(|e| format!("{}: not valid JSON ({e}); fix the file", path.display())));
-    match parsed {
-        Ok(Value::Object(mut o)) => {
-            o.insert("data_file".into(), json!(format!("data/figures/{id}.json")));
-            Value::Object(o)
-        }
-        Ok(_) => json!({"data_error": format!("{}: must hold a JSON object", path.display())}),
-        Err(e) => json!({"data_error": e}),
-    }
-}
-
-/// Fails with the data file's problem, if it had one.
-pub(super) fn check_data(ctx: &Ctx) -> Result<()> {
-    match ctx.params.get("data_error").and_then(Value::as_str) {
-        Some(e) => Err(Error::Figure(e.to_string())),
-        None => Ok(()),
-    }
-}
-
-fn bad(ctx: &Ctx, key: &str, want: &str) -> Error {
-    Error::Figure(format!("{}: `{key}` must be {want}", ctx.str("data_file")))
-}
-
-/// A list of strings under `key`.
-pub(super) fn strings(ctx: &Ctx, key: &str) -> Result<Vec<String>> {
-    strings_of(&ctx.params[key]).ok_or_else(|| bad(ctx, key, "a list of strings"))
-}
-
-fn strings_of(v: &Value) -> Option<Vec<String>> {
-    v.as_array()?.iter().map(|s| s.as_str().map(str::to_string)).collect()
-}
-
-/// Named groups of strings: `{"animals": [..], "plants": [..]}`, in file order.
-pub(super) fn groups(ctx: &Ctx, key: &str) -> Result<Vec<(String, Vec<String>)>> {
-    let o = ctx.params[key].as_object().ok_or_else(|| bad(ctx, key, "an object of named lists of strings"))?;
-    o.iter().map(|(k, v)| strings_of(v).map(|l| (k.clone(), l)).ok_or_else(|| bad(ctx, key, "an object of named lists of strings"))).collect()
-}
-
-/// The model's caption line: "<what> · <model>".
-pub(super) fn subtitle(ctx: &Ctx, what: &str) -> Result<String> {
-    Ok(format!("{what} · {}", ctx.model()?.caption()))
 }
 
 /// The note for words marked `*`, if any.
@@ -130,7 +73,7 @@ pub(super) fn word_map(ctx: &Ctx, title: &str, groups: &[(String, Vec<String>)])
     let points = words.iter().zip(&xy).zip(&group_of).map(|((w, p), &g)| ScatterPoint { x: p[0], y: p[1], label: w.label(), group: g }).collect();
     let plot = Scatter {
         title: title.into(),
-        subtitle: subtitle(ctx, &format!("token embeddings (W_E), {}{}", pca.describe(), star_note(&words)))?,
+        subtitle: ctx.subtitle(&format!("token embeddings (W_E), {}{}", pca.describe(), star_note(&words)))?,
         x_label: pca.axis_label(0),
         y_label: pca.axis_label(1),
         points,
@@ -141,12 +84,12 @@ pub(super) fn word_map(ctx: &Ctx, title: &str, groups: &[(String, Vec<String>)])
 }
 
 fn word_embedding_map(ctx: &Ctx) -> Result<Figure> {
-    check_data(ctx)?;
+    ctx.check_data()?;
     let lm = ctx.model()?;
-    let mut fig = word_map(ctx, "Plants and animals in embedding space", &groups(ctx, "groups")?)?;
+    let mut fig = word_map(ctx, "Plants and animals in embedding space", &ctx.groups("groups")?)?;
     // The nearest tokens of the whole vocabulary to a few words, appended to the CSV.
     let k = ctx.u64("neighbours").max(1) as usize;
-    for w in strings(ctx, "neighbours_of")? {
+    for w in ctx.strings("neighbours_of")? {
         let near = embedding::nearest_tokens(lm, &w, k)?;
         let list: Vec<String> = near.iter().map(|(t, c)| format!("{}:{c:.3}", t.trim())).collect();
         fig.table.push(vec![w.clone(), "nearest tokens in the vocabulary".into(), String::new(), String::new(), String::new(), String::new(), list.join(" "), String::new()]);
@@ -155,9 +98,9 @@ fn word_embedding_map(ctx: &Ctx) -> Result<Figure> {
 }
 
 fn raw_embeddings(ctx: &Ctx) -> Result<Figure> {
-    check_data(ctx)?;
+    ctx.check_data()?;
     let lm = ctx.model()?;
-    let words = embedding::word_vectors(lm, &strings(ctx, "words")?)?;
+    let words = embedding::word_vectors(lm, &ctx.strings("words")?)?;
     if words.is_empty() {
         return Err(Error::Figure(format!("{}: `words` is empty; give at least one word", ctx.str("data_file"))));
     }
@@ -179,7 +122,7 @@ fn raw_embeddings(ctx: &Ctx) -> Result<Figure> {
         .collect();
     let panels = Panels {
         title: "Embedding vectors are lists of numbers".into(),
-        subtitle: subtitle(ctx, &format!("rows of W_E, {c} numbers each{}", star_note(&words)))?,
+        subtitle: ctx.subtitle(&format!("rows of W_E, {c} numbers each{}", star_note(&words)))?,
         panel_titles: words.iter().map(|w| format!("“{}” (token {})", w.label(), w.ids.iter().map(u32::to_string).collect::<Vec<_>>().join("+"))).collect(),
         columns: 1,
     };

@@ -8,11 +8,12 @@
 //!
 //! Every figure adapts to the model in use (a RoPE model has no position embeddings
 //! and the figure says so; SmolLM2 has 30 blocks of 9 heads, width 576). Prompts live
-//! in `data/figures/<id>.json`, compiled in and hashed into the figure's parameters.
+//! in `data/figures/<id>.json` ([`super::data_params`]: read when the parameters are
+//! made, so an edit makes the figure stale).
 
 use serde_json::{json, Value};
 
-use super::{Ctx, Figure, FigureSpec, Kind, Plot, Table};
+use super::{data_params, Ctx, Figure, FigureSpec, Kind, Plot, Table};
 use crate::analysis::attention;
 use crate::analysis::embedding_module::embedding_module;
 use crate::analysis::lens::logit_lens;
@@ -30,47 +31,25 @@ const SOURCE: &str = concat!(
     include_str!("../analysis/lens.rs"),
     include_str!("../analysis/matrix.rs"),
 );
-const DATA_EMBEDDING: &str = include_str!("../../data/figures/embedding-module.json");
-const DATA_BLOCK_HEADS: &str = include_str!("../../data/figures/attention-block1-heads.json");
-const DATA_HEAD_BLOCKS: &str = include_str!("../../data/figures/attention-head1-blocks.json");
-const DATA_LENS: &str = include_str!("../../data/figures/logit-lens.json");
 
 /// The chapter's figures, in essay order.
 pub fn figures() -> Vec<FigureSpec> {
     let f = |id, caption, params: fn() -> Value, build: fn(&Ctx) -> Result<Figure>| FigureSpec { id, section: SECTION, kind: Kind::Model, caption, params, source: SOURCE, build };
     vec![
-        f("embedding-module", "The embedding module on “hello” x10 then “bye” x10: token embeddings, position embeddings and their sum, one column per token, one row per vector element.", || with_data(DATA_EMBEDDING, json!({})), embedding_module_fig),
-        f("attention-block1-heads", "Attention weights of every head in the first block on the hello/bye string: how much each position (row) takes from each earlier position (column).", || with_data(DATA_BLOCK_HEADS, json!({"layer": 0})), block_heads),
+        f("embedding-module", "The embedding module on “hello” x10 then “bye” x10: token embeddings, position embeddings and their sum, one column per token, one row per vector element.", || data_params("embedding-module", Value::Null), embedding_module_fig),
+        f("attention-block1-heads", "Attention weights of every head in the first block on the hello/bye string: how much each position (row) takes from each earlier position (column).", || data_params("attention-block1-heads", json!({"layer": 0})), block_heads),
         f("attn-proj-matrix", "The first block's square attention output projection (attn.c_proj: the heads' outputs back into the residual stream), every weight as a colour.", || json!({"layer": 0, "clip_sigmas": 3.0}), proj_matrix),
         f("attn-proj-matrix-smoothed", "The same matrix after a 64x64 moving average: some random-walk-like structure appears.", || json!({"layer": 0, "window": 64}), proj_matrix_smoothed),
-        f("attention-head1-blocks", "The attention weights of the first head in every block, on the hello/bye string.", || with_data(DATA_HEAD_BLOCKS, json!({"head": 0})), head_blocks),
+        f("attention-head1-blocks", "The attention weights of the first head in every block, on the hello/bye string.", || data_params("attention-head1-blocks", json!({"head": 0})), head_blocks),
         f("attn-proj-matrices-all", "The moving-averaged attention output projection of every block: they look alike.", || json!({"window": 64, "max_cells": 48}), proj_matrices_all),
         f("weight-histograms", "The distribution of the attention output projection's weights in every block: similar matrices, different distributions, not always Gaussian.", || json!({"bins": 60, "sigmas": 5.0, "log_y": true}), weight_histograms),
-        f("logit-lens", "The logit lens: the top next-token guess read off the residual stream after every block (through the final norm and the unembedding), with its probability as colour.", || with_data(DATA_LENS, json!({})), logit_lens_fig),
+        f("logit-lens", "The logit lens: the top next-token guess read off the residual stream after every block (through the final norm and the unembedding), with its probability as colour.", || data_params("logit-lens", Value::Null), logit_lens_fig),
     ]
-}
-
-/// A figure's parameters: the JSON object of its data file plus `extra`. A data file
-/// that is not a JSON object becomes `{"data_error": why}`, reported when built.
-fn with_data(text: &str, extra: Value) -> Value {
-    let mut v = match serde_json::from_str::<Value>(text) {
-        Ok(v @ Value::Object(_)) => v,
-        Ok(_) => return json!({"data_error": "the file must hold one JSON object"}),
-        Err(e) => return json!({"data_error": e.to_string()}),
-    };
-    if let Value::Object(extra) = extra {
-        for (k, x) in extra {
-            v[&k] = x;
-        }
-    }
-    v
 }
 
 /// The prompt's token ids, or the data file's error.
 fn prompt_ids(ctx: &Ctx, id: &str) -> Result<Vec<u32>> {
-    if let Some(e) = ctx.params.get("data_error") {
-        return Err(Error::Figure(format!("data/figures/{id}.json: {}; fix the file and rebuild", e.as_str().unwrap_or_default())));
-    }
+    ctx.check_data()?;
     if ctx.params.get("prompt").and_then(Value::as_str).is_none() {
         return Err(Error::Figure(format!("data/figures/{id}.json needs a \"prompt\" string")));
     }
@@ -80,11 +59,6 @@ fn prompt_ids(ctx: &Ctx, id: &str) -> Result<Vec<u32>> {
 /// Readable token labels (leading space shown as ␣).
 fn labels(lm: &LoadedModel, ids: &[u32]) -> Vec<String> {
     ids.iter().map(|&i| lm.tokenizer.token_label(i)).collect()
-}
-
-/// "<what> · <model caption>".
-fn subtitle(ctx: &Ctx, what: &str) -> Result<String> {
-    Ok(format!("{what} · {}", ctx.model()?.caption()))
 }
 
 fn usize_param(ctx: &Ctx, key: &str) -> Result<usize> {
@@ -139,7 +113,7 @@ fn embedding_module_fig(ctx: &Ctx) -> Result<Figure> {
     let plots = vec![panel("token", &em.token), position, panel("sum", &em.sum)];
     let panels = Panels {
         title: "The embedding module: token + position = what enters block 0".into(),
-        subtitle: subtitle(ctx, &format!("{} tokens; columns = tokens, rows = the {c} vector elements; blue negative, red positive", ids.len()))?,
+        subtitle: ctx.subtitle(&format!("{} tokens; columns = tokens, rows = the {c} vector elements; blue negative, red positive", ids.len()))?,
         panel_titles: vec!["token embeddings (rows of W_E)".into(), if em.position.is_some() { "position embeddings (rows of W_pos)".into() } else { "position embeddings: none (RoPE)".into() }, "their sum".into()],
         columns: 3,
     };
@@ -194,7 +168,7 @@ fn block_heads(ctx: &Ctx) -> Result<Figure> {
     let (columns, size) = grid_layout(heads.len(), 420);
     let panels = Panels {
         title: format!("Attention weights of the {} heads of block {layer}{}", heads.len(), if layer == 0 { " (the first)" } else { "" }),
-        subtitle: subtitle(ctx, "row attends to column; dark 0 to yellow 1; rows sum to 1")?,
+        subtitle: ctx.subtitle("row attends to column; dark 0 to yellow 1; rows sum to 1")?,
         panel_titles: (0..heads.len()).map(|h| format!("head {h}")).collect(),
         columns,
     };
@@ -212,7 +186,7 @@ fn head_blocks(ctx: &Ctx) -> Result<Figure> {
     let (columns, size) = grid_layout(blocks.len(), 400);
     let panels = Panels {
         title: format!("Head {head}{} in each of the {} blocks", if head == 0 { " (the first)" } else { "" }, blocks.len()),
-        subtitle: subtitle(ctx, "row attends to column; dark 0 to yellow 1")?,
+        subtitle: ctx.subtitle("row attends to column; dark 0 to yellow 1")?,
         panel_titles: (0..blocks.len()).map(|l| format!("block {l}")).collect(),
         columns,
     };
@@ -276,7 +250,7 @@ fn proj_matrix(ctx: &Ctx) -> Result<Figure> {
     let r = if k > 0.0 { k * std_of(&m.values) } else { m.values.iter().fold(0.0f64, |a, v| a.max(v.abs())) };
     let mut h = matrix_heatmap(&m, r, true, if k > 0.0 { format!("weight (colours saturate at ±{k}σ)") } else { "weight".into() });
     h.title = format!("Block {layer}'s attention output projection: {}x{} weights", m.rows, m.cols);
-    h.subtitle = subtitle(ctx, "every weight as a colour, blue negative, red positive")?;
+    h.subtitle = ctx.subtitle("every weight as a colour, blue negative, red positive")?;
     h.y_label = PROJ_ROWS.into();
     h.x_label = PROJ_COLS.into();
     Ok(Figure { plot: Plot::Heatmap(h), table: matrix_table(&m), size: (1150, 1000) })
@@ -306,7 +280,7 @@ fn proj_matrix_smoothed(ctx: &Ctx) -> Result<Figure> {
     let r = s.values.iter().fold(0.0f64, |a, v| a.max(v.abs()));
     let mut h = matrix_heatmap(&s, r, true, "mean weight in the window".into());
     h.title = format!("Block {layer}'s attention output projection, smoothed");
-    h.subtitle = subtitle(ctx, &format!("{} of the {}x{} matrix: {}x{} windows", window_note(asked, w), m.rows, m.cols, s.rows, s.cols))?;
+    h.subtitle = ctx.subtitle(&format!("{} of the {}x{} matrix: {}x{} windows", window_note(asked, w), m.rows, m.cols, s.rows, s.cols))?;
     h.y_label = format!("{PROJ_ROWS} (window start)");
     h.x_label = format!("{PROJ_COLS} (window start)");
     Ok(Figure { plot: Plot::Heatmap(h), table: matrix_table(&s), size: (1150, 1000) })
@@ -334,7 +308,7 @@ fn proj_matrices_all(ctx: &Ctx) -> Result<Figure> {
     let (columns, size) = grid_layout(n_layer, 360);
     let panels = Panels {
         title: format!("The attention output projection of all {n_layer} blocks, smoothed"),
-        subtitle: subtitle(ctx, &format!("{}, every {stride}th of {}x{} windows; one colour scale", window_note(asked, w), full.0, full.1))?,
+        subtitle: ctx.subtitle(&format!("{}, every {stride}th of {}x{} windows; one colour scale", window_note(asked, w), full.0, full.1))?,
         panel_titles: (0..n_layer).map(|l| format!("block {l}")).collect(),
         columns,
     };
@@ -383,7 +357,7 @@ fn weight_histograms(ctx: &Ctx) -> Result<Figure> {
     let (columns, size) = grid_layout(n_layer, 380);
     let panels = Panels {
         title: format!("Weight values of the attention output projection, block by block ({} blocks)", n_layer),
-        subtitle: subtitle(ctx, &format!("{}{}κ = excess kurtosis, 0 for a Gaussian", if k > 0.0 { format!("mean ± {k}σ; ") } else { String::new() }, if log_y { "log counts: a Gaussian is an upside-down parabola; " } else { "" }))?,
+        subtitle: ctx.subtitle(&format!("{}{}κ = excess kurtosis, 0 for a Gaussian", if k > 0.0 { format!("mean ± {k}σ; ") } else { String::new() }, if log_y { "log counts: a Gaussian is an upside-down parabola; " } else { "" }))?,
         panel_titles: hists.iter().enumerate().map(|(l, h)| format!("block {l} · κ {:+.1}", h.excess_kurtosis)).collect(),
         columns,
     };
@@ -417,7 +391,7 @@ fn logit_lens_fig(ctx: &Ctx) -> Result<Figure> {
     let cells: Vec<_> = lens.cells.iter().flatten().collect();
     let h = Heatmap {
         title: "The logit lens: the model's next-token guess after every block".into(),
-        subtitle: subtitle(ctx, "each cell: the top token read through the final norm and unembedding, colour = its probability")?,
+        subtitle: ctx.subtitle("each cell: the top token read through the final norm and unembedding, colour = its probability")?,
         rows,
         cols,
         values: cells.iter().map(|c| c.prob).collect(),

@@ -6,13 +6,14 @@
 //! Every map is a PCA of the points it shows (src/analysis/pca.rs); the block is chosen
 //! per model ("middle" is block L/2 of whatever model is loaded).
 //!
-//! Word lists, sentences and prompts live in `data/figures/<id>.json` (see chapter 5's
-//! `data_params`). The figure list is meant to grow (parse trees and the parentheses
-//! transformer come later): add entries to `figures()`.
+//! Word lists, sentences and prompts live in `data/figures/<id>.json` (see
+//! [`super::data_params`]). The section's parse trees (`syntax.rs`) and parentheses
+//! transformer (`parens.rs`) come first in its list.
 
 use serde_json::Value;
 
-use super::chapter5::{check_data, data_params, groups, star_note, strings, subtitle, word_map, MAP_SIZE};
+use super::chapter5::{star_note, word_map, MAP_SIZE};
+use super::data_params;
 use super::{Ctx, Figure, FigureSpec, Kind, Plot, Table};
 use crate::analysis::embedding::{self, resolve_layer, Trajectory, WordVector};
 use crate::analysis::pca::Pca;
@@ -30,27 +31,27 @@ pub fn figures() -> Vec<FigureSpec> {
     let mut list = super::syntax::figures();
     list.extend(super::parens::section7());
     list.extend(vec![
-        f("nouns-map", "Common nouns placed by the model's token embeddings, flattened to two dimensions by principal component analysis.", || data_params("nouns-map"), nouns_map),
-        f("parts-of-speech-map", "Nouns, verbs, adjectives and adverbs (each word's commonest tag in the Brown corpus) placed by their token embeddings: words of one part of speech tend to gather.", || data_params("parts-of-speech-map"), parts_of_speech_map),
-        f("crane-senses", "The word “crane” in sentences about the bird and about the machine: its vector inside the model, after some blocks have mixed in the context, separates the two senses.", || data_params("crane-senses"), crane_senses),
-        f("analogies", "Analogy pairs as arrows in embedding space: man → woman, king → queen, country → capital.", || data_params("analogies"), analogies),
-        f("trajectory", "A prompt and its greedy continuation as a path through the model's feature space (one block's residual stream, flattened by PCA).", || data_params("trajectory"), trajectory),
-        f("next-word-fan", "The fan of likely next words at the end of the prompt, each placed where the path would go if it came next.", || data_params("next-word-fan"), next_word_fan),
-        f("fans-along-trajectory", "The fan of likely next words at every step of the continuation, with the path actually taken.", || data_params("fans-along-trajectory"), fans_along_trajectory),
-        f("trajectory-3d", "A prompt and 40 greedy steps as a path in three dimensions of feature space.", || data_params("trajectory-3d"), trajectory_3d),
+        f("nouns-map", "Common nouns placed by the model's token embeddings, flattened to two dimensions by principal component analysis.", || data_params("nouns-map", Value::Null), nouns_map),
+        f("parts-of-speech-map", "Nouns, verbs, adjectives and adverbs (each word's commonest tag in the Brown corpus) placed by their token embeddings: words of one part of speech tend to gather.", || data_params("parts-of-speech-map", Value::Null), parts_of_speech_map),
+        f("crane-senses", "The word “crane” in sentences about the bird and about the machine: its vector inside the model, after some blocks have mixed in the context, separates the two senses.", || data_params("crane-senses", Value::Null), crane_senses),
+        f("analogies", "Analogy pairs as arrows in embedding space: man → woman, king → queen, country → capital.", || data_params("analogies", Value::Null), analogies),
+        f("trajectory", "A prompt and its greedy continuation as a path through the model's feature space (one block's residual stream, flattened by PCA).", || data_params("trajectory", Value::Null), trajectory),
+        f("next-word-fan", "The fan of likely next words at the end of the prompt, each placed where the path would go if it came next.", || data_params("next-word-fan", Value::Null), next_word_fan),
+        f("fans-along-trajectory", "The fan of likely next words at every step of the continuation, with the path actually taken.", || data_params("fans-along-trajectory", Value::Null), fans_along_trajectory),
+        f("trajectory-3d", "A prompt and 40 greedy steps as a path in three dimensions of feature space.", || data_params("trajectory-3d", Value::Null), trajectory_3d),
     ]);
     list
 }
 
 fn nouns_map(ctx: &Ctx) -> Result<Figure> {
-    check_data(ctx)?;
-    word_map(ctx, "Common nouns in embedding space", &[("nouns".to_string(), strings(ctx, "words")?)])
+    ctx.check_data()?;
+    word_map(ctx, "Common nouns in embedding space", &[("nouns".to_string(), ctx.strings("words")?)])
 }
 
 fn parts_of_speech_map(ctx: &Ctx) -> Result<Figure> {
-    check_data(ctx)?;
-    let words = strings(ctx, "words")?;
-    let classes = groups(ctx, "classes")?;
+    ctx.check_data()?;
+    let words = ctx.strings("words")?;
+    let classes = ctx.groups("classes")?;
     let tags = crate::corpus::brown_most_frequent_tags(crate::corpus::brown_dir())?;
     word_map(ctx, "Parts of speech (Brown corpus tags) in embedding space", &pos_groups(ctx, &words, &classes, &tags)?)
 }
@@ -91,11 +92,11 @@ fn token_label(t: &str) -> String {
 }
 
 fn crane_senses(ctx: &Ctx) -> Result<Figure> {
-    check_data(ctx)?;
+    ctx.check_data()?;
     let lm = ctx.model()?;
     let word = ctx.str("word");
     let l = layer(ctx)?;
-    let senses = groups(ctx, "senses")?;
+    let senses = ctx.groups("senses")?;
     let mut vecs: Vec<WordVector> = Vec::new();
     let mut rows = Vec::new(); // (sense index, number within sense, sentence)
     for (g, (_, sentences)) in senses.iter().enumerate() {
@@ -129,7 +130,7 @@ fn crane_senses(ctx: &Ctx) -> Result<Figure> {
     let initial = |name: &str| name.trim_start_matches("the ").chars().next().unwrap_or('?').to_ascii_uppercase();
     let scatter = Scatter {
         title: format!("“{word}” in context: two senses"),
-        subtitle: subtitle(ctx, &format!("the vector of “{word}” leaving block {l} of {}, {} · mean cosine within a sense {within:.2}, across {across:.2}{}", lm.model.info().n_layer, pca.describe(), star_note(&vecs)))?,
+        subtitle: ctx.subtitle(&format!("the vector of “{word}” leaving block {l} of {}, {} · mean cosine within a sense {within:.2}, across {across:.2}{}", lm.model.info().n_layer, pca.describe(), star_note(&vecs)))?,
         x_label: pca.axis_label(0),
         y_label: pca.axis_label(1),
         points: rows.iter().zip(&xy).map(|((g, i, _), p)| ScatterPoint { x: p[0], y: p[1], label: format!("{}{i}", initial(&senses[*g].0)), group: *g }).collect(),
@@ -140,7 +141,7 @@ fn crane_senses(ctx: &Ctx) -> Result<Figure> {
 }
 
 fn analogies(ctx: &Ctx) -> Result<Figure> {
-    check_data(ctx)?;
+    ctx.check_data()?;
     let lm = ctx.model()?;
     let rel = ctx.params["relations"].as_object().ok_or_else(|| Error::Figure(format!("{}: `relations` must be an object of named lists of [from, to] pairs", ctx.str("data_file"))))?;
     let mut words: Vec<WordVector> = Vec::new();
@@ -181,7 +182,7 @@ fn analogies(ctx: &Ctx) -> Result<Figure> {
     let mean_cos = cos_all.iter().sum::<f64>() / cos_all.len().max(1) as f64;
     let scatter = Scatter {
         title: "Analogies as parallel arrows".into(),
-        subtitle: subtitle(ctx, &format!("token embeddings (W_E), {} · offsets' mean cosine to their relation's mean offset {mean_cos:.2}{}", pca.describe(), star_note(&words)))?,
+        subtitle: ctx.subtitle(&format!("token embeddings (W_E), {} · offsets' mean cosine to their relation's mean offset {mean_cos:.2}{}", pca.describe(), star_note(&words)))?,
         x_label: pca.axis_label(0),
         y_label: pca.axis_label(1),
         points: words.iter().zip(&xy).zip(&group_of).map(|((w, p), &g)| ScatterPoint { x: p[0], y: p[1], label: w.label(), group: g }).collect(),
@@ -269,7 +270,7 @@ fn trajectory_map(ctx: &Ctx, t: &Trajectory, first: usize, title: &str) -> Resul
     let what = points_what(ctx);
     let scatter = Scatter {
         title: title.into(),
-        subtitle: subtitle(ctx, &format!("{what} leaving block {} of {}, {}{skipped}", t.layer, lm.model.info().n_layer, pca.describe()))?,
+        subtitle: ctx.subtitle(&format!("{what} leaving block {} of {}, {}{skipped}", t.layer, lm.model.info().n_layer, pca.describe()))?,
         x_label: pca.axis_label(0),
         y_label: pca.axis_label(1),
         points,
@@ -289,25 +290,25 @@ fn points_what(ctx: &Ctx) -> &'static str {
 }
 
 fn trajectory(ctx: &Ctx) -> Result<Figure> {
-    check_data(ctx)?;
+    ctx.check_data()?;
     let (t, first) = run_trajectory(ctx, ctx.u64("steps") as usize, 0, false)?;
     trajectory_map(ctx, &t, first, &format!("The path of “{}” …", ctx.str("prompt")))
 }
 
 fn next_word_fan(ctx: &Ctx) -> Result<Figure> {
-    check_data(ctx)?;
+    ctx.check_data()?;
     let (t, first) = run_trajectory(ctx, 0, ctx.u64("top") as usize, false)?;
     trajectory_map(ctx, &t, first, "The fan of possible next words")
 }
 
 fn fans_along_trajectory(ctx: &Ctx) -> Result<Figure> {
-    check_data(ctx)?;
+    ctx.check_data()?;
     let (t, first) = run_trajectory(ctx, ctx.u64("steps") as usize, ctx.u64("top") as usize, true)?;
     trajectory_map(ctx, &t, first, "Fans of possible next words along the path")
 }
 
 fn trajectory_3d(ctx: &Ctx) -> Result<Figure> {
-    check_data(ctx)?;
+    ctx.check_data()?;
     let lm = ctx.model()?;
     let (t, first) = run_trajectory(ctx, ctx.u64("steps") as usize, 0, false)?;
     let vectors = &t.states[first..];
@@ -332,7 +333,7 @@ fn trajectory_3d(ctx: &Ctx) -> Result<Figure> {
     let what = points_what(ctx);
     let plot = Scatter3d {
         title: format!("{} greedy steps in 3-D", t.ids.len() - t.n_prompt),
-        subtitle: subtitle(ctx, &format!("{what} leaving block {} of {}, {}{skipped}", t.layer, lm.model.info().n_layer, pca.describe()))?,
+        subtitle: ctx.subtitle(&format!("{what} leaving block {} of {}, {}{skipped}", t.layer, lm.model.info().n_layer, pca.describe()))?,
         x_label: "PC1".into(),
         y_label: "PC2".into(),
         z_label: "PC3".into(),

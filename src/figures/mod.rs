@@ -91,6 +91,70 @@ impl Ctx<'_> {
     }
 }
 
+impl Ctx<'_> {
+    /// The caption line of a model figure: "<what> · <model>".
+    pub fn subtitle(&self, what: &str) -> Result<String> {
+        Ok(format!("{what} · {}", self.model()?.caption()))
+    }
+    /// Fails with the problem of the figure's data file, if it had one (see
+    /// [`data_params`]).
+    pub fn check_data(&self) -> Result<()> {
+        match self.params.get("data_error").and_then(Value::as_str) {
+            Some(e) => Err(Error::Figure(e.to_string())),
+            None => Ok(()),
+        }
+    }
+    /// A list of strings under `key`.
+    pub fn strings(&self, key: &str) -> Result<Vec<String>> {
+        strings_of(&self.params[key]).ok_or_else(|| self.bad(key, "a list of strings"))
+    }
+    /// Named groups of strings under `key`: `{"animals": [..], "plants": [..]}`, in file
+    /// order.
+    pub fn groups(&self, key: &str) -> Result<Vec<(String, Vec<String>)>> {
+        let bad = || self.bad(key, "an object of named lists of strings");
+        let o = self.params[key].as_object().ok_or_else(bad)?;
+        o.iter().map(|(k, v)| strings_of(v).map(|l| (k.clone(), l)).ok_or_else(bad)).collect()
+    }
+    fn bad(&self, key: &str, want: &str) -> Error {
+        let from = self.params.get("data_file").and_then(Value::as_str).unwrap_or("the figure's parameters");
+        Error::Figure(format!("{from}: `{key}` must be {want}"))
+    }
+}
+
+fn strings_of(v: &Value) -> Option<Vec<String>> {
+    v.as_array()?.iter().map(|s| s.as_str().map(str::to_string)).collect()
+}
+
+/// `data/figures/<id>.json`: the word lists, sentences and prompts of a figure, which a
+/// teacher may edit.
+pub fn data_path(id: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data").join("figures").join(format!("{id}.json"))
+}
+
+/// A figure's parameters from its data file: `defaults`, then every key of the file
+/// (read now, so an edit makes the figure stale), plus `data_file` naming it. A file
+/// that cannot be read gives `{"data_error": why}`, reported when the figure is built
+/// ([`Ctx::check_data`]; parameters cannot fail).
+pub fn data_params(id: &str, defaults: Value) -> Value {
+    let path = data_path(id);
+    let parsed = std::fs::read_to_string(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+        .and_then(|s| serde_json::from_str::<Value>(&s).map_err(|e| format!("{}: not valid JSON ({e}); fix the file", path.display())));
+    match parsed {
+        Ok(Value::Object(o)) => {
+            let mut params = match defaults {
+                Value::Object(d) => d,
+                _ => serde_json::Map::new(),
+            };
+            params.extend(o);
+            params.insert("data_file".into(), Value::String(format!("data/figures/{id}.json")));
+            Value::Object(params)
+        }
+        Ok(_) => serde_json::json!({"data_error": format!("{}: must hold a JSON object", path.display())}),
+        Err(e) => serde_json::json!({"data_error": e}),
+    }
+}
+
 /// The numbers behind a figure, written as `<id>.csv`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Table {
