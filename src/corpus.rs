@@ -26,7 +26,7 @@ pub fn corpora_dir() -> PathBuf {
     crate::data_cache_dir().join("corpora")
 }
 
-/// The default "large English sample" (about 18 MB, 3.2 million words): the US State
+/// The default "large English sample" (about 18 MB, 3.0 million words): the US State
 /// of the Union addresses 1790-2021, Moby-Dick and the Brown corpus as plain text.
 pub fn default_english_dir() -> PathBuf {
     corpora_dir().join("english")
