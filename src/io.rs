@@ -9,21 +9,29 @@ use crate::error::{Error, Result};
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, synced, then renamed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |tmp| {
+        let mut f = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, e))?;
+        f.write_all(bytes).map_err(|e| Error::io(tmp, e))
+    })
+}
+
+/// Writes `path` atomically through `write`, which creates the file at the temporary
+/// path it is given (beside `path`, so the rename stays on one file system); the file
+/// is then synced and renamed over `path`. On any error the temporary file is removed
+/// and `path` is left as it was.
+pub fn write_atomic_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
+    let result = write(&tmp).and_then(|()| {
+        let sync = std::fs::File::open(&tmp).and_then(|f| f.sync_all());
+        sync.and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| Error::io(path, e))
+    });
+    if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
     }
-    Ok(())
+    result
 }
 
 /// An exclusive advisory lock on a file (created if missing), held until dropped. When

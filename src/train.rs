@@ -420,18 +420,10 @@ impl TrainCache {
 
 /// Writes every variable of `vs` and the history to `path` atomically.
 fn save(path: &Path, vs: &VarStore, history: &History) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().map(|(k, v)| (k, v.detach().contiguous())).collect();
     named.sort_by(|a, b| a.0.cmp(&b.0));
     named.push((HISTORY_KEY.to_string(), Tensor::from_slice(&history.loss))); // (epochs,)
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = Tensor::write_safetensors(&named, &tmp).map_err(Error::from).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::io::write_atomic_with(path, |tmp| Tensor::write_safetensors(&named, tmp).map_err(Error::from))
 }
 
 /// Reads `path` into the variables of `vs`, strictly: every variable present with its
