@@ -115,83 +115,90 @@ pub(crate) fn record(cap: &mut dyn Capture, hook: HookPoint, t: &Tensor) {
     }
 }
 
-/// Queries handled per block of [`causal_attention`]: long prompts are attended to in
-/// blocks of this many rows, so that the scores of a block stay small (cache-friendly,
-/// reused by the allocator rather than freshly mapped) and no block computes scores
-/// against keys it cannot see.
+/// Query rows per block when scores and pattern are captured: a long prompt's scores
+/// are computed in blocks of this many rows, each against only the keys it can see, so
+/// that no block computes scores it would then mask.
 pub(crate) const ATTN_BLOCK: i64 = 128;
 
 /// Causal attention of block `layer`, shared by every family: q (B, H, T, D) against
 /// k, v (B, K, S, D), where the T queries sit at positions past..past + T and, with
 /// grouped-query attention (K < H), query head h reads key/value head h / (H / K).
-/// Computed explicitly, as HF's "eager" attention, by the same kernels whether or not
-/// scores and pattern are captured, so that capturing cannot change the logits.
 /// Returns z (B, T, H, D).
 ///
-/// The H / K query heads of a group are stacked as one matrix against their shared
-/// keys, so the keys and values are never copied H / K times. Queries go in blocks of
-/// [`ATTN_BLOCK`] rows, each against only the keys it can see (0..=its last position):
-/// for a long prompt this halves the work and the memory of the scores. The captured
-/// scores and pattern are the blocks put together, with -inf and 0 (what the mask and
-/// softmax give there) where a block did not reach.
+/// z always comes from libtorch's fused `scaled_dot_product_attention` (the kernel HF's
+/// default `sdpa` attention uses; grouped-query heads read their shared keys without a
+/// copy), whether or not anything is captured, so capturing cannot change the logits.
+/// The fused kernel never materialises the (T, S) scores; when the capture asks for
+/// `AttnScores` or `AttnPattern`, [`record_pattern`] computes them from the same q and k
+/// by the textbook formula (they agree with what the kernel used to float rounding: the
+/// tests check z against pattern @ v).
 pub(crate) fn causal_attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64, past: i64, layer: usize, cap: &mut dyn Capture) -> Tensor {
+    let (t, s) = (q.size()[2], k.size()[2]);
+    let gqa = k.size()[1] < q.size()[1];
+    // Query i sees keys 0..=past + i. Without cached positions that is the kernel's own
+    // causal mask; with them (a multi-token step after a cache) an explicit one; a single
+    // query (a decoding step) sees every key.
+    let (mask, is_causal) = match (t, past) {
+        (1, _) => (None, false),
+        (_, 0) => (None, true),
+        _ => (Some(Tensor::ones([t, s], (tch::Kind::Bool, q.device())).tril(past)), false), // (T, S)
+    };
+    // (Before the kernel, not after: measured on SmolLM2-sized blocks at T = 128, the
+    // capture then costs the pattern's own time, not twice that.)
+    if cap.wants(HookPoint::AttnScores(layer)) || cap.wants(HookPoint::AttnPattern(layer)) {
+        record_pattern(q, k, scale, past, layer, cap);
+    }
+    let z = Tensor::scaled_dot_product_attention(q, k, v, mask.as_ref(), 0.0, is_causal, Some(scale), gqa); // (B, H, T, D)
+    z.transpose(1, 2) // (B, T, H, D)
+}
+
+/// The attention scores q k^T * scale (with -inf where the causal mask hides a key) and
+/// pattern softmax(scores) of block `layer`, (B, H, T, S) each, offered to `cap`; only
+/// for capture, never on the path to the logits.
+///
+/// The H / K query heads of a group are stacked as one matrix against their shared
+/// keys, so keys are never copied per query head. Queries go in blocks of
+/// [`ATTN_BLOCK`] rows, each against only the keys it can see; with one block the
+/// captured tensors are the block's own, with several each block is copied once into a
+/// (B, H, T, S) buffer filled with what the mask and softmax give where no block reached
+/// (-inf and 0).
+fn record_pattern(q: &Tensor, k: &Tensor, scale: f64, past: i64, layer: usize, cap: &mut dyn Capture) {
     let (b, h, t, d) = q.size4().expect("queries are (B, H, T, D)");
     let (kh, s) = (k.size()[1], k.size()[2]);
     let rep = h / kh;
-    let (want_scores, want_pattern) = (cap.wants(HookPoint::AttnScores(layer)), cap.wants(HookPoint::AttnPattern(layer)));
+    let hooks = [HookPoint::AttnScores(layer), HookPoint::AttnPattern(layer)];
+    let blocks = t > ATTN_BLOCK;
+    let buffer = |hook, value: f64, kind| (blocks && cap.wants(hook)).then(|| Tensor::full([b, h, t, s], value, (kind, q.device()))); // (B, H, T, S)
+    let all = [buffer(hooks[0], f64::NEG_INFINITY, q.kind()), buffer(hooks[1], 0.0, tch::Kind::Float)];
     let q5 = q.view([b, kh, rep, t, d]); // (B, K, H/K, T, D)
-    let (mut zs, mut scores, mut patterns) = (Vec::new(), Vec::new(), Vec::new());
     let mut r0 = 0;
     while r0 < t {
         let rows = ATTN_BLOCK.min(t - r0);
         let seen = past + r0 + rows; // keys this block can see
         let qb = q5.narrow(3, r0, rows).reshape([b, kh, rep * rows, d]); // (B, K, H/K rows, D)
-        let (kb, vb) = (k.narrow(2, 0, seen), v.narrow(2, 0, seen)); // (B, K, seen, D)
-        let mut att = qb.matmul(&kb.transpose(-2, -1)).view([b, h, rows, seen]); // (B, H, rows, seen)
-        let _ = att.g_mul_scalar_(scale);
-        // Query i of the block sits at absolute position past + r0 + i and sees keys
-        // 0..=past + r0 + i; a single query (a decoding step) sees every key.
+        let mut scores = qb.matmul(&k.narrow(2, 0, seen).transpose(-2, -1)).view([b, h, rows, seen]); // (B, H, rows, seen)
+        let _ = scores.g_mul_scalar_(scale);
         if rows > 1 {
-            let mask = Tensor::ones([rows, seen], (tch::Kind::Bool, q.device())).tril(past + r0); // (rows, seen)
-            let _ = att.masked_fill_(&mask.logical_not(), f64::NEG_INFINITY);
+            // Query i of the block sits at position past + r0 + i: of the keys it sees,
+            // only the block's last `rows` can lie in its future (above the diagonal).
+            let future = Tensor::ones([rows, rows], (tch::Kind::Bool, q.device())).triu(1); // (rows, rows)
+            let _ = scores.narrow(3, seen - rows, rows).masked_fill_(&future, f64::NEG_INFINITY);
         }
-        let pattern = att.softmax(-1, tch::Kind::Float); // (B, H, rows, seen)
-        let z = pattern.view([b, kh, rep * rows, seen]).matmul(&vb).view([b, h, rows, d]); // (B, H, rows, D)
-        if want_scores {
-            scores.push(pad_keys(&att, s, f64::NEG_INFINITY)); // (B, H, rows, S)
+        let pattern = scores.softmax(-1, tch::Kind::Float); // (B, H, rows, seen)
+        for ((hook, buf), part) in hooks.iter().zip(&all).zip([&scores, &pattern]) {
+            match buf {
+                Some(buf) => buf.narrow(2, r0, rows).narrow(3, 0, seen).copy_(part), // rows of (B, H, T, S)
+                None if cap.wants(*hook) => cap.record(*hook, part),                 // the one block: (B, H, T, S)
+                None => {}
+            }
         }
-        if want_pattern {
-            patterns.push(pad_keys(&pattern, s, 0.0)); // (B, H, rows, S)
-        }
-        zs.push(z);
         r0 += rows;
     }
-    if want_scores {
-        cap.record(HookPoint::AttnScores(layer), &cat_rows(scores)); // (B, H, T, S)
+    for (hook, buf) in hooks.into_iter().zip(all) {
+        if let Some(buf) = buf {
+            cap.record(hook, &buf); // (B, H, T, S)
+        }
     }
-    if want_pattern {
-        cap.record(HookPoint::AttnPattern(layer), &cat_rows(patterns)); // (B, H, T, S)
-    }
-    cat_rows(zs).transpose(1, 2) // (B, T, H, D)
-}
-
-/// (B, H, rows, seen) -> (B, H, rows, S), filled with `value` past `seen`.
-fn pad_keys(x: &Tensor, s: i64, value: f64) -> Tensor {
-    let mut size = x.size();
-    let seen = size[3];
-    if seen == s {
-        return x.shallow_clone();
-    }
-    size[3] = s - seen;
-    Tensor::cat(&[x, &Tensor::full(size.as_slice(), value, (x.kind(), x.device()))], 3)
-}
-
-/// Blocks of rows (B, H, rows, _) back into one (B, H, T, _) tensor.
-fn cat_rows(mut parts: Vec<Tensor>) -> Tensor {
-    if parts.len() == 1 {
-        return parts.pop().expect("one part");
-    }
-    Tensor::cat(&parts, 2)
 }
 
 /// What a causal language model offers to sampling: a forward pass with an optional KV
