@@ -2,7 +2,8 @@
 //! rot: the `bench` binary on a tiny synthetic checkpoint, one iteration, through the
 //! same driver as `make bench` (scripts/bench/run.py, our side only: the transformers
 //! side needs the reference venv and runs in `make bench-quick`). Also checks the
-//! `--device` errors a machine without a GPU must give.
+//! `--device` errors a machine without a GPU must give, and the pooling script's
+//! arithmetic (scripts/bench/pool.py).
 
 mod common;
 
@@ -79,4 +80,33 @@ fn cli_rejects_a_cuda_device_without_gpu_support_in_one_line() {
     let tiny = sb.synthetic_small("tiny");
     let out = sb.run(&["generate", "--model", tiny.to_str().unwrap(), "--device", "cuda", "hello"]);
     assert_one_line_error(&out, &["--device cuda", "make setup-cuda"]);
+}
+
+/// scripts/bench/pool.py (BENCHMARKS.md's pooled table) on two hand-made results files:
+/// each run's ratio is formed within the run, then the median, min and max over runs.
+#[test]
+fn pooling_pairs_each_run_then_takes_the_median() {
+    let sb = Sandbox::new();
+    let run = |ours_ms: f64, theirs_ms: f64, ours_tok_s: f64, theirs_tok_s: f64, cap_ms: f64| {
+        serde_json::json!({
+            "ours": {"prefill": [{"tokens": 8, "median_ms": ours_ms}], "generate": {"median_tok_s": ours_tok_s}, "capture": {"capture_median_ms": cap_ms, "plain_median_ms": 100.0}},
+            "transformers": {"prefill": [{"tokens": 8, "median_ms": theirs_ms}], "generate": {"median_tok_s": theirs_tok_s}},
+        })
+    };
+    let file = |name: &str, runs: Vec<serde_json::Value>| {
+        let ours: Vec<_> = runs.iter().map(|r| r["ours"].clone()).collect();
+        let theirs: Vec<_> = runs.iter().map(|r| r["transformers"].clone()).collect();
+        let path = sb.path(name);
+        std::fs::write(&path, serde_json::json!({"results": {"m": {"ours": ours, "transformers": theirs}}}).to_string()).unwrap();
+        path
+    };
+    let a = file("a.json", vec![run(50.0, 100.0, 30.0, 20.0, 110.0)]);
+    let b = file("b.json", vec![run(100.0, 100.0, 20.0, 20.0, 120.0), run(100.0, 80.0, 40.0, 20.0, 130.0)]);
+    let out = Command::new("python3").arg(format!("{}/scripts/bench/pool.py", env!("CARGO_MANIFEST_DIR"))).args([&a, &b]).output().expect("python3 runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // prefill ratios 2.0, 1.0, 0.8; generation 1.5, 1.0, 2.0; capture 10, 20, 30 %.
+    for row in ["**m** (3 runs from 2 files)", "| prefill 8 tokens (speed ratio) | 1.00x | 0.80x | 2.00x |", "| generation tokens/s (speed ratio) | 1.50x | 1.00x | 2.00x |", "| capture overhead (ours, %) | 20.0 | 10.0 | 30.0 |"] {
+        assert!(text.contains(row), "pool.py output lacks `{row}`:\n{text}");
+    }
 }
