@@ -61,6 +61,8 @@ pub struct CausalSelfAttention {
     layer: usize,
     /// 1 / sqrt(D), times 1 / (layer + 1) when config.json asks for it.
     scale: f64,
+    /// The context window: the KV cache never holds more positions.
+    n_ctx: i64,
 }
 
 impl CausalSelfAttention {
@@ -81,7 +83,7 @@ impl CausalSelfAttention {
         let v = v.transpose(1, 2); // (B, H, T, D)
         let (k, v, past) = match kv {
             Some(slot) => {
-                let (k, v) = LayerKv::append(slot, &k, &v); // (B, H, S, D) each
+                let (k, v) = LayerKv::append(slot, &k, &v, self.n_ctx); // (B, H, S, D) each
                 let past = k.size()[2] - t;
                 (k, v, past)
             }
@@ -214,7 +216,7 @@ impl Gpt2 {
             let ln_1 = ln("ln_1");
             let ln_2 = ln("ln_2");
             let mut conv = |n: &str| Conv1D { weight: take(format!("h.{i}.{n}.weight")), bias: take(format!("h.{i}.{n}.bias")) };
-            let attn = CausalSelfAttention { c_attn: conv("attn.c_attn"), c_proj: conv("attn.c_proj"), n_head: config.n_head as i64, layer: i, scale };
+            let attn = CausalSelfAttention { c_attn: conv("attn.c_attn"), c_proj: conv("attn.c_proj"), n_head: config.n_head as i64, layer: i, scale, n_ctx: config.n_positions as i64 };
             let mlp = Mlp { c_fc: conv("mlp.c_fc"), c_proj: conv("mlp.c_proj"), layer: i };
             h.push(Block { ln_1, attn, ln_2, mlp, layer: i });
         }

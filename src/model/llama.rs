@@ -240,6 +240,8 @@ pub struct LlamaAttention {
     n_kv_head: i64,
     head_dim: i64,
     layer: usize,
+    /// The context window: the KV cache never holds more positions.
+    n_ctx: i64,
 }
 
 impl LlamaAttention {
@@ -259,7 +261,7 @@ impl LlamaAttention {
         // Grouped-query attention: causal_attention lets query head h read key/value
         // head h / (H / K) without copying the keys and values per query head.
         let (k, v) = match past_kv {
-            Some(slot) => LayerKv::append(slot, &k, &v), // (B, K, S, D) each
+            Some(slot) => LayerKv::append(slot, &k, &v, self.n_ctx), // (B, K, S, D) each
             None => (k, v),
         };
         let z = causal_attention(&q, &k, &v, 1.0 / (d as f64).sqrt(), past, l, cap); // (B, T, H, D)
@@ -372,6 +374,7 @@ impl Llama {
                 n_kv_head: config.num_key_value_heads as i64,
                 head_dim: config.head_dim as i64,
                 layer: i,
+                n_ctx: config.max_position_embeddings as i64,
             };
             let mlp = LlamaMlp { gate_proj: lin("mlp.gate_proj"), up_proj: lin("mlp.up_proj"), down_proj: lin("mlp.down_proj"), layer: i };
             let input_layernorm = RmsNorm { weight: take(format!("{p}.input_layernorm.weight")), eps };

@@ -17,7 +17,7 @@ use tch::Tensor;
 /// is the number of key/value heads (= H for GPT-2). Shared by every model family.
 ///
 /// Each block's keys and values live in a buffer with spare room for later positions
-/// (capacity doubles when full), so a decoding step writes one position in place
+/// (capacity doubles when full, up to the context window), so a decoding step writes one position in place
 /// instead of copying the whole cache into a new tensor (what `torch.cat` per step
 /// would do): amortised O(1) copying per token instead of O(S).
 #[derive(Default)]
@@ -38,12 +38,13 @@ impl LayerKv {
     const MIN_CAPACITY: i64 = 64;
 
     /// Appends this call's keys and values (B, K, T, D) to the block's slot and returns
-    /// views of every position so far, (B, K, S, D) each.
-    pub(crate) fn append(slot: &mut Option<LayerKv>, k: &Tensor, v: &Tensor) -> (Tensor, Tensor) {
+    /// views of every position so far, (B, K, S, D) each. The buffer grows to at most
+    /// `max_len` positions (the context window; the model checks its input against it).
+    pub(crate) fn append(slot: &mut Option<LayerKv>, k: &Tensor, v: &Tensor, max_len: i64) -> (Tensor, Tensor) {
         let t = k.size()[2];
         let (len, cap) = slot.as_ref().map_or((0, 0), |c| (c.len, c.k.size()[2]));
         if len + t > cap {
-            let new_cap = (len + t).max(2 * cap).max(Self::MIN_CAPACITY);
+            let new_cap = (len + t).max(2 * cap).max(Self::MIN_CAPACITY).min(max_len).max(len + t);
             let mut shape = k.size();
             shape[2] = new_cap;
             let nk = Tensor::empty(shape.as_slice(), (k.kind(), k.device())); // (B, K, capacity, D)
@@ -475,12 +476,29 @@ mod kv_tests {
             let v = Tensor::randn([1, 3, t, 4], (Kind::Float, tch::Device::Cpu)) - i as f64; // (B, K, T, D)
             ks.push(k.shallow_clone());
             vs.push(v.shallow_clone());
-            let (ak, av) = LayerKv::append(&mut slot, &k, &v); // (B, K, S, D)
+            let (ak, av) = LayerKv::append(&mut slot, &k, &v, 1024); // (B, K, S, D)
             assert!(ak.equal(&Tensor::cat(&ks, 2)), "keys after piece {i}");
             assert!(av.equal(&Tensor::cat(&vs, 2)), "values after piece {i}");
         }
         assert_eq!(slot.as_ref().unwrap().len, 179);
         assert_eq!(slot.as_ref().unwrap().k.size()[2], 256, "capacity doubles: 64 -> 128 -> 256");
+    }
+
+    /// Doubling stops at the context window: with room for 100 positions, a cache of 76
+    /// grows to 100, not 128, and is then filled to the last position.
+    #[test]
+    fn kv_buffer_never_grows_past_the_context_window() {
+        let mut slot = None;
+        let mut ks = Vec::new();
+        for t in [70i64, 6, 23, 1] {
+            let k = Tensor::randn([1, 2, t, 4], (Kind::Float, tch::Device::Cpu)); // (B, K, T, D)
+            ks.push(k.shallow_clone());
+            let (ak, _) = LayerKv::append(&mut slot, &k, &k, 100); // (B, K, S, D)
+            assert!(ak.equal(&Tensor::cat(&ks, 2)));
+            assert!(slot.as_ref().unwrap().k.size()[2] <= 100, "capacity {} past the window", slot.as_ref().unwrap().k.size()[2]);
+        }
+        assert_eq!(slot.as_ref().unwrap().len, 100);
+        assert_eq!(slot.as_ref().unwrap().k.size()[2], 100);
     }
 }
 
