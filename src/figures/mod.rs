@@ -396,8 +396,6 @@ fn read_stamp(out: &Path, id: &str) -> Option<Stamp> {
     serde_json::from_str(&std::fs::read_to_string(stamp_path(out, id)).ok()?).ok()
 }
 
-/// Holds `out/.figures.lock` for the duration of a build, so two builders never
-/// interleave their writes.
 /// Deletes the temporary files an interrupted build may have left (`.<name>.<pid>.tmp`,
 /// see [`crate::io::write_atomic`]); called under the lock, so none is in use.
 fn remove_leftover_temp_files(out: &Path) {
@@ -422,7 +420,8 @@ fn bar(len: usize, show: bool, what: &str) -> indicatif::ProgressBar {
 }
 
 /// Rebuilds the stale figures of `opts` (or only reports them with `check`), then the
-/// gallery. One failing figure does not stop the others; see [`Summary::failed`].
+/// gallery, holding `out/.figures.lock` so that two builders never interleave their
+/// writes. One failing figure does not stop the others; see [`Summary::failed`].
 pub fn build(opts: &Options) -> Result<Summary> {
     let start = Instant::now();
     let specs = select(&opts.ids)?;

@@ -1,7 +1,8 @@
 //! GPT-2 in libtorch, read top to bottom like nanoGPT's `model.py`: `LayerNorm`,
 //! `CausalSelfAttention` (`attn`), `Mlp` (`mlp`), `Block` (`h.{i}`), `Gpt2`. Struct and
 //! field names equal the checkpoint keys. Tanh GELU, LayerNorm eps from config.json,
-//! no dropout (also when trained from scratch, [`Gpt2::new_trainable`]), no BOS token prepended, `lm_head` tied to `wte`.
+//! no dropout (also when trained from scratch, [`Gpt2::new_trainable`]), no BOS token
+//! prepended, `lm_head` tied to `wte`.
 //! Every hook point of [`HookPoint`] is offered to a [`Capture`] on the way.
 //! Serves every model-made figure of the essay (sections 1, 5, 6, 7).
 //!

@@ -17,9 +17,9 @@ use tch::Tensor;
 /// is the number of key/value heads (= H for GPT-2). Shared by every model family.
 ///
 /// Each block's keys and values live in a buffer with spare room for later positions
-/// (capacity doubles when full, up to the context window), so a decoding step writes one position in place
-/// instead of copying the whole cache into a new tensor (what `torch.cat` per step
-/// would do): amortised O(1) copying per token instead of O(S).
+/// (capacity doubles when full, up to the context window), so a decoding step writes
+/// one position in place instead of copying the whole cache into a new tensor (what
+/// `torch.cat` per step would do): amortised O(1) copying per token instead of O(S).
 #[derive(Default)]
 pub struct KvCache {
     layers: Vec<Option<LayerKv>>,
