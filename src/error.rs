@@ -23,6 +23,12 @@ pub enum Error {
     #[error("{path}: invalid config.json: {msg}")]
     Config { path: PathBuf, msg: String },
 
+    #[error("a model that cannot be run: {0}")]
+    BadConfig(#[from] crate::model::config::ConfigError),
+
+    #[error("a hook at {hook} returned a replacement of shape {got:?}, but the activation there has shape {expected:?}")]
+    BadReplacement { hook: String, expected: Vec<i64>, got: Vec<i64> },
+
     #[error("{path}: not a readable safetensors file ({msg}); it may be truncated or corrupt: delete it and download it again")]
     CorruptCheckpoint { path: PathBuf, msg: String },
 
@@ -55,6 +61,27 @@ pub enum Error {
 
     #[error("head {head} does not exist: the model has {n_head} heads per block (0..{n_head})")]
     BadHead { head: usize, n_head: usize },
+
+    #[error("neuron {neuron} does not exist: each MLP has {d_mlp} neurons (0..{d_mlp})")]
+    BadNeuron { neuron: usize, d_mlp: usize },
+
+    #[error("`{item}` in `{text}` is not a head: give block.head pairs counted from 0, separated by commas, e.g. 0.1,5.3")]
+    BadSiteList { item: String, text: String },
+
+    #[error("ablation mode `{0}` is not known: use zero or mean")]
+    BadAblateMode(String),
+
+    #[error("hook `{0}` cannot be patched: use resid_pre, attn_out or mlp_out")]
+    BadPatchHook(String),
+
+    #[error("the clean prompt has {clean} tokens and the corrupted one {corrupt}: patching copies position by position, so give two prompts of the same token count")]
+    PatchLengths { clean: usize, corrupt: usize },
+
+    #[error("a steering vector must have the model's width {width}, got shape {got:?}")]
+    BadSteeringVector { got: Vec<i64>, width: usize },
+
+    #[error("position {position} is beyond the prompt, which has {len} tokens (positions 0..{len})")]
+    BadPosition { position: usize, len: usize },
 
     #[error("`{word}` is {n} tokens ({tokens}), not one: {fix}")]
     MultiToken { word: String, n: usize, tokens: String, fix: String },

@@ -1,11 +1,16 @@
-//! Typed hook points and the activation cache: how a student opens the model up.
+//! Typed hook points and the activation cache: how a student opens the model up, and
+//! how an experiment reaches in and changes it.
 //!
 //! The names follow TransformerLens (`hook_embed`, `blocks.{l}.hook_resid_pre`,
 //! `attn.hook_pattern`, `mlp.hook_post`, ...) but are an enum, not strings. Capture is
 //! opt-in: the model asks a [`Capture`] whether it wants a hook point before it stores
 //! anything, [`NoCapture`] wants nothing, and an [`ActivationCache`] stores only what its
 //! [`HookFilter`] names. Capturing never changes the computation (a test checks the
-//! logits bit for bit). Serves essay sections 5-7 (embeddings, attention, meaning space).
+//! logits bit for bit). A hook may also hand back a replacement for the activation
+//! ([`Capture::replace`], TransformerLens's `run_with_hooks`): [`Edit`] wraps a closure,
+//! [`Chain`] runs several hooks in one pass (an intervention and a cache together), and
+//! [`crate::intervene`] has the ready-made ones (ablation, patching, steering).
+//! Serves essay sections 5-7 (embeddings, attention, meaning space).
 //!
 //! Shapes use the crate's dimension legend (B batch, T positions of this call,
 //! S = positions attended to, i.e. cached + T, C width, H heads, D head width,
@@ -111,12 +116,93 @@ impl fmt::Display for HookPoint {
 }
 
 /// What the model calls at each hook point. Implement it to watch activations as they
-/// pass; [`ActivationCache`] and [`NoCapture`] cover the usual cases.
+/// pass, or to change them; [`ActivationCache`], [`NoCapture`], [`Edit`] and [`Chain`]
+/// cover the usual cases.
+///
+/// At a hook point it wants, the model first asks [`Capture::replace`] for a
+/// replacement (same shape), then passes what goes on to [`Capture::record`].
 pub trait Capture {
-    /// Whether `hook` should be recorded; the model computes nothing extra when false.
+    /// Whether `hook` should be offered; the model computes nothing extra when false.
     fn wants(&self, hook: HookPoint) -> bool;
-    /// Receives the activation at `hook` (shape as in the [`HookPoint`] table).
+    /// Receives the activation at `hook` (shape as in the [`HookPoint`] table), after
+    /// any replacement.
     fn record(&mut self, hook: HookPoint, value: &Tensor);
+    /// A replacement for the activation at `hook`, of the same shape, or `None` to
+    /// leave it. Only called where [`Capture::wants`] says yes.
+    fn replace(&mut self, _hook: HookPoint, _value: &Tensor) -> Option<Tensor> {
+        None
+    }
+    /// Whether [`Capture::replace`] may replace `hook`. The model asks it only of the
+    /// attention scores and pattern: when they may change, z is computed from the
+    /// pattern (pattern @ v) instead of libtorch's fused kernel.
+    fn replaces(&self, _hook: HookPoint) -> bool {
+        false
+    }
+}
+
+/// A hook that may replace the activation at some hook points: `f(hook, value)`
+/// returns the replacement or `None` (TransformerLens's `run_with_hooks`).
+///
+/// ```no_run
+/// # use gpt2_explorer::hooks::{Edit, HookPoint};
+/// // Zero head 3 of block 0: z is (B, T, H, D).
+/// let mut knock_out = Edit::new(vec![HookPoint::AttnZ(0)], |_, z| {
+///     let z = z.copy();
+///     let _ = z.narrow(2, 3, 1).fill_(0.0);
+///     Some(z)
+/// });
+/// ```
+pub struct Edit<F> {
+    points: Vec<HookPoint>,
+    f: F,
+}
+
+impl<F: FnMut(HookPoint, &Tensor) -> Option<Tensor>> Edit<F> {
+    pub fn new(points: Vec<HookPoint>, f: F) -> Self {
+        Edit { points, f }
+    }
+}
+
+impl<F: FnMut(HookPoint, &Tensor) -> Option<Tensor>> Capture for Edit<F> {
+    fn wants(&self, hook: HookPoint) -> bool {
+        self.points.contains(&hook)
+    }
+    fn record(&mut self, _: HookPoint, _: &Tensor) {}
+    fn replace(&mut self, hook: HookPoint, value: &Tensor) -> Option<Tensor> {
+        (self.f)(hook, value)
+    }
+    fn replaces(&self, hook: HookPoint) -> bool {
+        self.points.contains(&hook)
+    }
+}
+
+/// Several hooks in one forward pass, in order: at each hook point every member that
+/// wants it may replace the activation (each sees the previous members' replacement),
+/// then every member that wants it records the final value. Put an intervention
+/// before an [`ActivationCache`] to capture the run it changed.
+pub struct Chain<'a>(pub Vec<&'a mut dyn Capture>);
+
+impl Capture for Chain<'_> {
+    fn wants(&self, hook: HookPoint) -> bool {
+        self.0.iter().any(|c| c.wants(hook))
+    }
+    fn record(&mut self, hook: HookPoint, value: &Tensor) {
+        for c in self.0.iter_mut().filter(|c| c.wants(hook)) {
+            c.record(hook, value);
+        }
+    }
+    fn replace(&mut self, hook: HookPoint, value: &Tensor) -> Option<Tensor> {
+        let mut out: Option<Tensor> = None;
+        for c in self.0.iter_mut().filter(|c| c.wants(hook)) {
+            if let Some(r) = c.replace(hook, out.as_ref().unwrap_or(value)) {
+                out = Some(r);
+            }
+        }
+        out
+    }
+    fn replaces(&self, hook: HookPoint) -> bool {
+        self.0.iter().any(|c| c.replaces(hook))
+    }
 }
 
 /// Captures nothing: the plain forward pass.

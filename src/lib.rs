@@ -6,7 +6,7 @@
 //! Data flow: text -> [`tokenizer`] -> token ids -> [`model`] (embeddings, blocks of
 //! attention and MLP, final norm) -> logits -> [`sampling`]; along the way the model
 //! offers every [`hooks::HookPoint`] to a [`hooks::Capture`], and its weight matrices
-//! are open through typed accessors ([`model::Gpt2::w_q`], ...).
+//! are open through typed accessors ([`LanguageModel::w_q`], ...).
 //!
 //! ## Dimension legend (used in every shape comment)
 //! | letter | meaning | GPT-2 small |
@@ -88,7 +88,7 @@ impl LoadedModel {
             source::ModelFormat::Folder => (model::load_folder(&files.path, device)?, Gpt2Tokenizer::from_dir(&files.path)?),
             source::ModelFormat::Gguf => {
                 let g = gguf::GgufFile::open(&files.path)?;
-                let model = LanguageModel::Llama(model::Llama::from_gguf(&g, device)?);
+                let model = model::Llama::from_gguf(&g, device)?;
                 (model, Gpt2Tokenizer::from_inner(gguf::tokenizer_from_gguf(&g)?))
             }
         };

@@ -22,7 +22,7 @@ use std::path::Path;
 use safetensors::{Dtype, View};
 
 use crate::error::{Error, Result};
-use crate::model::config::Gpt2Config;
+use crate::model::Gpt2Config;
 use crate::model::gpt2::Gpt2;
 
 /// The values of tensor `s` (n elements) of the spec above.

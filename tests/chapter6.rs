@@ -213,10 +213,10 @@ fn lens_case(name: &str, model: &LanguageModel, r: &Reference) {
 #[test]
 fn logit_lens_after_the_last_block_equals_the_models_logits() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let gpt2 = LanguageModel::Gpt2(Gpt2::load(&root.join("parity/tiny-hf"), Device::Cpu).unwrap());
+    let gpt2 = Gpt2::load(&root.join("parity/tiny-hf"), Device::Cpu).unwrap();
     lens_case("tiny-hf (GPT-2)", &gpt2, &Reference::load(&root.join("parity/tiny-hf")));
     for case in ["tiny-random", "tiny-random-untied"] {
-        let llama = LanguageModel::Llama(Llama::load(&root.join("llama").join(case), Device::Cpu).unwrap());
+        let llama = Llama::load(&root.join("llama").join(case), Device::Cpu).unwrap();
         lens_case(case, &llama, &Reference::load(&root.join("llama").join(case)));
     }
 }
@@ -258,9 +258,9 @@ fn every_logit_lens_row_matches_transformers() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     // The tiny checkpoints have 512-token vocabularies: any tokenizer serves for labels.
     let tok = gpt2_explorer::Gpt2Tokenizer::from_dir(&tokenizer_dir()).unwrap();
-    let gpt2 = LanguageModel::Gpt2(Gpt2::load(&root.join("parity/tiny-hf"), Device::Cpu).unwrap());
+    let gpt2 = Gpt2::load(&root.join("parity/tiny-hf"), Device::Cpu).unwrap();
     lens_rows_case("tiny-hf.safetensors", &gpt2, &tok);
-    let llama = LanguageModel::Llama(Llama::load(&root.join("llama/tiny-random"), Device::Cpu).unwrap());
+    let llama = Llama::load(&root.join("llama/tiny-random"), Device::Cpu).unwrap();
     lens_rows_case("llama-tiny-random.safetensors", &llama, &tok);
 }
 
@@ -337,9 +337,11 @@ fn check_figures(lm: &LoadedModel, gpt2: bool) {
         }
     }
 
-    // attn-proj-matrix: the stored matrix, oriented input x output.
+    // attn-proj-matrix: the projection oriented input x output, which the decoder keeps
+    // for every family (Llama's o_proj.weight is stored (C, H D) and loaded transposed).
     let stored = lm.model.attn_proj(0).unwrap();
-    let raw = |i: usize, j: usize| if gpt2 { stored.double_value(&[i as i64, j as i64]) } else { stored.double_value(&[j as i64, i as i64]) };
+    assert_eq!(stored.size(), vec![(info.n_head * info.d_head) as i64, c as i64], "attn_proj is (H D in, C out)");
+    let raw = |i: usize, j: usize| stored.double_value(&[i as i64, j as i64]);
     let fig = figures::make("attn-proj-matrix", json!({}), Some(lm)).unwrap();
     assert_eq!((fig.table.rows.len(), fig.table.headers.len()), (c, c + 1));
     for (i, j) in [(0, 0), (1, c - 1), (c / 2, 3), (c - 1, c - 1)] {

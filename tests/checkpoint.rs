@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use gpt2_explorer::model::checkpoint::Checkpoint;
-use gpt2_explorer::{Error, Gpt2};
+use gpt2_explorer::{Error, Gpt2, LanguageModel};
 use safetensors::{Dtype, View};
 use tch::{Device, Kind, Tensor};
 
@@ -48,7 +48,7 @@ fn tiny() -> BTreeMap<String, Tensor> {
 }
 
 /// Writes a model folder with tiny-hf's config and the given tensors; loads it.
-fn load_with(tensors: &BTreeMap<String, Tensor>, dtype: impl Fn(&str) -> Dtype) -> (tempfile::TempDir, Result<Gpt2, Error>) {
+fn load_with(tensors: &BTreeMap<String, Tensor>, dtype: impl Fn(&str) -> Dtype) -> (tempfile::TempDir, Result<LanguageModel, Error>) {
     let dir = tempfile::tempdir().unwrap();
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/parity/tiny-hf/config.json");
     std::fs::copy(src, dir.path().join("config.json")).unwrap();
@@ -58,7 +58,7 @@ fn load_with(tensors: &BTreeMap<String, Tensor>, dtype: impl Fn(&str) -> Dtype) 
     (dir, r)
 }
 
-fn err_text(r: Result<Gpt2, Error>) -> String {
+fn err_text(r: Result<LanguageModel, Error>) -> String {
     match r {
         Ok(_) => panic!("the checkpoint loaded but should have been refused"),
         Err(e) => e.to_string(),

@@ -9,7 +9,7 @@ mod parity_support;
 use std::path::{Path, PathBuf};
 
 use gpt2_explorer::gguf::GgufFile;
-use gpt2_explorer::{ActivationCache, HookPoint, LanguageModel, Llama, LoadedModel};
+use gpt2_explorer::{ActivationCache, HookPoint, Llama, LoadedModel};
 use parity_support::{assert_close, ids, Reference};
 use tch::{Device, Kind, Tensor};
 
@@ -26,15 +26,15 @@ fn smollm2_path() -> PathBuf {
 #[test]
 fn tiny_random_llama_with_tied_embeddings() {
     let r = Reference::load(&fixture("tiny-random"));
-    let m = LanguageModel::Llama(Llama::load(&fixture("tiny-random"), Device::Cpu).unwrap());
+    let m = Llama::load(&fixture("tiny-random"), Device::Cpu).unwrap();
     parity_support::check_case("tiny-random", &m, &r);
 }
 
 #[test]
 fn tiny_random_llama_with_its_own_lm_head_and_rope_theta() {
     let r = Reference::load(&fixture("tiny-random-untied"));
-    let m = LanguageModel::Llama(Llama::load(&fixture("tiny-random-untied"), Device::Cpu).unwrap());
-    assert!(matches!(&m, LanguageModel::Llama(l) if l.lm_head.is_some() && l.config.rope_theta == 500000.0));
+    let m = Llama::load(&fixture("tiny-random-untied"), Device::Cpu).unwrap();
+    assert!(m.lm_head.is_some() && m.info().positions == gpt2_explorer::model::config::Positions::Rotary { theta: 500000.0 });
     parity_support::check_case("tiny-random-untied", &m, &r);
 }
 
@@ -42,7 +42,7 @@ fn tiny_random_llama_with_its_own_lm_head_and_rope_theta() {
 fn smollm2_gguf_matches_transformers() {
     let r = Reference::load(&fixture("smollm2"));
     let g = GgufFile::open(smollm2_path()).unwrap();
-    let m = LanguageModel::Llama(Llama::from_gguf(&g, Device::Cpu).unwrap());
+    let m = Llama::from_gguf(&g, Device::Cpu).unwrap();
     let info = m.info();
     assert_eq!((info.n_layer, info.n_head, info.n_kv_head, info.d_model, info.vocab_size), (30, 9, 3, 576, 49152));
     parity_support::check_case("smollm2", &m, &r);
@@ -82,7 +82,7 @@ fn smollm2_through_the_command_line_and_loaded_model() {
 #[test]
 fn llama_hooks_and_weights() {
     let r = Reference::load(&fixture("tiny-random"));
-    let m = LanguageModel::Llama(Llama::load(&fixture("tiny-random"), Device::Cpu).unwrap());
+    let m = Llama::load(&fixture("tiny-random"), Device::Cpu).unwrap();
     assert!(m.check_hook(HookPoint::PosEmbed).is_err());
     let e = m.w_pos().unwrap_err().to_string();
     assert!(e.contains("rotary"), "{e}");
@@ -92,13 +92,13 @@ fn llama_hooks_and_weights() {
     let logits = m.run_with_cache(&ids, &mut c).unwrap();
     assert!(c.get(HookPoint::PosEmbed).is_err(), "a RoPE model must not fake a position embedding");
     assert!(logits.equal(&m.logits(&ids).unwrap()), "capturing changed the logits");
-    let LanguageModel::Llama(l) = &m else { unreachable!() };
     let info = m.info();
+    let gpt2_explorer::model::config::Norm::Rms { eps } = info.norm else { panic!("a Llama normalises with RMSNorm") };
     for layer in 0..info.n_layer {
         let x = c.resid_pre(layer).unwrap().get(0); // (T, C)
-        let b = &l.layers[layer];
+        let b = &m.h[layer];
         let var = x.pow_tensor_scalar(2).mean_dim(-1, true, Kind::Float);
-        let xn = (&x * (var + l.config.rms_norm_eps).rsqrt()) * &b.input_layernorm.weight;
+        let xn = (&x * (var + eps).rsqrt()) * &b.ln_1.weight;
         let q = Tensor::einsum("tc,hcd->thd", &[&xn, &m.w_q(layer).unwrap()], None::<i64>);
         assert_close(&format!("W_Q of block {layer}"), &q, &c.get(HookPoint::AttnQ(layer)).unwrap().get(0), 1e-5);
         let k = Tensor::einsum("tc,kcd->tkd", &[&xn, &m.w_k(layer).unwrap()], None::<i64>);
@@ -108,7 +108,7 @@ fn llama_hooks_and_weights() {
         assert_close(&format!("W_O of block {layer}"), &out, &c.get(HookPoint::AttnOut(layer)).unwrap().get(0), 1e-5);
         let mid = c.get(HookPoint::ResidMid(layer)).unwrap().get(0);
         let var = mid.pow_tensor_scalar(2).mean_dim(-1, true, Kind::Float);
-        let mn = (&mid * (var + l.config.rms_norm_eps).rsqrt()) * &b.post_attention_layernorm.weight;
+        let mn = (&mid * (var + eps).rsqrt()) * &b.ln_2.weight;
         let post = mn.matmul(&m.w_gate(layer).unwrap()).silu() * mn.matmul(&m.w_in(layer).unwrap());
         assert_close(&format!("W_gate, W_in of block {layer}"), &post, &c.mlp_post(layer).unwrap().get(0), 1e-5);
         let out = post.matmul(&m.w_out(layer).unwrap());
@@ -121,11 +121,10 @@ fn llama_hooks_and_weights() {
 #[test]
 fn kv_cache_matches_a_full_forward_for_llama() {
     let r = Reference::load(&fixture("tiny-random"));
-    let m = LanguageModel::Llama(Llama::load(&fixture("tiny-random"), Device::Cpu).unwrap());
+    let m = Llama::load(&fixture("tiny-random"), Device::Cpu).unwrap();
     let seq = r.prompt_ids(2);
     let full = m.logits(&seq).unwrap();
     let mut kv = gpt2_explorer::KvCache::new();
-    use gpt2_explorer::CausalLm;
     let pre = m.forward(&gpt2_explorer::model::gpt2::ids_tensor(&seq[..5]), Some(&mut kv), &mut gpt2_explorer::NoCapture).unwrap();
     assert_close("prefill", &pre.get(0), &full.narrow(0, 0, 5), 1e-4);
     for (i, &id) in seq.iter().enumerate().skip(5) {

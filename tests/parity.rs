@@ -24,7 +24,7 @@ fn check_case(case: &str, model: LanguageModel, r: &Reference) -> LanguageModel 
 }
 
 fn gpt2(dir: &Path) -> LanguageModel {
-    LanguageModel::Gpt2(Gpt2::load(dir, Device::Cpu).unwrap())
+    Gpt2::load(dir, Device::Cpu).unwrap()
 }
 
 fn tokenizer_dir() -> PathBuf {
@@ -132,7 +132,7 @@ fn capturing_never_changes_the_logits() {
     let mut all = ActivationCache::all();
     let captured = model.run_with_cache(&ids, &mut all).unwrap();
     assert!(plain.equal(&captured), "capturing every hook point changed the logits");
-    assert_eq!(all.len(), HookPoint::all(model.config.n_layer).len(), "not every hook point was captured");
+    assert_eq!(all.len(), HookPoint::all(model.info().n_layer).len(), "not every hook point was captured");
     let mut one = ActivationCache::new(HookFilter::Only(vec![HookPoint::AttnPattern(1)]));
     let again = model.run_with_cache(&ids, &mut one).unwrap();
     assert!(plain.equal(&again));
@@ -166,28 +166,28 @@ fn weight_accessors_rebuild_the_activations() {
     let ids = r.prompt_ids(2);
     let mut c = ActivationCache::all();
     let logits = model.run_with_cache(&ids, &mut c).unwrap(); // (T, V)
-    let cfg = &model.config;
-    let eps = cfg.layer_norm_epsilon;
+    let cfg = model.info();
+    let gpt2_explorer::model::config::Norm::Layer { eps } = cfg.norm else { panic!("GPT-2 normalises with LayerNorm") };
     let ids_t = Tensor::from_slice(&ids.iter().map(|&i| i as i64).collect::<Vec<_>>());
     assert_close("W_E rows = hook_embed", &model.w_e().index_select(0, &ids_t), &c.get(HookPoint::Embed).unwrap().get(0), 0.0);
-    assert_close("W_pos rows = hook_pos_embed", &model.w_pos().narrow(0, 0, ids.len() as i64), &c.get(HookPoint::PosEmbed).unwrap().get(0), 0.0);
+    assert_close("W_pos rows = hook_pos_embed", &model.w_pos().unwrap().narrow(0, 0, ids.len() as i64), &c.get(HookPoint::PosEmbed).unwrap().get(0), 0.0);
     for l in 0..cfg.n_layer {
         let b = &model.h[l];
         let x = c.resid_pre(l).unwrap().get(0); // (T, C)
-        let ln1 = x.layer_norm([cfg.n_embd as i64], Some(&b.ln_1.weight), Some(&b.ln_1.bias), eps, false);
+        let ln1 = x.layer_norm([cfg.d_model as i64], Some(&b.ln_1.weight), b.ln_1.bias.as_ref(), eps, false);
         let (bq, bk, bv) = model.b_qkv(l).unwrap();
         for (what, w, bias, hook) in [("W_Q", model.w_q(l).unwrap(), bq, HookPoint::AttnQ(l)), ("W_K", model.w_k(l).unwrap(), bk, HookPoint::AttnK(l)), ("W_V", model.w_v(l).unwrap(), bv, HookPoint::AttnV(l))] {
             let manual = Tensor::einsum("tc,hcd->thd", &[&ln1, &w], None::<i64>) + bias; // (T, H, D)
             assert_close(&format!("{what} of block {l}"), &manual, &c.get(hook).unwrap().get(0), 1e-5);
         }
         let z = c.get(HookPoint::AttnZ(l)).unwrap().get(0); // (T, H, D)
-        let out = Tensor::einsum("thd,hdc->tc", &[&z, &model.w_o(l).unwrap()], None::<i64>) + &b.attn.c_proj.bias;
+        let out = Tensor::einsum("thd,hdc->tc", &[&z, &model.w_o(l).unwrap()], None::<i64>) + model.b_o(l).unwrap();
         assert_close(&format!("W_O of block {l}"), &out, &c.get(HookPoint::AttnOut(l)).unwrap().get(0), 1e-5);
         let mid = c.get(HookPoint::ResidMid(l)).unwrap().get(0);
-        let ln2 = mid.layer_norm([cfg.n_embd as i64], Some(&b.ln_2.weight), Some(&b.ln_2.bias), eps, false);
-        let pre = ln2.matmul(model.w_in(l).unwrap()) + &b.mlp.c_fc.bias;
+        let ln2 = mid.layer_norm([cfg.d_model as i64], Some(&b.ln_2.weight), b.ln_2.bias.as_ref(), eps, false);
+        let pre = ln2.matmul(&model.w_in(l).unwrap()) + b.mlp.c_fc.bias.as_ref().unwrap();
         assert_close(&format!("W_in of block {l}"), &pre, &c.get(HookPoint::MlpPre(l)).unwrap().get(0), 1e-5);
-        let out = c.mlp_post(l).unwrap().get(0).matmul(model.w_out(l).unwrap()) + &b.mlp.c_proj.bias;
+        let out = c.mlp_post(l).unwrap().get(0).matmul(&model.w_out(l).unwrap()) + model.b_out(l).unwrap();
         assert_close(&format!("W_out of block {l}"), &out, &c.get(HookPoint::MlpOut(l)).unwrap().get(0), 1e-5);
         let pattern = c.attn_pattern(l).unwrap();
         // z comes from the fused attention kernel, the captured pattern from the textbook
@@ -199,6 +199,6 @@ fn weight_accessors_rebuild_the_activations() {
     }
     let manual = c.ln_final().unwrap().get(0).matmul(&model.w_u());
     assert_close("W_U", &manual, &logits, 1e-4);
-    assert_eq!(model.attn_proj(0).unwrap().size(), vec![cfg.n_embd as i64, cfg.n_embd as i64]);
+    assert_eq!(model.attn_proj(0).unwrap().size(), vec![cfg.d_model as i64, cfg.d_model as i64]);
     assert!(model.w_q(cfg.n_layer).is_err(), "a block past the last must be an error");
 }

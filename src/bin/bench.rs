@@ -144,17 +144,18 @@ fn time_it(warmup: usize, iters: usize, device: tch::Device, mut f: impl FnMut()
 fn weight_bytes_per_token(lm: &LanguageModel) -> (i64, i64) {
     // Every tensor of the checkpoint, as the model's own list names them.
     let numel = |shape: &Vec<i64>| shape.iter().product::<i64>();
-    let (tensors, embedding, n_embd) = match lm {
-        LanguageModel::Gpt2(m) => (gpt2_explorer::Gpt2::expected_tensors(&m.config), "wte.weight", m.config.n_embd),
-        LanguageModel::Llama(m) => (m.config.expected_tensors(), "model.embed_tokens.weight", m.config.hidden_size),
-    };
+    let info = lm.info();
+    let tensors = LanguageModel::expected_tensors(&info, lm.names()).expect("the model's own configuration");
+    let embedding = format!("{}.weight", lm.names().wte);
+    let position = lm.names().wpe.map(|n| format!("{n}.weight"));
+    let n_embd = info.d_model;
     let total: i64 = tensors.iter().map(|(_, s)| numel(s)).sum();
     let tied = !tensors.iter().any(|(n, _)| n == "lm_head.weight");
     // Read per token: every matrix once, but of the input embeddings (token, position)
     // only one row each; a tied token embedding is read whole as the unembedding.
     let mut per_token = total;
     for (name, shape) in &tensors {
-        if name == "wpe.weight" || (name == embedding && !tied) {
+        if Some(name) == position.as_ref() || (*name == embedding && !tied) {
             per_token -= numel(shape) - n_embd as i64;
         }
     }

@@ -1,6 +1,6 @@
 //! The parentheses transformer of essay section 7 ("What lets it work: syntax, meaning
-//! space"): a tiny GPT-2 (the project's own [`Gpt2`], built with fresh weights by
-//! [`Gpt2::new_trainable`]) trained from scratch to continue sequences of balanced
+//! space"): a tiny GPT-2 (the project's own decoder configured as GPT-2, built with
+//! fresh weights by [`Gpt2::new_trainable`]) trained from scratch to continue sequences of balanced
 //! parentheses, over a 3-token vocabulary "(", ")" and End.
 //!
 //! The data: random balanced sequences made on the fly ([`sample_sequence`]): at depth
@@ -23,8 +23,7 @@ use serde_json::json;
 use tch::{Kind, Tensor};
 
 use crate::error::Result;
-use crate::model::config::Gpt2Config;
-use crate::model::gpt2::Gpt2;
+use crate::model::{Gpt2, Gpt2Config, LanguageModel};
 use crate::train::{self, check_size, Optimizer, TrainCache, TrainConfig};
 
 /// Token id of "(".
@@ -182,7 +181,7 @@ pub fn batch(rng: &mut impl Rng, b: usize, max_len: usize, p_end: f64) -> (Tenso
 /// A trained parentheses model.
 pub struct ParensModel {
     pub config: ParensConfig,
-    pub model: Gpt2,
+    pub model: LanguageModel,
     /// Keeps the weights alive (the model's tensors are its variables).
     pub vs: tch::nn::VarStore,
     /// Loss of every training step.

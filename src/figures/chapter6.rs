@@ -196,14 +196,11 @@ fn head_blocks(ctx: &Ctx) -> Result<Figure> {
 }
 
 /// Block l's attention output projection oriented input x output: rows = the heads'
-/// outputs side by side (H D), columns = residual-stream elements (C). GPT-2 stores
-/// `attn.c_proj.weight` that way; Llama's `o_proj.weight` is (C, H D) and is transposed.
+/// outputs side by side (H D), columns = residual-stream elements (C), as the decoder
+/// keeps it for every family (GPT-2 stores `attn.c_proj.weight` that way; Llama's
+/// `o_proj.weight` (C, H D) is loaded transposed).
 pub fn proj_matrix_of(lm: &LanguageModel, l: usize) -> Result<Matrix> {
-    let m = Matrix::from_tensor(lm.attn_proj(l)?)?;
-    Ok(match lm {
-        LanguageModel::Gpt2(_) => m,
-        LanguageModel::Llama(_) => m.transpose(),
-    })
+    Matrix::from_tensor(lm.attn_proj(l)?)
 }
 
 fn std_of(values: &[f64]) -> f64 {

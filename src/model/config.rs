@@ -1,126 +1,208 @@
-//! `Gpt2Config`: the hyper-parameters of a GPT-2 checkpoint, read from its `config.json`
-//! (HF's `GPT2Config` keys), so that gpt2, gpt2-medium, gpt2-large, gpt2-xl and distilgpt2
-//! all load with the same code. Serves every model-made figure of the essay.
+//! [`ModelInfo`]: the one decoder's typed configuration. Every family (GPT-2, Llama,
+//! ...) maps its own `config.json` onto it ([`crate::model::gpt2::Gpt2Config::info`],
+//! [`crate::model::llama::LlamaConfig::info`]); what differs between families is said
+//! here in types (`Norm::Layer` or `Norm::Rms`, `Positions::Learned` or
+//! `Positions::Rotary`, `Mlp::Gelu` or `Mlp::SwiGlu`, the number of key/value heads),
+//! never in strings. Captions, figures and notebooks read the model's shape from it.
+//! Serves every model-made figure of the essay (sections 1, 5, 6, 7).
 
-use std::path::Path;
+use std::fmt;
 
-use serde::Deserialize;
+use serde::{Serialize, Serializer};
 
-use crate::error::{Error, Result};
+/// A configuration the decoder cannot run, named by the rule it breaks.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the {0} must be positive")]
+    NotPositive(&'static str),
+    #[error("{n_head} query heads cannot share {n_kv_head} key/value heads evenly")]
+    UnevenGroups { n_head: usize, n_kv_head: usize },
+    #[error("head width {0} must be even for rotary positions")]
+    OddRotaryHead(usize),
+    #[error("the norm's epsilon must be positive, got {0}")]
+    BadEps(f64),
+    #[error("the rotary base frequency (rope_theta) must be positive, got {0}")]
+    BadTheta(f64),
+    #[error("a gated MLP with biases is not supported")]
+    GatedWithBias,
+    #[error("a gated MLP needs the name of its gate in the family's name map")]
+    GatedWithoutGate,
+    #[error("learned positions need the name of their table in the family's name map")]
+    LearnedWithoutTable,
+}
 
-/// GPT-2 hyper-parameters. Field names follow HF's `config.json`.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-pub struct Gpt2Config {
-    /// V: vocabulary size (50257 for every released GPT-2).
-    pub vocab_size: usize,
-    /// Context window: the number of learned positions in `wpe`.
-    pub n_positions: usize,
-    /// C: width of the residual stream.
-    pub n_embd: usize,
-    /// L: number of blocks.
+/// The model families the decoder can be configured as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// OpenAI's GPT-2 (2019) and checkpoints of its shape.
+    Gpt2,
+    /// Meta's Llama layout (SmolLM2 and its kin, 2023-2024).
+    Llama,
+}
+
+/// How each block normalises its input (and how the final norm does).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Norm {
+    /// `(x - mean) / sqrt(var + eps) * weight + bias` (GPT-2).
+    Layer { eps: f64 },
+    /// `x / sqrt(mean(x^2) + eps) * weight`, computed in f32, no bias (Llama).
+    Rms { eps: f64 },
+}
+
+/// How the model knows where a token sits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Positions {
+    /// A learned matrix W_pos (P, C) added to the token embeddings (GPT-2).
+    Learned,
+    /// Rotary position embeddings (RoPE): each head's queries and keys are rotated by
+    /// angles that grow with the position, at base frequency `theta` (Llama).
+    Rotary { theta: f64 },
+}
+
+/// The MLP of each block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mlp {
+    /// `GELU_tanh(x W_in + b_in) W_out + b_out` (GPT-2).
+    Gelu,
+    /// `(SiLU(x W_gate) * (x W_in)) W_out` (Llama's SwiGLU).
+    SwiGlu,
+}
+
+/// The shape and make-up of a decoder-only transformer: everything the one decoder
+/// needs to know besides its weights. Dimension letters as in the crate's legend.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ModelInfo {
+    pub family: Family,
+    /// L
     pub n_layer: usize,
-    /// H: attention heads per block; D = C / H.
+    /// H
     pub n_head: usize,
-    /// Width of the MLP's hidden layer; `null` in config.json means 4 C.
-    #[serde(default)]
-    pub n_inner: Option<usize>,
-    #[serde(default = "default_eps")]
-    pub layer_norm_epsilon: f64,
-    #[serde(default = "default_act")]
-    pub activation_function: String,
-    #[serde(default = "default_true")]
-    pub scale_attn_weights: bool,
-    #[serde(default)]
-    pub scale_attn_by_inverse_layer_idx: bool,
-    #[serde(default)]
-    pub reorder_and_upcast_attn: bool,
-    #[serde(default)]
-    pub model_type: Option<String>,
+    /// K (= H without grouped-query attention): query head h reads key/value head
+    /// h / (H / K).
+    pub n_kv_head: usize,
+    /// C
+    pub d_model: usize,
+    /// D
+    pub d_head: usize,
+    /// M
+    pub d_mlp: usize,
+    /// V
+    pub vocab_size: usize,
+    /// P: the longest sequence the model accepts.
+    pub n_ctx: usize,
+    pub positions: Positions,
+    pub norm: Norm,
+    pub mlp: Mlp,
+    /// Whether the linear layers carry biases (GPT-2: all; Llama: none).
+    pub bias: bool,
+    /// Whether the unembedding is `wte` transposed (no `lm_head` of its own).
+    pub tied_embeddings: bool,
+    /// Attention scores are `q k^T * attn_scale / (l + 1)^k` with k = 1 when
+    /// `scale_by_inverse_layer` (a GPT-2 config option), else 0.
+    pub attn_scale: f64,
+    pub scale_by_inverse_layer: bool,
 }
 
-fn default_eps() -> f64 {
-    1e-5
-}
-fn default_act() -> String {
-    "gelu_new".into()
-}
-fn default_true() -> bool {
-    true
-}
-
-impl Gpt2Config {
-    /// The configuration of GPT-2 small (124M), the model of the essay.
-    pub fn gpt2_small() -> Self {
-        Self::preset(50257, 1024, 768, 12, 12)
-    }
-
-    /// A configuration with the given V, n_positions, C, L, H and the GPT-2 defaults.
-    pub fn preset(vocab_size: usize, n_positions: usize, n_embd: usize, n_layer: usize, n_head: usize) -> Self {
-        Gpt2Config {
-            vocab_size,
-            n_positions,
-            n_embd,
-            n_layer,
-            n_head,
-            n_inner: None,
-            layer_norm_epsilon: 1e-5,
-            activation_function: "gelu_new".into(),
-            scale_attn_weights: true,
-            scale_attn_by_inverse_layer_idx: false,
-            reorder_and_upcast_attn: false,
-            model_type: Some("gpt2".into()),
-        }
-    }
-
-    /// Reads and validates `config.json`.
-    pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::MissingFile { path: path.into(), what: "every model folder needs a config.json".into() }
-            } else {
-                Error::io(path, e)
-            }
-        })?;
-        let cfg: Gpt2Config =
-            serde_json::from_str(&text).map_err(|e| Error::Config { path: path.into(), msg: e.to_string() })?;
-        cfg.validate().map_err(|msg| Error::Config { path: path.into(), msg })?;
-        Ok(cfg)
-    }
-
-    /// Checks the invariants the model code relies on.
-    pub fn validate(&self) -> std::result::Result<(), String> {
-        if let Some(t) = &self.model_type {
-            if t != "gpt2" {
-                return Err(format!("model_type is `{t}`, this loader reads GPT-2 checkpoints (model_type `gpt2`)"));
-            }
-        }
-        for (name, v) in [("vocab_size", self.vocab_size), ("n_positions", self.n_positions), ("n_embd", self.n_embd), ("n_layer", self.n_layer), ("n_head", self.n_head)] {
+impl ModelInfo {
+    /// Checks the invariants the decoder relies on; the error names the broken one.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (name, v) in [
+            ("vocab size", self.vocab_size),
+            ("context window", self.n_ctx),
+            ("width", self.d_model),
+            ("number of blocks", self.n_layer),
+            ("number of heads", self.n_head),
+            ("number of key/value heads", self.n_kv_head),
+            ("head width", self.d_head),
+            ("MLP width", self.d_mlp),
+        ] {
             if v == 0 {
-                return Err(format!("{name} must be positive"));
+                return Err(ConfigError::NotPositive(name));
             }
         }
-        if !self.n_embd.is_multiple_of(self.n_head) {
-            return Err(format!("n_embd {} is not a multiple of n_head {}", self.n_embd, self.n_head));
+        if !self.n_head.is_multiple_of(self.n_kv_head) {
+            return Err(ConfigError::UnevenGroups { n_head: self.n_head, n_kv_head: self.n_kv_head });
         }
-        if !matches!(self.activation_function.as_str(), "gelu_new" | "gelu_pytorch_tanh") {
-            return Err(format!("activation_function `{}` is not supported (GPT-2 uses the tanh GELU, `gelu_new`)", self.activation_function));
+        if matches!(self.positions, Positions::Rotary { .. }) && !self.d_head.is_multiple_of(2) {
+            return Err(ConfigError::OddRotaryHead(self.d_head));
         }
-        if !(self.layer_norm_epsilon > 0.0 && self.layer_norm_epsilon.is_finite()) {
-            return Err(format!("layer_norm_epsilon must be positive, got {}", self.layer_norm_epsilon));
+        let eps = match self.norm {
+            Norm::Layer { eps } | Norm::Rms { eps } => eps,
+        };
+        if !(eps > 0.0 && eps.is_finite()) {
+            return Err(ConfigError::BadEps(eps));
         }
-        if self.reorder_and_upcast_attn {
-            return Err("reorder_and_upcast_attn = true is not supported".into());
+        if let Positions::Rotary { theta } = self.positions {
+            if !(theta > 0.0 && theta.is_finite()) {
+                return Err(ConfigError::BadTheta(theta));
+            }
+        }
+        if self.mlp == Mlp::SwiGlu && self.bias {
+            return Err(ConfigError::GatedWithBias);
         }
         Ok(())
     }
 
-    /// D: width of one attention head.
-    pub fn head_dim(&self) -> usize {
-        self.n_embd / self.n_head
+    /// The attention scale of block `layer`.
+    pub fn attn_scale_of(&self, layer: usize) -> f64 {
+        if self.scale_by_inverse_layer {
+            self.attn_scale / (layer + 1) as f64
+        } else {
+            self.attn_scale
+        }
     }
 
-    /// Width of the MLP's hidden layer (4 C unless `n_inner` says otherwise).
-    pub fn d_mlp(&self) -> usize {
-        self.n_inner.unwrap_or(4 * self.n_embd)
+    /// The query head group size H / K.
+    pub fn group(&self) -> usize {
+        self.n_head / self.n_kv_head
     }
 }
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Family::Gpt2 => "GPT-2",
+            Family::Llama => "Llama",
+        })
+    }
+}
+
+impl fmt::Display for Norm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Norm::Layer { .. } => "LayerNorm",
+            Norm::Rms { .. } => "RMSNorm",
+        })
+    }
+}
+
+impl fmt::Display for Positions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Positions::Learned => "learned",
+            Positions::Rotary { .. } => "rotary",
+        })
+    }
+}
+
+impl fmt::Display for Mlp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mlp::Gelu => "GELU (tanh)",
+            Mlp::SwiGlu => "SwiGLU",
+        })
+    }
+}
+
+/// The enums serialise as the words they display (e.g. `"rotary"`), as the JSON of
+/// earlier versions did.
+macro_rules! serialize_as_display {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+    )*};
+}
+serialize_as_display!(Family, Norm, Positions, Mlp);
