@@ -29,6 +29,7 @@ pub mod experiments;
 pub mod figures;
 pub mod gguf;
 pub mod hooks;
+pub mod intervene;
 pub mod io;
 pub mod model;
 pub mod plot;

@@ -13,7 +13,7 @@ use serde::Serialize;
 use tch::{Kind, Tensor};
 
 use crate::error::{Error, Result};
-use crate::hooks::NoCapture;
+use crate::hooks::{Capture, NoCapture};
 use crate::model::gpt2::ids_tensor;
 use crate::model::{CausalLm, KvCache};
 use crate::tokenizer::Gpt2Tokenizer;
@@ -127,7 +127,14 @@ pub fn generate<M: CausalLm + ?Sized>(model: &M, prompt: &[u32], max_new_tokens:
 }
 
 /// As [`generate`], with the model's probability of each chosen token.
-pub fn generate_steps<M: CausalLm + ?Sized>(model: &M, prompt: &[u32], max_new_tokens: usize, rule: Sampling, mut on_token: impl FnMut(u32)) -> Result<Vec<Step>> {
+pub fn generate_steps<M: CausalLm + ?Sized>(model: &M, prompt: &[u32], max_new_tokens: usize, rule: Sampling, on_token: impl FnMut(u32)) -> Result<Vec<Step>> {
+    generate_steps_with(model, prompt, max_new_tokens, rule, &mut NoCapture, on_token)
+}
+
+/// As [`generate_steps`], with `hooks` offered every hook point of every forward call
+/// (the prompt's, then each new token's): an intervention such as an ablation or a
+/// steering vector then acts on the whole generation, with the KV cache.
+pub fn generate_steps_with<M: CausalLm + ?Sized>(model: &M, prompt: &[u32], max_new_tokens: usize, rule: Sampling, hooks: &mut dyn Capture, mut on_token: impl FnMut(u32)) -> Result<Vec<Step>> {
     if prompt.is_empty() {
         return Err(Error::EmptyPrompt);
     }
@@ -141,7 +148,7 @@ pub fn generate_steps<M: CausalLm + ?Sized>(model: &M, prompt: &[u32], max_new_t
     let mut out = Vec::with_capacity(max_new_tokens);
     let mut input = ids_tensor(prompt); // (1, T)
     for _ in 0..max_new_tokens {
-        let logits = model.forward(&input, Some(&mut cache), &mut NoCapture)?; // (1, T, V)
+        let logits = model.forward(&input, Some(&mut cache), hooks)?; // (1, T, V)
         // The one host transfer of a step: the last position's logits, for the sampler.
         let last = logits.get(0).get(-1).to_device(tch::Device::Cpu); // (V)
         let next = sampler.pick(&last)?;

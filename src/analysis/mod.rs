@@ -2,8 +2,10 @@
 //! (counts, probabilities, projections) for the figure modules. Nothing here plots.
 
 pub mod attention;
+pub mod attribution;
 pub mod embedding;
 pub mod embedding_module;
+pub mod heads;
 pub mod lens;
 pub mod matrix;
 pub mod ngram;
