@@ -1,8 +1,9 @@
 //! `gpt2-explorer`: the command line over the library (no logic of its own).
 //! Subcommands: `tokens`, `next-token`, `generate` (essay section 1), `ngrams`
 //! (section 2: letter and word n-grams of English text, counts or samples), `attention`
-//! and `embed` (section 6), and `synthetic`, which writes a seeded random-weights GPT-2
-//! checkpoint for offline demos and tests.
+//! and `embed` (section 6), the experiments beyond the essay (`attribute`, `patch`,
+//! `heads`, and `--ablate` on `next-token` / `generate`), and `synthetic`, which writes a
+//! seeded random-weights GPT-2 checkpoint for offline demos and tests.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -12,6 +13,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 use gpt2_explorer::analysis::attention;
+use gpt2_explorer::analysis::attribution::logit_attribution;
+use gpt2_explorer::analysis::heads::detect_heads;
+use gpt2_explorer::intervene::{self, AblateMode, Ablation, PatchHook};
 use gpt2_explorer::analysis::embedding::{text_vector, MultiToken};
 use gpt2_explorer::sampling::{self, Sampling};
 use gpt2_explorer::synthetic::{self, Layout};
@@ -77,6 +81,30 @@ impl PromptArgs {
     }
 }
 
+/// Knocking out attention heads while the model runs (TransformerLens's ablation).
+#[derive(clap::Args)]
+struct AblateArgs {
+    /// Heads to knock out, as block.head pairs counted from 0: `--ablate 0.1,5.3`.
+    #[arg(long, value_name = "L.H[,L.H...]")]
+    ablate: Option<String>,
+    /// What an ablated head's output (its slice of hook_z) is replaced by: zeros, or its
+    /// mean over the prompt's positions.
+    #[arg(long, default_value = "zero", value_name = "zero|mean")]
+    ablate_mode: String,
+}
+
+impl AblateArgs {
+    /// The ablation asked for (an empty one when --ablate is not given).
+    fn ablation(&self, lm: &LoadedModel, ids: &[u32]) -> Result<Ablation> {
+        let mode: AblateMode = self.ablate_mode.parse()?;
+        let sites = match &self.ablate {
+            Some(list) => intervene::parse_heads(list).context("--ablate")?,
+            None => Vec::new(),
+        };
+        Ok(Ablation::new(&lm.model, &sites, mode, ids).context("--ablate")?)
+    }
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Split text into GPT-2 tokens.
@@ -98,6 +126,8 @@ enum Cmd {
         /// How many tokens to list.
         #[arg(long, default_value_t = 5)]
         top: usize,
+        #[command(flatten)]
+        a: AblateArgs,
         #[arg(long)]
         json: bool,
     },
@@ -113,6 +143,68 @@ enum Cmd {
         #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
         temperature: f64,
         /// Seed of the sampler: the same seed gives the same text.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[command(flatten)]
+        a: AblateArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Direct logit attribution (beyond the essay): a token's logit at one position
+    /// split into what the embeddings, each block's attention and MLP, the final norm's
+    /// bias, and each head wrote; they sum to the logit.
+    Attribute {
+        #[command(flatten)]
+        m: ModelArgs,
+        #[command(flatten)]
+        p: PromptArgs,
+        /// The token whose logit is split, as text (one token, e.g. " learn"); default:
+        /// the most likely next token at the position.
+        #[arg(long, conflicts_with = "target_id")]
+        target: Option<String>,
+        /// The token by id.
+        #[arg(long)]
+        target_id: Option<u32>,
+        /// The position, from 0 (default: the last).
+        #[arg(long)]
+        position: Option<usize>,
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// One row per term: kind (component or head), name, value.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Activation patching (beyond the essay): for every block and position, the share
+    /// of logit(answer) - logit(wrong) that copying the clean run's activation into the
+    /// corrupted run restores. The two prompts must have the same number of tokens.
+    Patch {
+        #[command(flatten)]
+        m: ModelArgs,
+        #[arg(long)]
+        clean: String,
+        #[arg(long)]
+        corrupt: String,
+        /// The clean prompt's answer, one token (e.g. " Mary").
+        #[arg(long)]
+        answer: String,
+        /// The corrupted prompt's answer, one token (e.g. " John").
+        #[arg(long)]
+        wrong: String,
+        /// What is copied: resid_pre (the residual stream entering the block), attn_out
+        /// or mlp_out.
+        #[arg(long, default_value = "resid_pre", value_name = "resid_pre|attn_out|mlp_out")]
+        hook: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Head detectors (beyond the essay): every head's previous-token, duplicate-token
+    /// and induction score on random tokens repeated twice.
+    Heads {
+        #[command(flatten)]
+        m: ModelArgs,
+        /// Random tokens before the repeat.
+        #[arg(long, default_value_t = 50)]
+        tokens: usize,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         #[arg(long)]
@@ -276,8 +368,107 @@ fn out(line: impl std::fmt::Display) -> Result<()> {
 
 const STDOUT_ERROR: &str = "cannot write to standard output";
 
+/// The ablated heads and mode, for JSON output.
+fn ablated(ablation: &Ablation, a: &AblateArgs) -> serde_json::Value {
+    let heads: Vec<String> = ablation.sites().iter().map(|s| s.to_string()).collect();
+    json!({"heads": heads, "mode": a.ablate_mode})
+}
+
+/// `attribute`: direct logit attribution at one position.
+fn attribute(m: ModelArgs, p: PromptArgs, target: Option<String>, target_id: Option<u32>, position: Option<usize>, json: bool, csv: bool) -> Result<()> {
+    let text = p.text()?;
+    let lm = m.load()?;
+    let ids = lm.encode_prompt(&text)?;
+    let position = position.unwrap_or(ids.len() - 1);
+    if position >= ids.len() {
+        return Err(gpt2_explorer::Error::BadPosition { position, len: ids.len() }).context("--position");
+    }
+    let target_id = match (target, target_id) {
+        (_, Some(id)) => id,
+        (Some(t), None) => one_token(&lm, &t, "--target")?,
+        (None, None) => lm.model.logits(&ids)?.get(position as i64).argmax(0, false).int64_value(&[]) as u32,
+    };
+    let a = logit_attribution(&lm.model, &ids, position, target_id)?;
+    let target = lm.tokenizer.token_str(target_id);
+    if json {
+        out(json!({"model": lm.name, "prompt_ids": ids, "position": position, "target_id": target_id, "target": target, "logit": a.logit, "components": a.components, "heads": a.heads}))?;
+    } else if csv {
+        out("kind,name,value")?;
+        for (kind, terms) in [("component", &a.components), ("head", &a.heads)] {
+            for t in terms {
+                out(format_args!("{kind},{},{}", t.name, t.value))?;
+            }
+        }
+    } else {
+        out(format_args!("logit of {} at position {position}: {:.4} (the components sum to {:.4})", lm.tokenizer.token_label(target_id), a.logit, a.total()))?;
+        for t in &a.components {
+            out(format_args!("  {:<14} {:+9.4}", t.name, t.value))?;
+        }
+        let mut heads = a.heads.clone();
+        heads.sort_by(|x, y| y.value.abs().total_cmp(&x.value.abs()));
+        out("heads that wrote most (z_h W_O^h):")?;
+        for t in heads.iter().take(10) {
+            out(format_args!("  {:<14} {:+9.4}", t.name, t.value))?;
+        }
+    }
+    Ok(())
+}
+
+/// The one token of `text` for `flag`, or an error naming its pieces.
+fn one_token(lm: &LoadedModel, text: &str, flag: &str) -> Result<u32> {
+    let ids = lm.tokenizer.encode(text)?;
+    match ids[..] {
+        [id] => Ok(id),
+        _ => {
+            let tokens = ids.iter().map(|&i| lm.tokenizer.token_label(i)).collect::<Vec<_>>().join(" | ");
+            bail!("{flag} `{text}` is {} tokens ({tokens}), not one: give a single token (mind the leading space, e.g. \" learn\")", ids.len())
+        }
+    }
+}
+
+/// `patch`: activation patching over every block and position.
+fn patch(m: ModelArgs, clean: String, corrupt: String, answer: String, wrong: String, hook: String, json: bool) -> Result<()> {
+    let hook: PatchHook = hook.parse().context("--hook")?;
+    let lm = m.load()?;
+    let clean_ids = lm.encode_prompt(&clean).context("--clean")?;
+    let corrupt_ids = lm.encode_prompt(&corrupt).context("--corrupt")?;
+    let (answer_id, wrong_id) = (one_token(&lm, &answer, "--answer")?, one_token(&lm, &wrong, "--wrong")?);
+    let r = intervene::patch_sweep(&lm.model, &clean_ids, &corrupt_ids, hook, &intervene::logit_diff(answer_id, wrong_id))?;
+    let tokens: Vec<String> = clean_ids.iter().map(|&i| lm.tokenizer.token_str(i)).collect();
+    if json {
+        out(json!({"model": lm.name, "hook": r.hook, "clean_ids": clean_ids, "corrupt_ids": corrupt_ids, "tokens": tokens, "answer_id": answer_id, "wrong_id": wrong_id, "clean": r.clean, "corrupt": r.corrupt, "patched": r.patched, "restored": r.restored}))?;
+    } else {
+        out(format_args!("logit({answer}) - logit({wrong}): clean {:.3}, corrupted {:.3}; share restored by patching {} at each block (rows) and position (columns):", r.clean, r.corrupt, r.hook))?;
+        out(format_args!("{:>6} {}", "", clean_ids.iter().map(|&i| format!("{:>8.8}", lm.tokenizer.token_label(i))).collect::<String>()))?;
+        for (l, row) in r.restored.iter().enumerate() {
+            out(format_args!("{:>6} {}", format!("{l}"), row.iter().map(|v| format!("{v:>8.2}")).collect::<String>()))?;
+        }
+    }
+    Ok(())
+}
+
+/// `heads`: the detector scores of every head.
+fn heads(m: ModelArgs, tokens: usize, seed: u64, json: bool) -> Result<()> {
+    let lm = m.load()?;
+    let s = detect_heads(&lm.model, tokens, seed).context("--tokens")?;
+    if json {
+        out(json!({"model": lm.name, "tokens": s.tokens, "seed": s.seed, "previous_token": s.previous_token, "duplicate_token": s.duplicate_token, "induction": s.induction}))?;
+    } else {
+        out(format_args!("{:<8} {:>15} {:>16} {:>10}", "head", "previous-token", "duplicate-token", "induction"))?;
+        for l in 0..s.n_layer {
+            for h in 0..s.n_head {
+                out(format_args!("{:<8} {:>15.3} {:>16.3} {:>10.3}", format!("L{l}H{h}"), s.previous_token[l][h], s.duplicate_token[l][h], s.induction[l][h]))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
+        Cmd::Attribute { m, p, target, target_id, position, json, csv } => attribute(m, p, target, target_id, position, json, csv)?,
+        Cmd::Patch { m, clean, corrupt, answer, wrong, hook, json } => patch(m, clean, corrupt, answer, wrong, hook, json)?,
+        Cmd::Heads { m, tokens, seed, json } => heads(m, tokens, seed, json)?,
         Cmd::Tokens { m, p, json } => {
             let text = p.text()?;
             // Only the tokenizer is needed: the weights are not read.
@@ -292,14 +483,15 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Cmd::NextToken { m, p, top, json } => {
+        Cmd::NextToken { m, p, top, a, json } => {
             let text = p.text()?;
             let lm = m.load()?;
             let ids = lm.encode_prompt(&text)?;
-            let logits = lm.model.logits(&ids)?; // (T, V)
+            let mut ablation = a.ablation(&lm, &ids)?;
+            let logits = lm.model.run_with_cache(&ids, &mut ablation)?; // (T, V)
             let table = sampling::top_k(&logits.get(-1), top, &lm.tokenizer)?;
             if json {
-                out(json!({"model": lm.name, "prompt_ids": ids, "top": table}))?;
+                out(json!({"model": lm.name, "prompt_ids": ids, "ablated": ablated(&ablation, &a), "top": table}))?;
             } else {
                 out(&text)?;
                 for (rank, t) in table.iter().enumerate() {
@@ -307,15 +499,17 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Cmd::Generate { m, p, max_new_tokens, temperature, seed, json } => {
+        Cmd::Generate { m, p, max_new_tokens, temperature, seed, a, json } => {
             let rule = Sampling::new(temperature, seed)?;
             let text = p.text()?;
             let lm = m.load()?;
             let ids = lm.encode_prompt(&text)?;
-            let new_ids = sampling::generate(&lm.model, &ids, max_new_tokens, rule, |_| {})?;
+            let mut ablation = a.ablation(&lm, &ids)?;
+            let steps = sampling::generate_steps_with(&lm.model, &ids, max_new_tokens, rule, &mut ablation, |_| {})?;
+            let new_ids: Vec<u32> = steps.iter().map(|s| s.id).collect();
             let continuation = lm.tokenizer.decode(&new_ids)?;
             if json {
-                out(json!({"model": lm.name, "prompt_ids": ids, "generated_ids": new_ids, "text": continuation, "seed": seed, "temperature": temperature}))?;
+                out(json!({"model": lm.name, "prompt_ids": ids, "generated_ids": new_ids, "text": continuation, "seed": seed, "temperature": temperature, "ablated": ablated(&ablation, &a)}))?;
             } else {
                 out(format_args!("{text}{continuation}"))?;
             }
