@@ -48,13 +48,14 @@ fn main() {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     if cli.targets.first().map(String::as_str) == Some("list") {
         for f in figures::registry() {
-            println!("{:<26} {:<40} {}", f.id, f.section, f.caption);
+            let caption = f.params().map_or_else(|_| f.caption_template.to_string(), |p| f.caption(&p));
+            println!("{:<26} {:<40} {}", f.id, f.section, caption);
         }
         return Ok(0);
     }
     gpt2_explorer::model::device::set_default_device(gpt2_explorer::model::device::resolve_device(&cli.device)?);
     let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let opts = Options { ids: cli.targets, out: cli.out, model: cli.model, force: cli.force, check: cli.check, jobs, progress: std::io::IsTerminal::is_terminal(&std::io::stderr()) };
+    let opts = Options { ids: cli.targets, out: cli.out, model: cli.model, force: cli.force, check: cli.check, jobs, progress: std::io::IsTerminal::is_terminal(&std::io::stderr()), source_root: figures::stamps::default_source_root() };
     let s = figures::build(&opts)?;
     if cli.check {
         if s.stale.is_empty() && s.failed.is_empty() {
