@@ -54,7 +54,7 @@ fn captions_are_made_from_the_parameters() {
 }
 
 /// Every figure of the essay's list (tests/fixtures/essay_figure_ids.txt, copied from
-/// ESSAY_FIGURES.md) is in the registry, in essay order; figures beyond the essay (the
+/// docs/essay-figures.md) is in the registry, in essay order; figures beyond the essay (the
 /// logit lens) may sit between them.
 #[test]
 fn the_registry_holds_every_essay_figure_in_essay_order() {
