@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export LIBTORCH := $(CURDIR)/.venv/libtorch/torch
 
-.PHONY: setup setup-notebooks build figures test notebooks parity-fixtures clean-cache bench bench-quick setup-cuda build-cuda bench-ngrams
+.PHONY: setup setup-notebooks build figures test lint notebooks parity-fixtures clean-cache bench bench-quick setup-cuda build-cuda bench-ngrams
 
 setup:
 	@bash scripts/setup.sh
@@ -17,11 +17,18 @@ build: setup
 figures: build
 	./target/debug/figures all $(ARGS)
 
-# The whole suite: the cargo tests, then every notebook run headless.
-test: setup setup-notebooks
+# The whole suite: the formatting and lint gates, the cargo tests, then every notebook
+# run headless.
+test: setup setup-notebooks lint
 	@bash scripts/setup-test.sh
 	$(CARGO) test
 	$(NOTEBOOKS_RUN)
+
+# The gates: rustfmt (rustfmt.toml) and clippy with every warning an error, over the
+# library, the binaries, the tests and the benches.
+lint: setup
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
 
 # evcxr_jupyter, the runner's Python packages and the kernelspec (scripts/setup-notebooks.sh).
 setup-notebooks:

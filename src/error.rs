@@ -104,6 +104,36 @@ pub enum Error {
     #[error("figure: {0}")]
     Figure(String),
 
+    #[error("unknown figure id `{id}`; valid ids: {known}")]
+    UnknownFigure { id: String, known: String },
+
+    #[error("figure `{figure}` has no parameter `{key}`; its parameters: {known}")]
+    UnknownParameter { figure: String, key: String, known: String },
+
+    #[error("{origin}: parameter `{key}`: {msg}")]
+    BadParameter { origin: String, key: String, msg: String },
+
+    #[error("figure `{figure}`: {msg}")]
+    BadParameters { figure: String, msg: String },
+
+    #[error("{origin}: {msg}")]
+    FigureInput { origin: String, msg: String },
+
+    #[error("figure `{figure}` needs a model: pass Some(&lm) (e.g. LoadedModel::load(\"auto\", true)?)")]
+    NoModel { figure: String },
+
+    #[error("CSV: {0}")]
+    Csv(#[from] csv::Error),
+
+    #[error(transparent)]
+    Plot(#[from] crate::plot::PlotError),
+
+    #[error("figure `{figure}`: {source}")]
+    Render { figure: String, source: crate::plot::PlotError },
+
+    #[error("cannot read the program's sources under {root} to stamp the figures ({source}); run the builder from its repository, where src/ and Cargo.lock are")]
+    Sources { root: PathBuf, source: std::io::Error },
+
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
 

@@ -1,6 +1,8 @@
 //! Small file helpers shared by the library: atomic writes (temporary file in the same
 //! folder, then rename), so an interrupted run never leaves a half-written file, and an
 //! advisory file lock, so two processes (or threads) never do the same work at once.
+//! Also the binaries' standard output: one line at a time, with a closed pipe (`| head`)
+//! an error they end quietly on, not `println!`'s panic.
 
 use std::io::Write;
 use std::path::Path;
@@ -57,4 +59,24 @@ impl Drop for FileLock {
     fn drop(&mut self) {
         let _ = self.0.unlock();
     }
+}
+
+/// Writes one line to standard output. A reader that went away gives an error of kind
+/// `BrokenPipe` (see [`is_broken_pipe`]) instead of the panic of `println!`.
+pub fn print_line(line: impl std::fmt::Display) -> std::io::Result<()> {
+    use std::io::Write;
+    writeln!(std::io::stdout().lock(), "{line}")
+}
+
+/// Whether `e`, or an error it wraps, is a closed pipe: the reader of standard output
+/// went away (`figures list | head -5`). Binaries then end quietly with status 0.
+pub fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut e = Some(e);
+    while let Some(err) = e {
+        if err.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+            return true;
+        }
+        e = err.source();
+    }
+    false
 }

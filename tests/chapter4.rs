@@ -151,7 +151,7 @@ fn bad_figure_parameters_are_clear_errors() {
     let e = err("nearest-point-nets", json!({"sizes": [[3, 4, 3]], "epochs": 1}));
     assert!(e.contains("2 inputs and 3 outputs"), "{e}");
     let e = err("function-random-nets", json!({"sizes": "big"}));
-    assert!(e.contains("sizes must be a list"), "{e}");
+    assert!(e.contains("figure `function-random-nets`: parameter `sizes`") && e.contains("expected a sequence"), "{e}");
     let e = err("cellular-automaton", json!({"rule": 300}));
     assert!(e.contains("rule must be 0..=255"), "{e}");
 }

@@ -562,3 +562,16 @@ fn a_closed_stdout_is_not_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(out.status.success(), "a closed pipe should end the program quietly: {:?} {err}", out.status);
 }
+
+/// `figures list | head -5`: the reader goes away; the binary ends quietly (status 0,
+/// nothing on stderr) instead of panicking with "failed printing to stdout: Broken
+/// pipe". The pipe's read end is closed before the binary starts, so every write fails.
+#[test]
+fn figures_list_into_a_closed_pipe_ends_quietly() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_figures")).arg("list").stdout(writer).stderr(std::process::Stdio::piped()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "status {:?}, stderr: {err}", out.status);
+    assert!(err.is_empty(), "stderr: {err}");
+}

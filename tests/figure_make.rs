@@ -23,8 +23,38 @@ fn refuses_unknown_ids_parameters_and_missing_models() {
     assert!(e.contains("must be a JSON object"), "{e}");
 }
 
+/// A value of the wrong type is one line naming the figure and the key (before typed
+/// parameters it was read as 0 or "" and drawn).
+#[test]
+fn refuses_mistyped_parameters_naming_the_key_and_the_figure() {
+    let e = figures::make("next-word-top5", json!({"top": "five"}), None).err().unwrap().to_string();
+    assert!(e.contains("figure `next-word-top5`") && e.contains("parameter `top`") && e.contains("invalid type"), "{e}");
+    let e = figures::make("fit-line", json!({"floors": -2}), None).err().unwrap().to_string();
+    assert!(e.contains("figure `fit-line`: parameter `floors`"), "{e}");
+    let e = figures::make("sampled-five", json!({"seeds": [1, "two"]}), None).err().unwrap().to_string();
+    assert!(e.contains("parameter `seeds[1]`"), "{e}");
+    assert!(!e.contains('\n'), "one line: {e}");
+}
+
+/// Every figure's declared parameters read back into its typed struct, and every
+/// `{key}` of its caption is one of them (a caption cannot contradict its parameters).
+#[test]
+fn captions_are_made_from_the_parameters() {
+    for spec in figures::registry() {
+        let params = spec.params().unwrap_or_else(|e| panic!("{}: {e}", spec.id));
+        for key in figures::params::placeholders(spec.caption_template) {
+            assert!(params.contains_key(key), "{}: caption names `{key}`, which is not a parameter", spec.id);
+        }
+        assert!(!spec.caption(&params).contains('{'), "{}: {}", spec.id, spec.caption(&params));
+    }
+    let spec = figures::select(&["sampled-continuation".to_string()]).unwrap().pop().unwrap();
+    let mut params = spec.params().unwrap();
+    params.insert("temperature".into(), json!(1.5));
+    assert!(spec.caption(&params).contains("temperature 1.5"), "{}", spec.caption(&params));
+}
+
 /// Every figure of the essay's list (tests/fixtures/essay_figure_ids.txt, copied from
-/// ESSAY_FIGURES.md) is in the registry, in essay order; figures beyond the essay (the
+/// docs/essay-figures.md) is in the registry, in essay order; figures beyond the essay (the
 /// logit lens) may sit between them.
 #[test]
 fn the_registry_holds_every_essay_figure_in_essay_order() {

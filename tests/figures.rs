@@ -16,7 +16,7 @@ fn all() -> usize {
     gpt2_explorer::figures::registry().len()
 }
 fn model_figures() -> usize {
-    gpt2_explorer::figures::registry().iter().filter(|f| f.kind.needs_model()).count()
+    gpt2_explorer::figures::registry().iter().filter(|f| f.made.needs_model()).count()
 }
 
 struct Env {
@@ -188,4 +188,57 @@ fn the_gallery_loads_every_image_in_headless_chromium() {
     let dom = String::from_utf8_lossy(&o.stdout);
     let want = format!("data-images-ok=\"{n}/{n}\"", n = all());
     assert!(dom.contains(&want), "Chromium did not load every image ({want} not in the page's DOM; stderr: {})", String::from_utf8_lossy(&o.stderr).lines().take(5).collect::<Vec<_>>().join(" | "));
+}
+
+/// Copies the sources the stamps hash (src/, Cargo.lock, scripts/fetch-corpora.sh) to
+/// `to`, so that a test can edit them without touching the repository.
+fn copy_sources(to: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let p = e.unwrap().path();
+            let dest = to.join(p.file_name().unwrap());
+            if p.is_dir() {
+                copy_dir(&p, &dest);
+            } else {
+                std::fs::copy(&p, &dest).unwrap();
+            }
+        }
+    }
+    copy_dir(&root.join("src"), &to.join("src"));
+    std::fs::create_dir_all(to.join("scripts")).unwrap();
+    std::fs::copy(root.join("Cargo.lock"), to.join("Cargo.lock")).unwrap();
+    std::fs::copy(root.join("scripts/fetch-corpora.sh"), to.join("scripts/fetch-corpora.sh")).unwrap();
+}
+
+/// The stamp covers every source file, not a hand-written list per figure: editing
+/// `src/sampling.rs` (which chapter 1's figures run through, though `chapter1.rs` never
+/// named it) makes them stale; so does `Cargo.lock`.
+#[test]
+fn editing_any_source_file_makes_the_figures_stale() {
+    use gpt2_explorer::figures::{build, Options};
+    let env = Env::new();
+    let sources = env.tmp.path().join("sources");
+    copy_sources(&sources);
+    let ids: Vec<String> = ["next-word-top5", "sampled-continuation", "gpt3-quotes"].map(String::from).to_vec();
+    let opts = |check: bool| Options { ids: ids.clone(), out: env.out(), model: env.model().display().to_string(), force: false, check, jobs: 1, progress: false, source_root: sources.clone() };
+    let first = build(&opts(false)).unwrap();
+    assert_eq!(first.built.len(), 3, "{:?}", first.failed);
+    assert_eq!(build(&opts(true)).unwrap().stale.len(), 0, "nothing changed, nothing is stale");
+
+    let sampling = sources.join("src/sampling.rs");
+    let mut text = std::fs::read_to_string(&sampling).unwrap();
+    text.push_str("\n// an edit\n");
+    std::fs::write(&sampling, text).unwrap();
+    let check = build(&opts(true)).unwrap();
+    assert_eq!(check.stale, ids, "every figure is stale after src/sampling.rs changed");
+
+    // Rebuilt, then Cargo.lock changes: stale again.
+    build(&opts(false)).unwrap();
+    assert!(build(&opts(true)).unwrap().stale.is_empty());
+    let lock = sources.join("Cargo.lock");
+    let text = std::fs::read_to_string(&lock).unwrap() + "\n";
+    std::fs::write(&lock, text).unwrap();
+    assert_eq!(build(&opts(true)).unwrap().stale, ids, "a new Cargo.lock makes the figures stale");
 }

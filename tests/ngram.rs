@@ -416,8 +416,9 @@ fn every_chapter2_figure_builds_from_real_text() {
     assert!(qu > 0.97, "{qu}");
     // The cat/dog stand-ins are named.
     let specs = figures::chapter2::figures();
-    assert!(specs[0].caption.contains("Aardvark") && specs[0].caption.contains("Cat"));
-    assert!(specs[1].caption.contains("Aardwolf") && specs[1].caption.contains("Dog"));
+    let caption = |i: usize| specs[i].caption(&specs[i].params().unwrap());
+    assert!(caption(0).contains("Aardvark") && caption(0).contains("Cat"));
+    assert!(caption(1).contains("Aardwolf") && caption(1).contains("Dog"));
     // Chains start with "cat"; a user's corpus can replace the default.
     let fig = figures::make("sentences-word-2grams", Value::Null, None).unwrap();
     assert_eq!(fig.table.rows.len(), 5);

@@ -179,14 +179,52 @@ pub fn nearest_tokens(lm: &LoadedModel, word: &str, k: usize) -> Result<Vec<(Str
     Ok(found.into_iter().map(|n| (lm.tokenizer.token_str(n.index as u32), n.cosine)).collect())
 }
 
-/// Picks a block from a figure parameter: a number, "first", "middle" or "last".
-pub fn resolve_layer(spec: &serde_json::Value, n_layer: usize) -> Result<usize> {
-    let l = match spec {
-        serde_json::Value::Number(n) => n.as_u64().map(|l| l as usize).ok_or_else(|| Error::Analysis(format!("layer {n}: give a block number 0..{n_layer}")))?,
-        serde_json::Value::String(s) if s == "first" => 0,
-        serde_json::Value::String(s) if s == "middle" => n_layer / 2,
-        serde_json::Value::String(s) if s == "last" => n_layer.saturating_sub(1),
-        other => return Err(Error::Analysis(format!("layer {other}: give a block number or \"first\", \"middle\", \"last\""))),
+/// Which block's output to read: a block number, or its place in the stack. In JSON a
+/// number or one of "first", "middle", "last".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum LayerChoice {
+    Index(usize),
+    Named(NamedLayer),
+}
+
+/// A block by its place in the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NamedLayer {
+    First,
+    Middle,
+    Last,
+}
+
+impl<'de> serde::Deserialize<'de> for LayerChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Index(usize),
+            Name(String),
+        }
+        let help = "give a block number or \"first\", \"middle\", \"last\"";
+        match Raw::deserialize(d).map_err(|_| serde::de::Error::custom(help))? {
+            Raw::Index(l) => Ok(LayerChoice::Index(l)),
+            Raw::Name(s) => match s.as_str() {
+                "first" => Ok(LayerChoice::Named(NamedLayer::First)),
+                "middle" => Ok(LayerChoice::Named(NamedLayer::Middle)),
+                "last" => Ok(LayerChoice::Named(NamedLayer::Last)),
+                other => Err(serde::de::Error::custom(format!("\"{other}\": {help}"))),
+            },
+        }
+    }
+}
+
+/// The block number of `choice` in a model of `n_layer` blocks.
+pub fn resolve_layer(choice: LayerChoice, n_layer: usize) -> Result<usize> {
+    let l = match choice {
+        LayerChoice::Index(l) => l,
+        LayerChoice::Named(NamedLayer::First) => 0,
+        LayerChoice::Named(NamedLayer::Middle) => n_layer / 2,
+        LayerChoice::Named(NamedLayer::Last) => n_layer.saturating_sub(1),
     };
     if l >= n_layer {
         return Err(Error::BadLayer { layer: l, n_layer });

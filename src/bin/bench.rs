@@ -59,6 +59,10 @@ struct Cli {
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
+        // A reader that went away (`bench ... | head`) is not an error of ours.
+        if gpt2_explorer::io::is_broken_pipe(e.as_ref()) {
+            std::process::exit(0);
+        }
         eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
         std::process::exit(2);
     }
@@ -267,6 +271,6 @@ fn run(cli: Cli) -> Result<()> {
         "capture": {"tokens": cap_ids.size()[1], "hooks": n_hooks, "captured_mib": captured_bytes as f64 / 1048576.0, "plain_median_ms": plain_ms, "capture_median_ms": cap_ms, "overhead": cap_ms / plain_ms - 1.0, "plain_cpu_ms": 1e3 * plain_m.cpu_s, "capture_cpu_ms": 1e3 * cap_m.cpu_s, "plain_peak_rss_mib": plain_m.peak_mib, "capture_peak_rss_mib": cap_m.peak_mib, "logits_bitwise_equal": bitwise_equal},
         "read_bandwidth_gb_s": bandwidth,
     });
-    println!("{report}");
+    gpt2_explorer::io::print_line(report)?;
     Ok(())
 }

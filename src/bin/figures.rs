@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use gpt2_explorer::figures::{self, Options};
+use gpt2_explorer::io::{is_broken_pipe, print_line};
 
 #[derive(Parser)]
 #[command(name = "figures", about = "Rebuild the figures of Wolfram's essay: only what is stale, PNG + SVG + CSV each, and a gallery")]
@@ -38,6 +39,8 @@ fn main() {
     let cli = Cli::parse();
     std::process::exit(match run(cli) {
         Ok(code) => code,
+        // A reader that went away (`figures list | head`) is not an error of ours.
+        Err(e) if is_broken_pipe(e.as_ref()) => 0,
         Err(e) => {
             eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
             2
@@ -48,37 +51,38 @@ fn main() {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     if cli.targets.first().map(String::as_str) == Some("list") {
         for f in figures::registry() {
-            println!("{:<26} {:<40} {}", f.id, f.section, f.caption);
+            let caption = f.params().map_or_else(|_| f.caption_template.to_string(), |p| f.caption(&p));
+            print_line(format!("{:<26} {:<40} {}", f.id, f.section, caption))?;
         }
         return Ok(0);
     }
     gpt2_explorer::model::device::set_default_device(gpt2_explorer::model::device::resolve_device(&cli.device)?);
     let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let opts = Options { ids: cli.targets, out: cli.out, model: cli.model, force: cli.force, check: cli.check, jobs, progress: std::io::IsTerminal::is_terminal(&std::io::stderr()) };
+    let opts = Options { ids: cli.targets, out: cli.out, model: cli.model, force: cli.force, check: cli.check, jobs, progress: std::io::IsTerminal::is_terminal(&std::io::stderr()), source_root: figures::stamps::default_source_root() };
     let s = figures::build(&opts)?;
     if cli.check {
         if s.stale.is_empty() && s.failed.is_empty() {
-            println!("all {} figures are up to date", s.up_to_date.len());
+            print_line(format!("all {} figures are up to date", s.up_to_date.len()))?;
             return Ok(0);
         }
         for id in &s.stale {
-            println!("stale: {id}");
+            print_line(format!("stale: {id}"))?;
         }
         for (id, e) in &s.failed {
-            println!("cannot check {id}: {e}");
+            print_line(format!("cannot check {id}: {e}"))?;
         }
         return Ok(1);
     }
     for (id, e) in &s.failed {
         eprintln!("failed: {id}: {e}");
     }
-    println!(
+    print_line(format!(
         "figures: {} built, {} up to date, {} failed in {:.1} s; gallery: {}",
         s.built.len(),
         s.up_to_date.len(),
         s.failed.len(),
         s.seconds,
         opts.out.join("index.html").display()
-    );
+    ))?;
     Ok(if s.failed.is_empty() { 0 } else { 1 })
 }

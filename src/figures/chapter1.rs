@@ -1,11 +1,11 @@
 //! Essay section 1, "It's just adding one word at a time": the next-word table, text
 //! grown by always taking the top word (and how it turns repetitive), text grown by
-//! sampling at temperature 0.8 (seeds recorded), the rank/probability power law, and a
+//! sampling at a temperature (0.8 by default; seeds recorded), the rank/probability power law, and a
 //! card for the GPT-3 quotes that cannot be reproduced here.
 
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Figure, FigureSpec, Kind, Plot, Table};
+use super::{Ctx, Figure, FigureSpec, Made, NoParams, Plot, Table};
 use crate::error::Result;
 use crate::plot::{BarChart, LinePlot, Series, SeriesStyle, Span, TextPanel, ValueFormat};
 use crate::sampling::{self, Sampling, Step};
@@ -13,35 +13,79 @@ use crate::tokenizer::readable;
 
 const SECTION: &str = "1. It's just adding one word at a time";
 const PROMPT: &str = "The best thing about AI is its ability to";
-const SOURCE: &str = include_str!("chapter1.rs");
 const WIDE: (u32, u32) = (1200, 800);
+
+/// A prompt and how many of its most likely next tokens to show.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopParams {
+    pub prompt: String,
+    pub top: usize,
+}
+
+/// A prompt grown by always taking the top token, `steps` tokens long.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GreedyParams {
+    pub prompt: String,
+    pub steps: usize,
+}
+
+/// A prompt grown by sampling at `temperature` with `seed`, `steps` tokens long.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampledParams {
+    pub prompt: String,
+    pub steps: usize,
+    pub temperature: f64,
+    pub seed: u64,
+}
+
+/// A prompt and several sampled continuations of it, one per seed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedsParams {
+    pub prompt: String,
+    pub steps: usize,
+    pub temperature: f64,
+    pub seeds: Vec<u64>,
+}
+
+fn prompt() -> String {
+    PROMPT.to_string()
+}
 
 /// The chapter's figures, in essay order.
 pub fn figures() -> Vec<FigureSpec> {
-    let f = |id, kind, caption, params: fn() -> Value, build: fn(&Ctx) -> Result<Figure>| FigureSpec { id, section: SECTION, kind, caption, params, source: SOURCE, build };
     vec![
-        f("next-word-top5", Kind::Model, "The five most likely next words after the prompt, with their probabilities.", || json!({"prompt": PROMPT, "top": 5}), next_word_top5),
-        f("greedy-continuation", Kind::Model, "Text grown one word at a time, always taking the most likely word (temperature 0).", || json!({"prompt": PROMPT, "steps": 7, "temperature": 0.0}), greedy_continuation),
-        f("greedy-long", Kind::Model, "A long zero-temperature continuation: always taking the top word tends to go flat and repetitive (GPT-2 soon loops; larger, newer models less so).", || json!({"prompt": PROMPT, "new_tokens": 100, "temperature": 0.0}), greedy_long),
-        f("sampled-continuation", Kind::Sampled, "Text grown by sampling each word at temperature 0.8: lower-ranked words get a chance.", || json!({"prompt": PROMPT, "steps": 7, "temperature": 0.8, "seed": 1}), sampled_continuation),
-        f("sampled-five", Kind::Sampled, "Five temperature-0.8 continuations of the same prompt, one per seed.", || json!({"prompt": PROMPT, "new_tokens": 30, "temperature": 0.8, "seeds": [1, 2, 3, 4, 5]}), sampled_five),
-        f("rank-probability-loglog", Kind::Model, "Probability of each possible next token against its rank, on log-log axes: roughly a power law.", || json!({"prompt": PROMPT, "top": 10000}), rank_probability),
-        f("sampled-long", Kind::Sampled, "One long temperature-0.8 continuation.", || json!({"prompt": PROMPT, "new_tokens": 100, "temperature": 0.8, "seed": 7}), sampled_long),
-        f("gpt3-quotes", Kind::NotReproducible, "The essay's GPT-3 outputs at temperature 0 and 0.8: not reproducible here.", || json!({}), gpt3_quotes),
+        FigureSpec::new("next-word-top5", SECTION, Made::Model, "The {top} most likely next words after the prompt, with their probabilities.", || TopParams { prompt: prompt(), top: 5 }, next_word_top5),
+        FigureSpec::new("greedy-continuation", SECTION, Made::Model, "Text grown one word at a time, always taking the most likely word (temperature 0).", || GreedyParams { prompt: prompt(), steps: 7 }, greedy_continuation),
+        FigureSpec::new("greedy-long", SECTION, Made::Model, "A long zero-temperature continuation ({steps} tokens): always taking the top word tends to go flat and repetitive (GPT-2 soon loops; larger, newer models less so).", || GreedyParams { prompt: prompt(), steps: 100 }, greedy_long),
+        FigureSpec::new("sampled-continuation", SECTION, Made::Sampled, "Text grown by sampling each word at temperature {temperature}: lower-ranked words get a chance.", || SampledParams { prompt: prompt(), steps: 7, temperature: 0.8, seed: 1 }, sampled_continuation),
+        FigureSpec::new("sampled-five", SECTION, Made::Sampled, "Continuations of the same prompt at temperature {temperature}, one per seed ({seeds}).", || SeedsParams { prompt: prompt(), steps: 30, temperature: 0.8, seeds: vec![1, 2, 3, 4, 5] }, sampled_five),
+        FigureSpec::new("rank-probability-loglog", SECTION, Made::Model, "Probability of each possible next token against its rank, on log-log axes: roughly a power law.", || TopParams { prompt: prompt(), top: 10000 }, rank_probability),
+        FigureSpec::new("sampled-long", SECTION, Made::Sampled, "One long continuation ({steps} tokens) at temperature {temperature}.", || SampledParams { prompt: prompt(), steps: 100, temperature: 0.8, seed: 7 }, sampled_long),
+        FigureSpec::new("gpt3-quotes", SECTION, Made::NotReproducible, "The essay's GPT-3 outputs at temperature 0 and 0.8: not reproducible here.", NoParams::default, gpt3_quotes),
     ]
 }
 
-fn next_word_top5(ctx: &Ctx) -> Result<Figure> {
+/// "Five" for 5 (one to twelve in words, larger counts as digits).
+fn count_word(n: usize) -> String {
+    const WORDS: [&str; 12] = ["One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve"];
+    n.checked_sub(1).and_then(|i| WORDS.get(i)).map_or_else(|| n.to_string(), |w| w.to_string())
+}
+
+fn next_word_top5(ctx: &Ctx, p: &TopParams) -> Result<Figure> {
     let lm = ctx.model()?;
-    let ids = lm.encode_prompt(ctx.str("prompt"))?;
+    let ids = lm.encode_prompt(&p.prompt)?;
     let logits = lm.model.logits(&ids)?; // (T, V)
-    let top = sampling::top_k(&logits.get(-1), ctx.u64("top") as usize, &lm.tokenizer)?;
+    let top = sampling::top_k(&logits.get(-1), p.top, &lm.tokenizer)?;
     let mut table = Table::new(&["rank", "id", "token", "prob", "logprob"]);
     for (i, t) in top.iter().enumerate() {
         table.push(vec![(i + 1).to_string(), t.id.to_string(), t.token.clone(), t.prob.to_string(), t.logprob.to_string()]);
     }
     let plot = BarChart {
-        title: format!("“{}” …", ctx.str("prompt")),
+        title: format!("“{}” …", p.prompt),
         subtitle: ctx.subtitle("next-word probabilities")?,
         labels: top.iter().map(|t| readable(&t.token)).collect(),
         values: top.iter().map(|t| t.prob).collect(),
@@ -63,9 +107,8 @@ fn steps_table(ctx: &Ctx, steps: &[Step]) -> Result<Table> {
 }
 
 /// A numbered list: the prompt and the words so far, the newest highlighted.
-fn growing_list(ctx: &Ctx, title: &str, what: &str, steps: &[Step]) -> Result<Figure> {
+fn growing_list(ctx: &Ctx, prompt: &str, title: &str, what: &str, steps: &[Step]) -> Result<Figure> {
     let lm = ctx.model()?;
-    let prompt = ctx.str("prompt");
     let mut list = Vec::new();
     for n in 1..=steps.len() {
         let mut spans = vec![Span::prompt(prompt)];
@@ -81,67 +124,65 @@ fn growing_list(ctx: &Ctx, title: &str, what: &str, steps: &[Step]) -> Result<Fi
     Ok(Figure { plot: Plot::Text(plot), table: steps_table(ctx, steps)?, size: WIDE })
 }
 
-fn run(ctx: &Ctx, n: usize, rule: Sampling) -> Result<Vec<Step>> {
+fn run(ctx: &Ctx, prompt: &str, n: usize, rule: Sampling) -> Result<Vec<Step>> {
     let lm = ctx.model()?;
-    let ids = lm.encode_prompt(ctx.str("prompt"))?;
+    let ids = lm.encode_prompt(prompt)?;
     sampling::generate_steps(&lm.model, &ids, n, rule, |_| {})
 }
 
-fn greedy_continuation(ctx: &Ctx) -> Result<Figure> {
-    let steps = run(ctx, ctx.u64("steps") as usize, Sampling::Greedy)?;
-    growing_list(ctx, "Always the most likely next word", "temperature 0", &steps)
+fn greedy_continuation(ctx: &Ctx, p: &GreedyParams) -> Result<Figure> {
+    let steps = run(ctx, &p.prompt, p.steps, Sampling::Greedy)?;
+    growing_list(ctx, &p.prompt, "Always the most likely next word", "temperature 0", &steps)
 }
 
-fn sampled_continuation(ctx: &Ctx) -> Result<Figure> {
-    let rule = Sampling::new(ctx.f64("temperature"), ctx.u64("seed"))?;
-    let steps = run(ctx, ctx.u64("steps") as usize, rule)?;
-    growing_list(ctx, "Sampling the next word at temperature 0.8", &format!("temperature 0.8, seed {}", ctx.u64("seed")), &steps)
+fn sampled_continuation(ctx: &Ctx, p: &SampledParams) -> Result<Figure> {
+    let rule = Sampling::new(p.temperature, p.seed)?;
+    let steps = run(ctx, &p.prompt, p.steps, rule)?;
+    let (t, seed) = (p.temperature, p.seed);
+    growing_list(ctx, &p.prompt, &format!("Sampling the next word at temperature {t}"), &format!("temperature {t}, seed {seed}"), &steps)
 }
 
 /// One paragraph: the prompt in grey, the continuation in black.
-fn long_text(ctx: &Ctx, title: &str, what: &str, steps: &[Step]) -> Result<Figure> {
+fn long_text(ctx: &Ctx, prompt: &str, title: &str, what: &str, steps: &[Step]) -> Result<Figure> {
     let lm = ctx.model()?;
     let ids: Vec<u32> = steps.iter().map(|s| s.id).collect();
-    let plot = TextPanel { title: title.into(), subtitle: ctx.subtitle(what)?, paragraphs: vec![vec![Span::prompt(ctx.str("prompt")), Span::generated(lm.tokenizer.decode(&ids)?)]], list: vec![] };
+    let plot = TextPanel { title: title.into(), subtitle: ctx.subtitle(what)?, paragraphs: vec![vec![Span::prompt(prompt), Span::generated(lm.tokenizer.decode(&ids)?)]], list: vec![] };
     Ok(Figure { plot: Plot::Text(plot), table: steps_table(ctx, steps)?, size: WIDE })
 }
 
-fn greedy_long(ctx: &Ctx) -> Result<Figure> {
-    let n = ctx.u64("new_tokens") as usize;
-    let steps = run(ctx, n, Sampling::Greedy)?;
-    long_text(ctx, "Temperature 0 for 100 tokens", &format!("{n} tokens, always the top word"), &steps)
+fn greedy_long(ctx: &Ctx, p: &GreedyParams) -> Result<Figure> {
+    let n = p.steps;
+    let steps = run(ctx, &p.prompt, n, Sampling::Greedy)?;
+    long_text(ctx, &p.prompt, &format!("Temperature 0 for {n} tokens"), &format!("{n} tokens, always the top word"), &steps)
 }
 
-fn sampled_long(ctx: &Ctx) -> Result<Figure> {
-    let n = ctx.u64("new_tokens") as usize;
-    let seed = ctx.u64("seed");
-    let steps = run(ctx, n, Sampling::new(ctx.f64("temperature"), seed)?)?;
-    long_text(ctx, "Temperature 0.8 for 100 tokens", &format!("{n} tokens, temperature 0.8, seed {seed}"), &steps)
+fn sampled_long(ctx: &Ctx, p: &SampledParams) -> Result<Figure> {
+    let (n, t, seed) = (p.steps, p.temperature, p.seed);
+    let steps = run(ctx, &p.prompt, n, Sampling::new(t, seed)?)?;
+    long_text(ctx, &p.prompt, &format!("Temperature {t} for {n} tokens"), &format!("{n} tokens, temperature {t}, seed {seed}"), &steps)
 }
 
-fn sampled_five(ctx: &Ctx) -> Result<Figure> {
+fn sampled_five(ctx: &Ctx, p: &SeedsParams) -> Result<Figure> {
     let lm = ctx.model()?;
-    let n = ctx.u64("new_tokens") as usize;
-    let t = ctx.f64("temperature");
-    let seeds: Vec<u64> = ctx.params["seeds"].as_array().map(|a| a.iter().filter_map(|v| v.as_u64()).collect()).unwrap_or_default();
+    let (n, t, seeds) = (p.steps, p.temperature, &p.seeds);
     let mut table = Table::new(&["seed", "generated_ids", "text"]);
     let mut list = Vec::new();
-    for &seed in &seeds {
-        let steps = run(ctx, n, Sampling::new(t, seed)?)?;
+    for &seed in seeds {
+        let steps = run(ctx, &p.prompt, n, Sampling::new(t, seed)?)?;
         let ids: Vec<u32> = steps.iter().map(|s| s.id).collect();
         let text = lm.tokenizer.decode(&ids)?;
         table.push(vec![seed.to_string(), ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" "), text.clone()]);
-        list.push(vec![Span::prompt(ctx.str("prompt")), Span::generated(text)]);
+        list.push(vec![Span::prompt(&p.prompt), Span::generated(text)]);
     }
-    let plot = TextPanel { title: "Five continuations at temperature 0.8".into(), subtitle: ctx.subtitle(&format!("{n} tokens each, seeds {seeds:?}"))?, paragraphs: vec![], list };
+    let plot = TextPanel { title: format!("{} continuations at temperature {t}", count_word(seeds.len())), subtitle: ctx.subtitle(&format!("{n} tokens each, seeds {seeds:?}"))?, paragraphs: vec![], list };
     Ok(Figure { plot: Plot::Text(plot), table, size: WIDE })
 }
 
-fn rank_probability(ctx: &Ctx) -> Result<Figure> {
+fn rank_probability(ctx: &Ctx, p: &TopParams) -> Result<Figure> {
     let lm = ctx.model()?;
-    let ids = lm.encode_prompt(ctx.str("prompt"))?;
+    let ids = lm.encode_prompt(&p.prompt)?;
     let logits = lm.model.logits(&ids)?; // (T, V)
-    let k = (ctx.u64("top") as usize).min(lm.model.info().vocab_size);
+    let k = p.top.min(lm.model.info().vocab_size);
     let top = sampling::top_k(&logits.get(-1), k, &lm.tokenizer)?;
     let mut table = Table::new(&["rank", "id", "token", "prob"]);
     for (i, t) in top.iter().enumerate() {
@@ -150,7 +191,7 @@ fn rank_probability(ctx: &Ctx) -> Result<Figure> {
     let points: Vec<(f64, f64)> = top.iter().enumerate().map(|(i, t)| ((i + 1) as f64, t.prob)).collect();
     let plot = LinePlot {
         title: "Next-token probability against rank".into(),
-        subtitle: ctx.subtitle(&format!("the {k} most likely tokens after “{}”", ctx.str("prompt")))?,
+        subtitle: ctx.subtitle(&format!("the {k} most likely tokens after “{}”", p.prompt))?,
         x_label: "rank".into(),
         y_label: "probability".into(),
         series: vec![Series { name: String::new(), points, style: SeriesStyle::Points }],
@@ -160,7 +201,7 @@ fn rank_probability(ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot: Plot::Lines(plot), table, size: WIDE })
 }
 
-fn gpt3_quotes(_ctx: &Ctx) -> Result<Figure> {
+fn gpt3_quotes(_ctx: &Ctx, _p: &NoParams) -> Result<Figure> {
     let mut table = Table::new(&["note"]);
     table.push(vec!["The essay shows GPT-3 outputs; GPT-3's weights are not public, so they cannot be reproduced here.".into()]);
     let plot = TextPanel {

@@ -1,5 +1,5 @@
 //! Essay section 2, "Where do the probabilities come from? (letters and words)": its
-//! figures (see ../shared/ESSAY_FIGURES.md), all counted from real English text —
+//! figures (see `docs/essay-figures.md`), all counted from real English text —
 //! letter counts of two Wikipedia animal articles (stand-ins for the essay's "Cat" and
 //! "Dog", which no package registry ships), letter frequencies of the default English
 //! sample (State of the Union addresses, Moby-Dick, the Brown corpus), random letters
@@ -17,37 +17,105 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Figure, FigureSpec, Kind, Plot, Table};
+use super::{Ctx, Figure, FigureSpec, Made, Plot, Table};
 use crate::analysis::ngram::{self, LetterCounts, LetterModel, WordCounts};
 use crate::corpus::{self, Corpus};
 use crate::error::{Error, Result};
 use crate::plot::{BarChart, Colormap, Heatmap, Span, TextPanel, ValueFormat};
 
 const SECTION: &str = "2. Where do the probabilities come from?";
-// The fetch script pins the text itself: a new corpus version rebuilds the figures.
-const SOURCE: &str = concat!(include_str!("chapter2.rs"), include_str!("../analysis/ngram.rs"), include_str!("../corpus.rs"), include_str!("../../scripts/fetch-corpora.sh"));
 const WIDE: (u32, u32) = (1200, 800);
 const TALL: (u32, u32) = (1000, 1000);
 
+/// One Wikipedia article of the fetched corpora, by title.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleParams {
+    pub article: String,
+}
+
+/// A corpus: "" for the default English sample, or a path to a UTF-8 file or folder.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorpusParams {
+    pub corpus: String,
+}
+
+/// `letters` random letters drawn with `seed` from the frequencies of `corpus`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LettersParams {
+    pub corpus: String,
+    pub letters: usize,
+    pub seed: u64,
+}
+
+/// `words` random words drawn with `seed` from the counts of `corpus`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WordsParams {
+    pub corpus: String,
+    pub words: usize,
+    pub seed: u64,
+}
+
+/// `words` words from each letter n-gram model, n = 1 … `max_n`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NgramWordsParams {
+    pub corpus: String,
+    pub max_n: usize,
+    pub words: usize,
+    pub seed: u64,
+}
+
+/// `words` words drawn by frequency among the `vocabulary` most common.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrequencyParams {
+    pub corpus: String,
+    pub vocabulary: usize,
+    pub words: usize,
+    pub seed: u64,
+}
+
+/// `chains` word 2-gram chains of `words` words from `start`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainParams {
+    pub corpus: String,
+    pub start: String,
+    pub chains: usize,
+    pub words: usize,
+    pub seed: u64,
+}
+
+/// The possible n-grams of a vocabulary of `vocabulary` words.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VocabularyParams {
+    pub corpus: String,
+    pub vocabulary: u64,
+}
+
 /// The chapter's figures, in essay order.
 pub fn figures() -> Vec<FigureSpec> {
-    let f = |id, kind, caption, params: fn() -> Value, build: fn(&Ctx) -> Result<Figure>| FigureSpec { id, section: SECTION, kind, caption, params, source: SOURCE, build };
     vec![
-        f("letters-cat", Kind::Corpus, "Letter counts of a real encyclopedia article about an animal: Wikipedia's “Aardvark” (2014, from gensim's test data), standing in for the essay's article “Cat”, which no package registry ships.", || json!({"article": "Aardvark"}), letters_article),
-        f("letters-dog", Kind::Corpus, "Letter counts of a second article: Wikipedia's “Aardwolf” (2014, from gensim's test data), standing in for the essay's “Dog”. The two profiles are much alike.", || json!({"article": "Aardwolf"}), letters_article),
-        f("letters-english", Kind::Corpus, "Letter counts of a large English sample: 18 MB of State of the Union addresses (1790–2021), Moby-Dick and the Brown corpus.", || json!({"corpus": ""}), letters_english),
-        f("random-letters", Kind::Corpus, "Letters drawn one at a time, independently, with the frequencies of English (seeded).", || json!({"corpus": "", "letters": 600, "seed": 1}), random_letters),
-        f("random-letters-space", Kind::Corpus, "The same, with the space as one more letter, as frequent as word ends in English.", || json!({"corpus": "", "letters": 600, "seed": 2}), random_letters_space),
-        f("random-words-lengths", Kind::Corpus, "Random letters again, but each “word” given a length drawn from the distribution of English word lengths.", || json!({"corpus": "", "words": 100, "seed": 3}), random_words_lengths),
-        f("letter-probabilities", Kind::Corpus, "The probability of each letter in English text, most common first.", || json!({"corpus": ""}), letter_probabilities),
-        f("letter-2gram-heatmap", Kind::Corpus, "Letter 2-grams: the probability of each second letter (down) given the first letter (across), inside words. The q column is empty but for u.", || json!({"corpus": ""}), letter_2gram_heatmap),
-        f("words-from-2grams", Kind::Corpus, "“Words” generated letter by letter from letter 2-gram probabilities (seeded).", || json!({"corpus": "", "words": 60, "seed": 4}), words_from_2grams),
-        f("words-from-ngrams", Kind::Corpus, "Words generated from letter n-gram models for n = 1 … 6: the longer the context, the more English they look.", || json!({"corpus": "", "max_n": 6, "words": 14, "seed": 5}), words_from_ngrams),
-        f("sentence-word-frequencies", Kind::Corpus, "A “sentence” of words drawn independently by their frequency among the 40,000 most common words of the sample (seeded).", || json!({"corpus": "", "vocabulary": 40000, "words": 40, "seed": 6}), sentence_word_frequencies),
-        f("sentences-word-2grams", Kind::Corpus, "Five chains of words starting with “cat”, each next word drawn from the word 2-gram probabilities of the sample (seeded).", || json!({"corpus": "", "start": "cat", "chains": 5, "words": 12, "seed": 7}), sentences_word_2grams),
-        f("ngram-combinatorics", Kind::Corpus, "Why counting cannot go far: with 40,000 common words there are 1.6 billion possible 2-grams and 64 trillion 3-grams, against the few million seen in any text.", || json!({"corpus": "", "vocabulary": 40000}), ngram_combinatorics),
+        FigureSpec::new("letters-cat", SECTION, Made::Corpus, "Letter counts of a real encyclopedia article about an animal: Wikipedia's “{article}” (2014, from gensim's test data), standing in for the essay's article “Cat”, which no package registry ships.", || ArticleParams { article: "Aardvark".into() }, letters_article),
+        FigureSpec::new("letters-dog", SECTION, Made::Corpus, "Letter counts of a second article: Wikipedia's “{article}” (2014, from gensim's test data), standing in for the essay's “Dog”. The two profiles are much alike.", || ArticleParams { article: "Aardwolf".into() }, letters_article),
+        FigureSpec::new("letters-english", SECTION, Made::Corpus, "Letter counts of a large English sample: 18 MB of State of the Union addresses (1790–2021), Moby-Dick and the Brown corpus (or the corpus given).", CorpusParams::default, letters_english),
+        FigureSpec::new("random-letters", SECTION, Made::Corpus, "Letters drawn one at a time, independently, with the frequencies of English (seed {seed}).", || LettersParams { corpus: String::new(), letters: 600, seed: 1 }, random_letters),
+        FigureSpec::new("random-letters-space", SECTION, Made::Corpus, "The same, with the space as one more letter, as frequent as word ends in English.", || LettersParams { corpus: String::new(), letters: 600, seed: 2 }, random_letters_space),
+        FigureSpec::new("random-words-lengths", SECTION, Made::Corpus, "Random letters again, but each “word” given a length drawn from the distribution of English word lengths.", || WordsParams { corpus: String::new(), words: 100, seed: 3 }, random_words_lengths),
+        FigureSpec::new("letter-probabilities", SECTION, Made::Corpus, "The probability of each letter in English text, most common first.", CorpusParams::default, letter_probabilities),
+        FigureSpec::new("letter-2gram-heatmap", SECTION, Made::Corpus, "Letter 2-grams: the probability of each second letter (down) given the first letter (across), inside words. The q column is empty but for u.", CorpusParams::default, letter_2gram_heatmap),
+        FigureSpec::new("words-from-2grams", SECTION, Made::Corpus, "“Words” generated letter by letter from letter 2-gram probabilities (seed {seed}).", || WordsParams { corpus: String::new(), words: 60, seed: 4 }, words_from_2grams),
+        FigureSpec::new("words-from-ngrams", SECTION, Made::Corpus, "Words generated from letter n-gram models for n = 1 … {max_n}: the longer the context, the more English they look.", || NgramWordsParams { corpus: String::new(), max_n: 6, words: 14, seed: 5 }, words_from_ngrams),
+        FigureSpec::new("sentence-word-frequencies", SECTION, Made::Corpus, "A “sentence” of words drawn independently by their frequency among the {vocabulary} most common words of the sample (seed {seed}).", || FrequencyParams { corpus: String::new(), vocabulary: 40000, words: 40, seed: 6 }, sentence_word_frequencies),
+        FigureSpec::new("sentences-word-2grams", SECTION, Made::Corpus, "{chains} chains of words starting with “{start}”, each next word drawn from the word 2-gram probabilities of the sample (seed {seed}).", || ChainParams { corpus: String::new(), start: "cat".into(), chains: 5, words: 12, seed: 7 }, sentences_word_2grams),
+        FigureSpec::new("ngram-combinatorics", SECTION, Made::Corpus, "Why counting cannot go far: with {vocabulary} common words there are billions of possible 2-grams and trillions of 3-grams, against the few million seen in any text.", || VocabularyParams { corpus: String::new(), vocabulary: 40000 }, ngram_combinatorics),
     ]
 }
 
@@ -62,8 +130,8 @@ fn cache() -> &'static Cache {
 
 /// The corpus of the `corpus` parameter ("" = the default English sample). Skipped
 /// files are reported on standard error.
-fn open_corpus(ctx: &Ctx) -> Result<Corpus> {
-    let p = ctx.str("corpus");
+fn open_corpus(corpus: &str) -> Result<Corpus> {
+    let p = corpus;
     let c = Corpus::open_or_default(if p.is_empty() { None } else { Some(Path::new(p)) })?;
     for s in &c.skipped {
         eprintln!("warning: skipped {}: {}", s.path.display(), s.reason);
@@ -87,27 +155,27 @@ fn corpus_key(c: &Corpus) -> String {
 }
 
 /// Word counts with 2-grams and distinct 3-grams.
-fn words(ctx: &Ctx) -> Result<(Corpus, Arc<WordCounts>)> {
-    let c = open_corpus(ctx)?;
+fn words(corpus: &str) -> Result<(Corpus, Arc<WordCounts>)> {
+    let c = open_corpus(corpus)?;
     let w = cached(format!("words3|{}", corpus_key(&c)), || WordCounts::count(&c, 3))?;
     Ok((c, w))
 }
 
-fn letter_model(ctx: &Ctx, n: usize) -> Result<(Corpus, Arc<LetterModel>)> {
-    let c = open_corpus(ctx)?;
+fn letter_model(corpus: &str, n: usize) -> Result<(Corpus, Arc<LetterModel>)> {
+    let c = open_corpus(corpus)?;
     let m = cached(format!("letters{n}|{}", corpus_key(&c)), || LetterModel::count(&c, n))?;
     Ok((c, m))
 }
 
-fn letter_counts(ctx: &Ctx) -> Result<(Corpus, LetterCounts)> {
-    let (c, w) = words(ctx)?;
-    let runs = letter_model(ctx, 1)?.1.runs;
+fn letter_counts(corpus: &str) -> Result<(Corpus, LetterCounts)> {
+    let (c, w) = words(corpus)?;
+    let runs = letter_model(corpus, 1)?.1.runs;
     Ok((c, LetterCounts { counts: w.letters, runs }))
 }
 
 /// "State of the Union … (18 MB)" for the default sample, else the path and size.
-fn corpus_name(ctx: &Ctx, c: &Corpus) -> String {
-    if ctx.str("corpus").is_empty() {
+fn corpus_name(corpus: &str, c: &Corpus) -> String {
+    if corpus.is_empty() {
         corpus::DEFAULT_ENGLISH_NAME.to_string()
     } else {
         format!("{} ({})", c.root.display(), c.describe())
@@ -163,8 +231,8 @@ fn text_figure(title: &str, subtitle: String, paragraphs: Vec<Vec<Span>>, list: 
 
 // ---------- the figures ----------
 
-fn letters_article(ctx: &Ctx) -> Result<Figure> {
-    let title = ctx.str("article");
+fn letters_article(_ctx: &Ctx, p: &ArticleParams) -> Result<Figure> {
+    let title = p.article.as_str();
     let path = corpus::wikipedia_article(title);
     let c = Corpus::open(&path).map_err(|e| match e {
         Error::Corpus { path, msg } if !path.exists() => Error::Corpus { path, msg: format!("{msg}; the Wikipedia articles are fetched by `make setup` (scripts/fetch-corpora.sh)") },
@@ -181,51 +249,52 @@ fn letters_article(ctx: &Ctx) -> Result<Figure> {
     Ok(letter_bars(plot_title, subtitle, &lc.counts))
 }
 
-fn letters_english(ctx: &Ctx) -> Result<Figure> {
-    let (c, lc) = letter_counts(ctx)?;
-    Ok(letter_bars("Letters in a large sample of English".into(), format!("{} · {} letters", corpus_name(ctx, &c), thousands(lc.total())), &lc.counts))
+fn letters_english(_ctx: &Ctx, p: &CorpusParams) -> Result<Figure> {
+    let (c, lc) = letter_counts(&p.corpus)?;
+    Ok(letter_bars("Letters in a large sample of English".into(), format!("{} · {} letters", corpus_name(&p.corpus, &c), thousands(lc.total())), &lc.counts))
 }
 
-fn random_letters(ctx: &Ctx) -> Result<Figure> {
-    let (c, lc) = letter_counts(ctx)?;
-    let (k, seed) = (ctx.u64("letters") as usize, ctx.u64("seed"));
+fn random_letters(_ctx: &Ctx, p: &LettersParams) -> Result<Figure> {
+    let (c, lc) = letter_counts(&p.corpus)?;
+    let (k, seed) = (p.letters, p.seed);
     let text = ngram::sample_letters(&lc, k, seed)?;
     let mut table = Table::new(&["seed", "text"]);
     table.push(vec![seed.to_string(), text.clone()]);
-    Ok(text_figure("Random letters with English frequencies", format!("{k} letters, seed {seed} · frequencies from {}", corpus_name(ctx, &c)), vec![vec![Span::generated(hard_wrap(&text, 75))]], vec![], table))
+    Ok(text_figure("Random letters with English frequencies", format!("{k} letters, seed {seed} · frequencies from {}", corpus_name(&p.corpus, &c)), vec![vec![Span::generated(hard_wrap(&text, 75))]], vec![], table))
 }
 
-fn random_letters_space(ctx: &Ctx) -> Result<Figure> {
-    let (c, lc) = letter_counts(ctx)?;
-    let (k, seed) = (ctx.u64("letters") as usize, ctx.u64("seed"));
+fn random_letters_space(_ctx: &Ctx, p: &LettersParams) -> Result<Figure> {
+    let (c, lc) = letter_counts(&p.corpus)?;
+    let (k, seed) = (p.letters, p.seed);
     let text = ngram::sample_letters_with_space(&lc, k, seed)?;
     let p_space = lc.runs as f64 / (lc.total() + lc.runs) as f64;
     let mut table = Table::new(&["seed", "p_space", "text"]);
     table.push(vec![seed.to_string(), p_space.to_string(), text.clone()]);
-    Ok(text_figure("Random letters, with the space as a letter", format!("{k} symbols, seed {seed}, P(space) = {:.1}% · {}", 100.0 * p_space, corpus_name(ctx, &c)), vec![vec![Span::generated(text)]], vec![], table))
+    Ok(text_figure("Random letters, with the space as a letter", format!("{k} symbols, seed {seed}, P(space) = {:.1}% · {}", 100.0 * p_space, corpus_name(&p.corpus, &c)), vec![vec![Span::generated(text)]], vec![], table))
 }
 
-fn random_words_lengths(ctx: &Ctx) -> Result<Figure> {
-    let (c, w) = words(ctx)?;
+fn random_words_lengths(_ctx: &Ctx, p: &WordsParams) -> Result<Figure> {
+    let (c, w) = words(&p.corpus)?;
     let lc = LetterCounts { counts: w.letters, runs: 0 };
-    let (k, seed) = (ctx.u64("words") as usize, ctx.u64("seed"));
+    let (k, seed) = (p.words, p.seed);
     let ws = ngram::sample_words_with_lengths(&lc, &w.lengths, k, seed)?;
     let mut table = Table::new(&["length", "probability"]);
     for (len, p) in w.length_distribution().iter().enumerate().skip(1) {
         table.push(vec![len.to_string(), p.to_string()]);
     }
     let mean = w.lengths.iter().enumerate().map(|(l, &n)| l as f64 * n as f64).sum::<f64>() / w.total as f64;
-    Ok(text_figure("Random letters in words of English lengths", format!("{k} words, seed {seed} · mean English word length {mean:.2} letters · {}", corpus_name(ctx, &c)), vec![vec![Span::generated(ws.join(" "))]], vec![], table))
+    Ok(text_figure("Random letters in words of English lengths", format!("{k} words, seed {seed} · mean English word length {mean:.2} letters · {}", corpus_name(&p.corpus, &c)), vec![vec![Span::generated(ws.join(" "))]], vec![], table))
 }
 
-fn letter_probabilities(ctx: &Ctx) -> Result<Figure> {
-    let (c, lc) = letter_counts(ctx)?;
+fn letter_probabilities(_ctx: &Ctx, p: &CorpusParams) -> Result<Figure> {
+    let (c, lc) = letter_counts(&p.corpus)?;
+    let name = corpus_name(&p.corpus, &c);
     let p = lc.probabilities();
     let mut order: Vec<usize> = (0..26).collect();
     order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
     let plot = BarChart {
         title: "How likely each letter is".into(),
-        subtitle: corpus_name(ctx, &c),
+        subtitle: name,
         labels: order.iter().map(|&i| ngram::symbol_char(i as u8).to_string()).collect(),
         values: order.iter().map(|&i| p[i]).collect(),
         value_format: ValueFormat::Percent(1),
@@ -239,8 +308,8 @@ fn letter_probabilities(ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot: Plot::Bars(plot), table, size: TALL })
 }
 
-fn letter_2gram_heatmap(ctx: &Ctx) -> Result<Figure> {
-    let (c, m) = letter_model(ctx, 2)?;
+fn letter_2gram_heatmap(_ctx: &Ctx, p: &CorpusParams) -> Result<Figure> {
+    let (c, m) = letter_model(&p.corpus, 2)?;
     let pm = m.letter_pair_matrix()?; // pm[first][second]
     // Row r (down) is the second letter, column c (across) the first.
     let values: Vec<f64> = (0..26).flat_map(|second| pm.iter().map(move |row| row[second])).collect();
@@ -253,7 +322,7 @@ fn letter_2gram_heatmap(ctx: &Ctx) -> Result<Figure> {
     }
     let plot = Heatmap {
         title: "Which letter follows which".into(),
-        subtitle: format!("P(second | first) for letter pairs inside words · {}", corpus_name(ctx, &c)),
+        subtitle: format!("P(second | first) for letter pairs inside words · {}", corpus_name(&p.corpus, &c)),
         rows: 26,
         cols: 26,
         values,
@@ -269,49 +338,49 @@ fn letter_2gram_heatmap(ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot: Plot::Heatmap(plot), table, size: TALL })
 }
 
-fn words_from_2grams(ctx: &Ctx) -> Result<Figure> {
-    let (c, m) = letter_model(ctx, 2)?;
-    let (k, seed) = (ctx.u64("words") as usize, ctx.u64("seed"));
+fn words_from_2grams(_ctx: &Ctx, p: &WordsParams) -> Result<Figure> {
+    let (c, m) = letter_model(&p.corpus, 2)?;
+    let (k, seed) = (p.words, p.seed);
     let ws = m.sample_words(k, seed);
     let mut table = Table::new(&["n", "seed", "word"]);
     for w in &ws {
         table.push(vec!["2".into(), seed.to_string(), w.clone()]);
     }
-    Ok(text_figure("“Words” from letter 2-grams", format!("{k} words, each letter drawn given the one before, seed {seed} · {}", corpus_name(ctx, &c)), vec![vec![Span::generated(ws.join(" "))]], vec![], table))
+    Ok(text_figure("“Words” from letter 2-grams", format!("{k} words, each letter drawn given the one before, seed {seed} · {}", corpus_name(&p.corpus, &c)), vec![vec![Span::generated(ws.join(" "))]], vec![], table))
 }
 
-fn words_from_ngrams(ctx: &Ctx) -> Result<Figure> {
-    let (k, seed, max_n) = (ctx.u64("words") as usize, ctx.u64("seed"), ctx.u64("max_n") as usize);
+fn words_from_ngrams(_ctx: &Ctx, p: &NgramWordsParams) -> Result<Figure> {
+    let (k, seed, max_n) = (p.words, p.seed, p.max_n);
     let mut table = Table::new(&["n", "seed", "word"]);
     let mut list = Vec::new();
     let mut name = String::new();
     for n in 1..=max_n {
-        let (c, m) = letter_model(ctx, n)?;
-        name = corpus_name(ctx, &c);
+        let (c, m) = letter_model(&p.corpus, n)?;
+        name = corpus_name(&p.corpus, &c);
         let ws = m.sample_words(k, seed);
         for w in &ws {
             table.push(vec![n.to_string(), seed.to_string(), w.clone()]);
         }
         list.push(vec![Span::highlight(format!("n = {n}")), Span::plain("   "), Span::generated(ws.join(" "))]);
     }
-    Ok(text_figure("Words from letter n-grams, n = 1 … 6", format!("{k} words per model, seed {seed} · {name}"), vec![], list, table))
+    Ok(text_figure(&format!("Words from letter n-grams, n = 1 … {max_n}"), format!("{k} words per model, seed {seed} · {name}"), vec![], list, table))
 }
 
-fn sentence_word_frequencies(ctx: &Ctx) -> Result<Figure> {
-    let (c, w) = words(ctx)?;
-    let (v, k, seed) = (ctx.u64("vocabulary") as usize, ctx.u64("words") as usize, ctx.u64("seed"));
+fn sentence_word_frequencies(_ctx: &Ctx, p: &FrequencyParams) -> Result<Figure> {
+    let (c, w) = words(&p.corpus)?;
+    let (v, k, seed) = (p.vocabulary, p.words, p.seed);
     let ws = w.sample_independent(k, v, seed)?;
     let mut table = Table::new(&["position", "word", "count_in_corpus"]);
     for (i, x) in ws.iter().enumerate() {
         table.push(vec![(i + 1).to_string(), x.clone(), w.count_of(x).to_string()]);
     }
     let used = v.min(w.vocabulary());
-    Ok(text_figure("A “sentence” of words drawn by frequency", format!("{k} words, seed {seed}, from the {} most common of {} distinct words · {}", thousands(used as u64), thousands(w.vocabulary() as u64), corpus_name(ctx, &c)), vec![vec![Span::generated(ws.join(" "))]], vec![], table))
+    Ok(text_figure("A “sentence” of words drawn by frequency", format!("{k} words, seed {seed}, from the {} most common of {} distinct words · {}", thousands(used as u64), thousands(w.vocabulary() as u64), corpus_name(&p.corpus, &c)), vec![vec![Span::generated(ws.join(" "))]], vec![], table))
 }
 
-fn sentences_word_2grams(ctx: &Ctx) -> Result<Figure> {
-    let (c, w) = words(ctx)?;
-    let (start, n_chains, len, seed) = (ctx.str("start"), ctx.u64("chains") as usize, ctx.u64("words") as usize, ctx.u64("seed"));
+fn sentences_word_2grams(_ctx: &Ctx, p: &ChainParams) -> Result<Figure> {
+    let (c, w) = words(&p.corpus)?;
+    let (start, n_chains, len, seed) = (p.start.as_str(), p.chains, p.words, p.seed);
     let chains = w.sample_chains(start, n_chains, len, seed)?;
     let mut table = Table::new(&["chain", "seed", "text"]);
     let mut list = Vec::new();
@@ -321,16 +390,16 @@ fn sentences_word_2grams(ctx: &Ctx) -> Result<Figure> {
     }
     Ok(text_figure(
         &format!("Word 2-gram chains from “{start}”"),
-        format!("{n_chains} chains of {len} words, seed {seed} · “{start}” occurs {} times · {}", w.count_of(start), corpus_name(ctx, &c)),
+        format!("{n_chains} chains of {len} words, seed {seed} · “{start}” occurs {} times · {}", w.count_of(start), corpus_name(&p.corpus, &c)),
         vec![],
         list,
         table,
     ))
 }
 
-fn ngram_combinatorics(ctx: &Ctx) -> Result<Figure> {
-    let (c, w) = words(ctx)?;
-    let v = ctx.u64("vocabulary");
+fn ngram_combinatorics(_ctx: &Ctx, p: &VocabularyParams) -> Result<Figure> {
+    let (c, w) = words(&p.corpus)?;
+    let v = p.vocabulary;
     let possible = |n: i32| (v as f64).powi(n);
     let seen = [w.vocabulary() as u64, w.distinct_pairs() as u64, w.distinct_triples as u64];
     let mut table = Table::new(&["n", "possible_with_vocabulary", "distinct_seen_in_corpus", "corpus_words"]);
@@ -349,5 +418,5 @@ fn ngram_combinatorics(ctx: &Ctx) -> Result<Figure> {
         100.0 * w.total as f64 / possible(3),
         thousands(v)
     ))];
-    Ok(text_figure("Counting runs out fast", format!("vocabulary of {} words · {}", thousands(v), corpus_name(ctx, &c)), vec![para], list, table))
+    Ok(text_figure("Counting runs out fast", format!("vocabulary of {} words · {}", thousands(v), corpus_name(&p.corpus, &c)), vec![para], list, table))
 }

@@ -1,4 +1,4 @@
-//! Essay section 4, "Neural nets, training, practice" (see ../shared/ESSAY_FIGURES.md):
+//! Essay section 4, "Neural nets, training, practice" (see `docs/essay-figures.md`):
 //! the nearest-point task and what one ReLU neuron and nets of several sizes make of
 //! it; learning a function of one variable (random nets, more and more examples, the
 //! loss curve, a two-weight loss surface with its steepest-descent path, equally good
@@ -8,43 +8,35 @@
 //! The digit-net figure of this section (`digit-separation`) comes from `digits.rs`,
 //! placed after the nearest-point nets.
 
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Figure, FigureSpec, Kind, Plot, Table};
-use crate::error::{Error, Result};
+use super::{Ctx, Figure, FigureSpec, Made, NoParams, Plot, Table};
+use crate::error::Result;
 use crate::experiments::{automaton, function, nearest};
 use crate::plot::{FieldPlot, FieldPoint, GridImage, ImageGrid, LinePlot, Panels, Series, SeriesStyle, Span, TextPanel, ValueRange, Colormap};
-use crate::train::{Optimizer, TrainCache, TrainConfig};
+use crate::train::{check_size, Optimizer, TrainCache, TrainConfig};
 
 const SECTION: &str = "4. Neural nets, training, practice";
-const SOURCE: &str = concat!(
-    include_str!("chapter4.rs"),
-    include_str!("../experiments/nearest.rs"),
-    include_str!("../experiments/function.rs"),
-    include_str!("../experiments/automaton.rs"),
-    include_str!("../train.rs")
-);
 const WIDE: (u32, u32) = (1200, 800);
 
 /// The chapter's figures, in essay order.
 pub fn figures() -> Vec<FigureSpec> {
-    let f = |id, kind, caption, params: fn() -> Value, build: fn(&Ctx) -> Result<Figure>| FigureSpec { id, section: SECTION, kind, caption, params, source: SOURCE, build };
     let mut list = vec![
-        f("nearest-point-target", Kind::Trained, "The task: for any position in the plane, which of three points is nearest? The plane splits into three regions (a Voronoi diagram).", || json!({"grid": 200}), nearest_point_target),
-        f("relu", Kind::Schematic, "The ramp (ReLU) function max(0, x): what each neuron applies to its weighted sum.", || json!({}), relu),
-        f("single-neuron-functions", Kind::Trained, "What one neuron with two inputs computes, ReLU(w₁x + w₂y + b), for several weights and biases: a tilted ramp.", single_neuron_params, single_neuron_functions),
-        f("nearest-point-nets", Kind::Trained, "What nets of several sizes learn for the nearest-point task, trained on random positions labelled with their nearest point (seeded; the share of the plane each gets right in the panel titles).", nearest_nets_params, nearest_point_nets),
-        f("function-target", Kind::Trained, "A function of one variable for a net to learn.", || json!({}), function_target),
-        f("function-random-nets", Kind::Trained, "What the same net computes with random weights (five seeds): nothing like the target before training.", || json!({"sizes": [1, 32, 32, 1], "seeds": [1, 2, 3, 4, 5]}), function_random_nets),
-        f("function-training-progress", Kind::Trained, "The net after training on more and more examples (each step shows it a fresh batch of random x): the fit improves.", progress_params, function_training_progress),
-        f("loss-curve", Kind::Trained, "The loss (mean squared error on each training batch) as training goes on: it falls fast, then flattens out.", progress_params, loss_curve),
-        f("loss-surface", Kind::Trained, "The loss of the model w₂·tanh(w₁x), fitted to data from 1.5·tanh(2x), as a function of its two weights (log scale; dark = low): two equally good minima.", surface_params, loss_surface),
-        f("descent-path", Kind::Trained, "Steepest descent: starting from poor weights, each step moves downhill on the loss surface until it settles in a minimum.", surface_params, descent_path),
-        f("equivalent-solutions", Kind::Trained, "Nets trained from different random starts (seeds): all fit the training range about equally well.", equivalent_params, equivalent_solutions),
-        f("extrapolation", Kind::Trained, "The same nets outside the range they were trained on (dashed lines mark it): each guesses differently.", equivalent_params, extrapolation),
-        f("net-size-fits", Kind::Trained, "Nets of several sizes trained with the same budget: too small ones cannot follow the curve; one with a narrow \"squeeze\" layer in the middle.", net_size_params, net_size_fits),
-        f("cellular-automaton", Kind::Schematic, "Rule 30 grown from a single black cell: a simple rule whose outcome can only be found by running it, step by step (computational irreducibility).", || json!({"rule": 30, "width": 161, "steps": 80}), cellular_automaton),
-        f("cat-dog-features", Kind::NotReproducible, "Image-net features of a cat picture: not reproducible here (no pretrained image net is available offline).", || json!({}), cat_dog_features),
+        FigureSpec::new("nearest-point-target", SECTION, Made::Trained, "The task: for any position in the plane, which of three points is nearest? The plane splits into three regions (a Voronoi diagram).", || GridParams { grid: 200 }, nearest_point_target),
+        FigureSpec::new("relu", SECTION, Made::Schematic, "The ramp (ReLU) function max(0, x): what each neuron applies to its weighted sum.", NoParams::default, relu),
+        FigureSpec::new("single-neuron-functions", SECTION, Made::Trained, "What one neuron with two inputs computes, ReLU(w₁x + w₂y + b), for several weights and biases: a tilted ramp.", NeuronParams::default, single_neuron_functions),
+        FigureSpec::new("nearest-point-nets", SECTION, Made::Trained, "What nets of several sizes learn for the nearest-point task, trained on random positions labelled with their nearest point (seed {seed}; the share of the plane each gets right in the panel titles).", NearestNetsParams::default, nearest_point_nets),
+        FigureSpec::new("function-target", SECTION, Made::Trained, "A function of one variable for a net to learn.", NoParams::default, function_target),
+        FigureSpec::new("function-random-nets", SECTION, Made::Trained, "What the same net computes with random weights (seeds {seeds}): nothing like the target before training.", || RandomNetsParams { sizes: vec![1, 32, 32, 1], seeds: vec![1, 2, 3, 4, 5] }, function_random_nets),
+        FigureSpec::new("function-training-progress", SECTION, Made::Trained, "The net after training on more and more examples (each step shows it a fresh batch of random x): the fit improves.", ProgressParams::default, function_training_progress),
+        FigureSpec::new("loss-curve", SECTION, Made::Trained, "The loss (mean squared error on each training batch) as training goes on: it falls fast, then flattens out.", ProgressParams::default, loss_curve),
+        FigureSpec::new("loss-surface", SECTION, Made::Trained, "The loss of the model w₂·tanh(w₁x), fitted to data from 1.5·tanh(2x), as a function of its two weights (log scale; dark = low): two equally good minima.", SurfaceParams::default, loss_surface),
+        FigureSpec::new("descent-path", SECTION, Made::Trained, "Steepest descent: starting from poor weights, each step moves downhill on the loss surface until it settles in a minimum.", SurfaceParams::default, descent_path),
+        FigureSpec::new("equivalent-solutions", SECTION, Made::Trained, "Nets trained from different random starts (seeds {seeds}): all fit the training range about equally well.", EquivalentParams::default, equivalent_solutions),
+        FigureSpec::new("extrapolation", SECTION, Made::Trained, "The same nets outside the range they were trained on (dashed lines mark it): each guesses differently.", EquivalentParams::default, extrapolation),
+        FigureSpec::new("net-size-fits", SECTION, Made::Trained, "Nets of several sizes trained with the same budget: too small ones cannot follow the curve; one with a narrow \"squeeze\" layer in the middle.", NetSizeParams::default, net_size_fits),
+        FigureSpec::new("cellular-automaton", SECTION, Made::Schematic, "Rule {rule} grown from a single black cell: a simple rule whose outcome can only be found by running it, step by step (computational irreducibility).", || AutomatonParams { rule: 30, width: 161, steps: 80 }, cellular_automaton),
+        FigureSpec::new("cat-dog-features", SECTION, Made::NotReproducible, "Image-net features of a cat picture: not reproducible here (no pretrained image net is available offline).", NoParams::default, cat_dog_features),
     ];
     // How the digit net separates digits (digits.rs) follows the nearest-point nets.
     super::insert_after(&mut list, "nearest-point-nets", super::digits::section4());
@@ -52,61 +44,143 @@ pub fn figures() -> Vec<FigureSpec> {
 }
 
 // ---------------------------------------------------------------- parameters
+// Counts are `i64` so that 0 or a negative number gets the training module's message
+// ("… must be a whole number >= 1") rather than a bare type error.
 
-fn single_neuron_params() -> Value {
-    json!({"grid": 120, "weights": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0], [1.0, -1.0, 0.5], [-2.0, 1.0, 0.3], [0.5, 0.5, -0.5]]})
+/// The side of the square grid the plane is sampled on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridParams {
+    pub grid: i64,
 }
 
-fn nearest_nets_params() -> Value {
-    json!({"sizes": [[2, 1, 3], [2, 2, 3], [2, 4, 3], [2, 16, 16, 3]], "examples": 2000, "epochs": 60, "batch_size": 100, "lr": 0.01, "seed": 1, "grid": 120})
+/// One neuron's weights and bias, `[w1, w2, b]` per panel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NeuronParams {
+    pub grid: i64,
+    pub weights: Vec<[f64; 3]>,
 }
 
-fn progress_params() -> Value {
-    json!({"sizes": [1, 32, 32, 1], "steps": [10, 50, 200, 2000], "batch_size": 32, "lr": 0.005, "seed": 1})
+impl Default for NeuronParams {
+    fn default() -> Self {
+        NeuronParams { grid: 120, weights: vec![[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0], [1.0, -1.0, 0.5], [-2.0, 1.0, 0.3], [0.5, 0.5, -0.5]] }
+    }
 }
 
-fn surface_params() -> Value {
-    json!({"points": 41, "grid": 120, "w1_range": [-4.0, 4.0], "w2_range": [-3.0, 3.0], "start": [-0.5, -2.8], "lr": 0.3, "steps": 300})
+/// Nets (layer sizes each) trained on the nearest-point task.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NearestNetsParams {
+    pub sizes: Vec<Vec<i64>>,
+    pub examples: i64,
+    pub epochs: i64,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub seed: u64,
+    pub grid: i64,
 }
 
-fn equivalent_params() -> Value {
-    json!({"sizes": [1, 32, 32, 1], "steps": 3000, "batch_size": 32, "lr": 0.005, "seeds": [1, 2, 3, 4], "wide_range": [-4.0, 4.0]})
+impl Default for NearestNetsParams {
+    fn default() -> Self {
+        NearestNetsParams { sizes: vec![vec![2, 1, 3], vec![2, 2, 3], vec![2, 4, 3], vec![2, 16, 16, 3]], examples: 2000, epochs: 60, batch_size: 100, lr: 0.01, seed: 1, grid: 120 }
+    }
 }
 
-fn net_size_params() -> Value {
-    json!({"sizes": [[1, 2, 1], [1, 4, 1], [1, 8, 8, 1], [1, 32, 32, 1], [1, 32, 4, 32, 1]], "steps": 3000, "batch_size": 32, "lr": 0.005, "seed": 1})
+/// One net's layer sizes, with random weights from each seed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomNetsParams {
+    pub sizes: Vec<i64>,
+    pub seeds: Vec<i64>,
+}
+
+/// One net trained for each budget of `steps`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProgressParams {
+    pub sizes: Vec<i64>,
+    pub steps: Vec<i64>,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub seed: u64,
+}
+
+impl Default for ProgressParams {
+    fn default() -> Self {
+        ProgressParams { sizes: vec![1, 32, 32, 1], steps: vec![10, 50, 200, 2000], batch_size: 32, lr: 0.005, seed: 1 }
+    }
+}
+
+/// The two-weight loss surface and a descent path on it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurfaceParams {
+    pub points: i64,
+    pub grid: i64,
+    pub w1_range: (f64, f64),
+    pub w2_range: (f64, f64),
+    pub start: (f64, f64),
+    pub lr: f64,
+    pub steps: usize,
+}
+
+impl Default for SurfaceParams {
+    fn default() -> Self {
+        SurfaceParams { points: 41, grid: 120, w1_range: (-4.0, 4.0), w2_range: (-3.0, 3.0), start: (-0.5, -2.8), lr: 0.3, steps: 300 }
+    }
+}
+
+/// The same net trained from several seeds, also shown on `wide_range`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EquivalentParams {
+    pub sizes: Vec<i64>,
+    pub steps: i64,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub seeds: Vec<i64>,
+    pub wide_range: (f64, f64),
+}
+
+impl Default for EquivalentParams {
+    fn default() -> Self {
+        EquivalentParams { sizes: vec![1, 32, 32, 1], steps: 3000, batch_size: 32, lr: 0.005, seeds: vec![1, 2, 3, 4], wide_range: (-4.0, 4.0) }
+    }
+}
+
+/// Nets of several sizes, one training budget.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetSizeParams {
+    pub sizes: Vec<Vec<i64>>,
+    pub steps: i64,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub seed: u64,
+}
+
+impl Default for NetSizeParams {
+    fn default() -> Self {
+        NetSizeParams { sizes: vec![vec![1, 2, 1], vec![1, 4, 1], vec![1, 8, 8, 1], vec![1, 32, 32, 1], vec![1, 32, 4, 32, 1]], steps: 3000, batch_size: 32, lr: 0.005, seed: 1 }
+    }
+}
+
+/// An elementary cellular automaton: its rule number (0..=255) and the picture's size.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutomatonParams {
+    pub rule: u64,
+    pub width: i64,
+    pub steps: i64,
 }
 
 // ---------------------------------------------------------------- helpers
 
-fn array<'a>(ctx: &'a Ctx, key: &str) -> Result<&'a Vec<Value>> {
-    ctx.params[key].as_array().ok_or_else(|| Error::Figure(format!("parameter `{key}` must be a list, got {}", ctx.params[key])))
-}
-
-fn ints(v: &Value, what: &str) -> Result<Vec<i64>> {
-    v.as_array().and_then(|a| a.iter().map(Value::as_i64).collect::<Option<Vec<_>>>()).ok_or_else(|| Error::Figure(format!("{what} must be a list of whole numbers, got {v}")))
-}
-
-fn floats(v: &Value, what: &str) -> Result<Vec<f64>> {
-    v.as_array().and_then(|a| a.iter().map(Value::as_f64).collect::<Option<Vec<_>>>()).ok_or_else(|| Error::Figure(format!("{what} must be a list of numbers, got {v}")))
-}
-
-fn pair(ctx: &Ctx, key: &str) -> Result<(f64, f64)> {
-    match floats(&ctx.params[key], key)?.as_slice() {
-        [a, b] => Ok((*a, *b)),
-        _ => Err(Error::Figure(format!("parameter `{key}` must be two numbers, got {}", ctx.params[key]))),
-    }
-}
-
-/// A positive count from the parameters (0 or a negative number is an error).
-fn count(ctx: &Ctx, key: &str) -> Result<usize> {
-    crate::train::check_size(key, ctx.params[key].as_i64().unwrap_or(0))
-}
-
-/// Adam with the figure's learning rate, batch size and seed; `epochs` as given. No
+/// Adam with the figure's learning rate, batch size and seed, for `steps` steps. No
 /// progress bar: the figure builder shows its own.
-fn adam(ctx: &Ctx, seed: u64, epochs: usize) -> TrainConfig {
-    TrainConfig { seed, optimizer: Optimizer::Adam, lr: ctx.f64("lr"), epochs, batch_size: ctx.params["batch_size"].as_u64().unwrap_or(0) as usize, progress: false }
+fn adam(lr: f64, batch_size: usize, seed: u64, steps: usize) -> TrainConfig {
+    TrainConfig { seed, optimizer: Optimizer::Adam, lr, epochs: steps, batch_size, progress: false }
 }
 
 fn sizes_label(sizes: &[i64]) -> String {
@@ -144,8 +218,8 @@ fn region_field(title: &str, subtitle: &str, n: usize, values: Vec<f64>, legend:
     }
 }
 
-fn nearest_point_target(ctx: &Ctx) -> Result<Figure> {
-    let n = count(ctx, "grid")?;
+fn nearest_point_target(_ctx: &Ctx, p: &GridParams) -> Result<Figure> {
+    let n = check_size("grid", p.grid)?;
     let mut table = Table::new(&["point", "x", "y"]);
     for (l, (x, y)) in ["A", "B", "C"].iter().zip(nearest::POINTS) {
         table.push(vec![l.to_string(), x.to_string(), y.to_string()]);
@@ -154,7 +228,7 @@ fn nearest_point_target(ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot: Plot::Field(plot), table, size: WIDE })
 }
 
-fn relu(_ctx: &Ctx) -> Result<Figure> {
+fn relu(_ctx: &Ctx, _p: &NoParams) -> Result<Figure> {
     let pts: Vec<(f64, f64)> = function::linspace(-2.0, 2.0, 401).into_iter().map(|x| (x, x.max(0.0))).collect();
     let mut table = Table::new(&["x", "relu"]);
     for &(x, y) in pts.iter().step_by(20) {
@@ -178,14 +252,11 @@ fn neuron_formula(w1: f64, w2: f64, b: f64) -> String {
     format!("ReLU({})", if s.is_empty() { "0".into() } else { s })
 }
 
-fn single_neuron_functions(ctx: &Ctx) -> Result<Figure> {
-    let n = count(ctx, "grid")?;
+fn single_neuron_functions(_ctx: &Ctx, p: &NeuronParams) -> Result<Figure> {
+    let n = check_size("grid", p.grid)?;
     let mut table = Table::new(&["w1", "w2", "b", "max_output"]);
     let (mut titles, mut plots) = (Vec::new(), Vec::new());
-    for w in array(ctx, "weights")? {
-        let [w1, w2, b] = floats(w, "each weight setting [w1, w2, b]")?[..] else {
-            return Err(Error::Figure(format!("each weight setting must be [w1, w2, b], got {w}")));
-        };
+    for &[w1, w2, b] in &p.weights {
         let values = nearest::single_neuron(w1, w2, b, n);
         table.push(vec![w1.to_string(), w2.to_string(), b.to_string(), values.iter().copied().fold(0.0, f64::max).to_string()]);
         titles.push(neuron_formula(w1, w2, b));
@@ -195,15 +266,14 @@ fn single_neuron_functions(ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot, table, size: WIDE })
 }
 
-fn nearest_point_nets(ctx: &Ctx) -> Result<Figure> {
-    let n = count(ctx, "grid")?;
-    let examples = ctx.params["examples"].as_i64().unwrap_or(0);
-    let cfg = adam(ctx, ctx.u64("seed"), count(ctx, "epochs")?);
+fn nearest_point_nets(_ctx: &Ctx, p: &NearestNetsParams) -> Result<Figure> {
+    let n = check_size("grid", p.grid)?;
+    let examples = p.examples;
+    let cfg = adam(p.lr, p.batch_size, p.seed, check_size("epochs", p.epochs)?);
     let cache = TrainCache::default();
     let mut table = Table::new(&["sizes", "weights", "final_loss", "agreement"]);
     let (mut titles, mut plots) = (Vec::new(), Vec::new());
-    for s in array(ctx, "sizes")? {
-        let sizes = ints(s, "each net's layer sizes")?;
+    for sizes in &p.sizes {
         let net = nearest::train_net(&cache, &sizes, examples, &cfg, n)?;
         table.push(vec![sizes_label(&sizes), net.n_params.to_string(), net.history.last().unwrap_or(f64::NAN).to_string(), net.agreement.to_string()]);
         titles.push(format!("{} net, {} weights: {:.0}% right", sizes_label(&sizes), net.n_params, 100.0 * net.agreement));
@@ -224,7 +294,7 @@ fn net_series(name: String, xs: &[f64], ys: Vec<f64>) -> Series {
     Series { name, points: xs.iter().copied().zip(ys).collect(), style: SeriesStyle::Line }
 }
 
-fn function_target(_ctx: &Ctx) -> Result<Figure> {
+fn function_target(_ctx: &Ctx, _p: &NoParams) -> Result<Figure> {
     let (lo, hi) = function::TRAIN_RANGE;
     let s = target_series(lo, hi);
     let mut table = Table::new(&["x", "target"]);
@@ -235,13 +305,13 @@ fn function_target(_ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot: Plot::Lines(plot), table, size: WIDE })
 }
 
-fn function_random_nets(ctx: &Ctx) -> Result<Figure> {
-    let sizes = ints(&ctx.params["sizes"], "sizes")?;
+fn function_random_nets(_ctx: &Ctx, p: &RandomNetsParams) -> Result<Figure> {
+    let sizes = &p.sizes;
     let (lo, hi) = function::TRAIN_RANGE;
     let xs = function::linspace(lo, hi, 300);
     let mut series = vec![target_series(lo, hi)];
     let mut table = Table::new(&["seed", "x", "output"]);
-    for seed in ints(&ctx.params["seeds"], "seeds")? {
+    for &seed in &p.seeds {
         let ys = function::FunctionNet::random(&sizes, seed as u64)?.eval(&xs)?;
         for (x, y) in xs.iter().zip(&ys).step_by(10) {
             table.push(vec![seed.to_string(), x.to_string(), y.to_string()]);
@@ -253,20 +323,19 @@ fn function_random_nets(ctx: &Ctx) -> Result<Figure> {
 }
 
 /// The progress runs: one net per step budget, each trained from the same seed.
-fn progress_runs(ctx: &Ctx) -> Result<Vec<(usize, function::TrainedFunction)>> {
-    let sizes = ints(&ctx.params["sizes"], "sizes")?;
+fn progress_runs(p: &ProgressParams) -> Result<Vec<(usize, function::TrainedFunction)>> {
     let cache = TrainCache::default();
     let mut runs = Vec::new();
-    for steps in ints(&ctx.params["steps"], "steps")? {
-        let steps = crate::train::check_size("steps", steps)?;
-        runs.push((steps, function::train_function(&cache, &sizes, &adam(ctx, ctx.u64("seed"), steps))?));
+    for &steps in &p.steps {
+        let steps = check_size("steps", steps)?;
+        runs.push((steps, function::train_function(&cache, &p.sizes, &adam(p.lr, p.batch_size, p.seed, steps))?));
     }
     Ok(runs)
 }
 
-fn function_training_progress(ctx: &Ctx) -> Result<Figure> {
-    let runs = progress_runs(ctx)?;
-    let batch = ctx.u64("batch_size");
+fn function_training_progress(_ctx: &Ctx, p: &ProgressParams) -> Result<Figure> {
+    let runs = progress_runs(p)?;
+    let batch = p.batch_size as u64;
     let (lo, hi) = function::TRAIN_RANGE;
     let xs = function::linspace(lo, hi, 300);
     let mut table = Table::new(&["steps", "examples_seen", "final_batch_loss"]);
@@ -278,14 +347,14 @@ fn function_training_progress(ctx: &Ctx) -> Result<Figure> {
         let series = vec![target_series(lo, hi), net_series("net".into(), &xs, run.net.eval(&xs)?)];
         plots.push(Plot::Lines(LinePlot { series, ..Default::default() }));
     }
-    let sub = format!("{} ReLU net, Adam (lr {}), batches of {batch} random x, seed {}; blue: target, orange: net", sizes_label(&ints(&ctx.params["sizes"], "sizes")?), ctx.f64("lr"), ctx.u64("seed"));
+    let sub = format!("{} ReLU net, Adam (lr {}), batches of {batch} random x, seed {}; blue: target, orange: net", sizes_label(&p.sizes), p.lr, p.seed);
     let cols = plots.len().min(2);
     Ok(Figure { plot: grid_plot("Learning from more and more examples", sub, titles, plots, cols), table, size: WIDE })
 }
 
-fn loss_curve(ctx: &Ctx) -> Result<Figure> {
-    let runs = progress_runs(ctx)?;
-    let (steps, run) = runs.iter().max_by_key(|(s, _)| *s).ok_or_else(|| Error::Figure("parameter `steps` is empty".into()))?;
+fn loss_curve(ctx: &Ctx, p: &ProgressParams) -> Result<Figure> {
+    let runs = progress_runs(p)?;
+    let (steps, run) = runs.iter().max_by_key(|(s, _)| *s).ok_or_else(|| ctx.bad_input("parameter `steps` is empty; give at least one step budget"))?;
     let loss = &run.history.loss;
     // A moving average over 1% of the run smooths the batch-to-batch noise.
     let w = (loss.len() / 100).max(1);
@@ -301,7 +370,7 @@ fn loss_curve(ctx: &Ctx) -> Result<Figure> {
     let raw: Vec<(f64, f64)> = loss.iter().enumerate().map(|(i, &l)| ((i + 1) as f64, l)).collect();
     let plot = LinePlot {
         title: "The loss during training".into(),
-        subtitle: format!("{steps} steps of Adam on batches of {} random x; log scale", ctx.u64("batch_size")),
+        subtitle: format!("{steps} steps of Adam on batches of {} random x; log scale", p.batch_size),
         x_label: "training step".into(),
         y_label: "loss (mean squared error)".into(),
         series: vec![Series { name: "each batch".into(), points: raw, style: SeriesStyle::Line }, Series { name: format!("average of {w}"), points: smooth, style: SeriesStyle::Line }],
@@ -311,13 +380,13 @@ fn loss_curve(ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot: Plot::Lines(plot), table, size: WIDE })
 }
 
-fn surface(ctx: &Ctx) -> Result<(FieldPlot, Vec<(f64, f64)>)> {
-    let data = function::two_weight_data(count(ctx, "points")?);
-    let n = count(ctx, "grid")?;
-    let (a0, a1) = pair(ctx, "w1_range")?;
-    let (b0, b1) = pair(ctx, "w2_range")?;
+fn surface(ctx: &Ctx, p: &SurfaceParams) -> Result<(FieldPlot, Vec<(f64, f64)>)> {
+    let data = function::two_weight_data(check_size("points", p.points)?);
+    let n = check_size("grid", p.grid)?;
+    let (a0, a1) = p.w1_range;
+    let (b0, b1) = p.w2_range;
     if !(a1 > a0 && b1 > b0) {
-        return Err(Error::Figure("w1_range and w2_range must be [low, high] with low < high".into()));
+        return Err(ctx.bad_input("w1_range and w2_range must be [low, high] with low < high"));
     }
     let mut values = Vec::with_capacity(n * n);
     for r in 0..n {
@@ -332,8 +401,8 @@ fn surface(ctx: &Ctx) -> Result<(FieldPlot, Vec<(f64, f64)>)> {
     Ok((plot, data))
 }
 
-fn loss_surface(ctx: &Ctx) -> Result<Figure> {
-    let (mut plot, _) = surface(ctx)?;
+fn loss_surface(ctx: &Ctx, p: &SurfaceParams) -> Result<Figure> {
+    let (mut plot, _) = surface(ctx, p)?;
     plot.title = "The loss as a function of two weights".into();
     plot.subtitle = "model w₂·tanh(w₁x) against 1.5·tanh(2x); colour: log₁₀ of the mean squared error (dark = low)".into();
     let mut table = Table::new(&["w1", "w2", "log10_loss"]);
@@ -346,32 +415,31 @@ fn loss_surface(ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot: Plot::Field(plot), table, size: WIDE })
 }
 
-fn descent_path(ctx: &Ctx) -> Result<Figure> {
-    let (mut plot, data) = surface(ctx)?;
-    let path = function::descent_path(pair(ctx, "start")?, ctx.f64("lr"), ctx.u64("steps") as usize, &data)?;
+fn descent_path(ctx: &Ctx, p: &SurfaceParams) -> Result<Figure> {
+    let (mut plot, data) = surface(ctx, p)?;
+    let path = function::descent_path(p.start, p.lr, p.steps, &data)?;
     let mut table = Table::new(&["step", "w1", "w2", "loss"]);
     for (i, (a, b, l)) in path.iter().enumerate() {
         table.push(vec![i.to_string(), a.to_string(), b.to_string(), l.to_string()]);
     }
     let (first, last) = (path[0], path[path.len() - 1]);
     plot.title = "Steepest descent on the loss surface".into();
-    plot.subtitle = format!("{} steps of gradient descent (lr {}) from ({:.1}, {:.1}): loss {:.3} → {:.5}", path.len() - 1, ctx.f64("lr"), first.0, first.1, first.2, last.2);
+    plot.subtitle = format!("{} steps of gradient descent (lr {}) from ({:.1}, {:.1}): loss {:.3} → {:.5}", path.len() - 1, p.lr, first.0, first.1, first.2, last.2);
     plot.paths = vec![path.iter().map(|&(a, b, _)| (a, b)).collect()];
     plot.points.push(FieldPoint { x: first.0, y: first.1, label: "start".into() });
     Ok(Figure { plot: Plot::Field(plot), table, size: WIDE })
 }
 
 /// The nets of the equivalent-solutions figures, one per seed.
-fn equivalent_runs(ctx: &Ctx) -> Result<Vec<(i64, function::TrainedFunction)>> {
-    let sizes = ints(&ctx.params["sizes"], "sizes")?;
-    let steps = count(ctx, "steps")?;
+fn equivalent_runs(p: &EquivalentParams) -> Result<Vec<(i64, function::TrainedFunction)>> {
+    let steps = check_size("steps", p.steps)?;
     let cache = TrainCache::default();
-    ints(&ctx.params["seeds"], "seeds")?.into_iter().map(|s| Ok((s, function::train_function(&cache, &sizes, &adam(ctx, s as u64, steps))?))).collect()
+    p.seeds.iter().map(|&s| Ok((s, function::train_function(&cache, &p.sizes, &adam(p.lr, p.batch_size, s as u64, steps))?))).collect()
 }
 
-fn equivalent_figure(ctx: &Ctx, wide: bool) -> Result<Figure> {
-    let runs = equivalent_runs(ctx)?;
-    let (lo, hi) = if wide { pair(ctx, "wide_range")? } else { function::TRAIN_RANGE };
+fn equivalent_figure(p: &EquivalentParams, wide: bool) -> Result<Figure> {
+    let runs = equivalent_runs(p)?;
+    let (lo, hi) = if wide { p.wide_range } else { function::TRAIN_RANGE };
     let xs = function::linspace(lo, hi, 400);
     let inside = function::linspace(function::TRAIN_RANGE.0, function::TRAIN_RANGE.1, 200);
     let mut series = vec![target_series(lo, hi)];
@@ -394,29 +462,27 @@ fn equivalent_figure(ctx: &Ctx, wide: bool) -> Result<Figure> {
     } else {
         ("Equally good nets from different random starts", format!("shown on the training range [{lo}, {hi}]"))
     };
-    let sizes = ints(&ctx.params["sizes"], "sizes")?;
-    let plot = LinePlot { title: title.into(), subtitle: format!("{} ReLU nets, {} steps of Adam each; {what}", sizes_label(&sizes), ctx.u64("steps")), x_label: "x".into(), y_label: "output".into(), series, ..Default::default() };
+    let plot = LinePlot { title: title.into(), subtitle: format!("{} ReLU nets, {} steps of Adam each; {what}", sizes_label(&p.sizes), p.steps), x_label: "x".into(), y_label: "output".into(), series, ..Default::default() };
     Ok(Figure { plot: Plot::Lines(plot), table, size: WIDE })
 }
 
-fn equivalent_solutions(ctx: &Ctx) -> Result<Figure> {
-    equivalent_figure(ctx, false)
+fn equivalent_solutions(_ctx: &Ctx, p: &EquivalentParams) -> Result<Figure> {
+    equivalent_figure(p, false)
 }
 
-fn extrapolation(ctx: &Ctx) -> Result<Figure> {
-    equivalent_figure(ctx, true)
+fn extrapolation(_ctx: &Ctx, p: &EquivalentParams) -> Result<Figure> {
+    equivalent_figure(p, true)
 }
 
-fn net_size_fits(ctx: &Ctx) -> Result<Figure> {
-    let steps = count(ctx, "steps")?;
-    let cfg = adam(ctx, ctx.u64("seed"), steps);
+fn net_size_fits(_ctx: &Ctx, p: &NetSizeParams) -> Result<Figure> {
+    let steps = check_size("steps", p.steps)?;
+    let cfg = adam(p.lr, p.batch_size, p.seed, steps);
     let cache = TrainCache::default();
     let (lo, hi) = function::TRAIN_RANGE;
     let xs = function::linspace(lo, hi, 300);
     let mut table = Table::new(&["sizes", "weights", "rms_error"]);
     let (mut titles, mut plots) = (Vec::new(), Vec::new());
-    for s in array(ctx, "sizes")? {
-        let sizes = ints(s, "each net's layer sizes")?;
+    for sizes in &p.sizes {
         let run = function::train_function(&cache, &sizes, &cfg)?;
         let ys = run.net.eval(&xs)?;
         let rms = (xs.iter().zip(&ys).map(|(x, y)| (y - function::target(*x)).powi(2)).sum::<f64>() / xs.len() as f64).sqrt();
@@ -432,9 +498,9 @@ fn net_size_fits(ctx: &Ctx) -> Result<Figure> {
 
 // ---------------------------------------------------------------- rule 30, cat/dog card
 
-fn cellular_automaton(ctx: &Ctx) -> Result<Figure> {
-    let rule = u8::try_from(ctx.u64("rule")).map_err(|_| Error::Figure(format!("rule must be 0..=255, got {}", ctx.params["rule"])))?;
-    let (width, steps) = (count(ctx, "width")?, count(ctx, "steps")?);
+fn cellular_automaton(ctx: &Ctx, p: &AutomatonParams) -> Result<Figure> {
+    let rule = u8::try_from(p.rule).map_err(|_| ctx.bad_input(format!("rule must be 0..=255, got {}", p.rule)))?;
+    let (width, steps) = (check_size("width", p.width)?, check_size("steps", p.steps)?);
     let rows = automaton::elementary(rule, width, steps);
     let mut table = Table::new(&["step", "cells"]);
     for (i, r) in rows.iter().enumerate() {
@@ -445,7 +511,7 @@ fn cellular_automaton(ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot: Plot::ImageGrid(plot), table, size: WIDE })
 }
 
-fn cat_dog_features(_ctx: &Ctx) -> Result<Figure> {
+fn cat_dog_features(_ctx: &Ctx, _p: &NoParams) -> Result<Figure> {
     let mut table = Table::new(&["note"]);
     table.push(vec!["The essay shows what the first layers of a trained image-recognition net make of a cat picture; no pretrained image net is available offline, so it is not reproduced.".into()]);
     let plot = TextPanel {

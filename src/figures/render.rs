@@ -1,0 +1,119 @@
+//! Rendering a built figure: the numbers behind it ([`Table`], written as CSV), its plot
+//! ([`Plot`], data for one of the plot library's kinds), and the files `<id>.png`,
+//! `<id>.svg` and `<id>.csv`, each written atomically.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::plot::{self, PlotError};
+
+/// The numbers behind a figure, written as `<id>.csv`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(headers: &[&str]) -> Self {
+        Table { headers: headers.iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
+    }
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+    /// CSV text (RFC 4180 quoting via the `csv` crate).
+    pub fn to_csv(&self) -> Result<Vec<u8>> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&self.headers)?;
+        for r in &self.rows {
+            w.write_record(r)?;
+        }
+        w.into_inner().map_err(|e| Error::Csv(e.into_error().into()))
+    }
+}
+
+/// The plot of a figure: plain data for one of the plot library's kinds.
+#[derive(Clone)]
+pub enum Plot {
+    Bars(plot::BarChart),
+    Lines(plot::LinePlot),
+    Text(plot::TextPanel),
+    Heatmap(plot::Heatmap),
+    Histogram(plot::Histogram),
+    Scatter(plot::Scatter),
+    Scatter3d(plot::Scatter3d),
+    ImageGrid(plot::ImageGrid),
+    /// A function of two variables on real axes (regions, surfaces, paths).
+    Field(plot::FieldPlot),
+    /// A tree drawn top-down (parse trees).
+    Tree(plot::TreePlot),
+    /// Small multiples: a title over a grid of plots, one per panel title (e.g. the 12
+    /// attention heads of a block). `plots.len()` must equal `panels.panel_titles.len()`.
+    Grid { panels: plot::Panels, plots: Vec<Plot> },
+}
+
+impl Plot {
+    pub(crate) fn draw<DB: plotters::prelude::DrawingBackend>(&self, area: &plotters::prelude::DrawingArea<DB, plotters::coord::Shift>) -> std::result::Result<(), PlotError> {
+        match self {
+            Plot::Bars(d) => plot::draw_bar_chart(area, d),
+            Plot::Lines(d) => plot::draw_line_plot(area, d),
+            Plot::Text(d) => plot::draw_text_panel(area, d),
+            Plot::Heatmap(d) => plot::draw_heatmap(area, d),
+            Plot::Histogram(d) => plot::draw_histogram(area, d),
+            Plot::Scatter(d) => plot::draw_scatter(area, d),
+            Plot::Scatter3d(d) => plot::draw_scatter3d(area, d),
+            Plot::ImageGrid(d) => plot::draw_image_grid(area, d),
+            Plot::Field(d) => plot::draw_field(area, d),
+            Plot::Tree(d) => plot::draw_tree(area, d),
+            Plot::Grid { panels, plots } => {
+                if plots.len() != panels.panel_titles.len() {
+                    return Err(PlotError::Data(format!("{} plots for {} panel titles", plots.len(), panels.panel_titles.len())));
+                }
+                let cells = plot::small_multiples(area, panels)?;
+                for (cell, p) in cells.iter().zip(plots) {
+                    p.draw(cell)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What a build function returns.
+pub struct Figure {
+    pub plot: Plot,
+    pub table: Table,
+    /// Pixel size of the PNG (and of the SVG's view box).
+    pub size: (u32, u32),
+}
+
+impl Figure {
+    /// The figure as SVG text.
+    pub fn svg(&self) -> Result<String> {
+        plot::svg_string(self.size, |area| self.plot.draw(area)).map_err(Error::Plot)
+    }
+    /// The figure as PNG bytes.
+    pub fn png(&self) -> Result<Vec<u8>> {
+        plot::png_bytes(self.size, |area| self.plot.draw(area)).map_err(Error::Plot)
+    }
+    /// Shows the figure inline in an evcxr notebook (prints its SVG between
+    /// `EVCXR_BEGIN_CONTENT image/svg+xml` and `EVCXR_END_CONTENT`).
+    pub fn show(&self) -> Result<()> {
+        println!("EVCXR_BEGIN_CONTENT image/svg+xml\n{}\nEVCXR_END_CONTENT", self.svg()?);
+        Ok(())
+    }
+}
+
+/// The three output files of figure `id` in `out`: PNG, SVG, CSV.
+pub(crate) fn outputs(out: &Path, id: &str) -> [PathBuf; 3] {
+    ["png", "svg", "csv"].map(|ext| out.join(format!("{id}.{ext}")))
+}
+
+/// Writes PNG, SVG and CSV of `fig`, each atomically.
+pub(crate) fn write_outputs(out: &Path, id: &str, fig: &Figure) -> Result<()> {
+    let [png, svg, csv] = outputs(out, id);
+    let err = |source: PlotError| Error::Render { figure: id.to_string(), source };
+    plot::render_png(&png, fig.size, |area| fig.plot.draw(area)).map_err(err)?;
+    plot::render_svg(&svg, fig.size, |area| fig.plot.draw(area)).map_err(err)?;
+    crate::io::write_atomic(&csv, &fig.table.to_csv()?)
+}
