@@ -278,27 +278,51 @@ pub struct PatchResult {
 /// Activation patching over every block and position: for each (l, t), runs `corrupt`
 /// with the clean run's activation at `hook` of block l, position t, and measures
 /// `metric` on the logits (T, V). The two prompts must have the same number of tokens.
+///
+/// The T runs of a block go as one batch of T rows, row t patched at position t (one
+/// forward call per block instead of one per cell; each row is the run [`Patch`] would
+/// make).
 pub fn patch_sweep(lm: &LanguageModel, clean: &[u32], corrupt: &[u32], hook: PatchHook, metric: &dyn Fn(&Tensor) -> Result<f64>) -> Result<PatchResult> {
     if clean.len() != corrupt.len() {
         return Err(Error::PatchLengths { clean: clean.len(), corrupt: corrupt.len() });
     }
     let n_layer = lm.info().n_layer;
+    let t = clean.len();
     let mut cache = ActivationCache::new(HookFilter::Only((0..n_layer).map(|l| hook.at(l)).collect()));
     let m_clean = metric(&lm.run_with_cache(clean, &mut cache)?)?;
     let m_corrupt = metric(&lm.logits(corrupt)?)?;
     let span = m_clean - m_corrupt;
+    let batch = crate::model::decoder::ids_tensor(corrupt).repeat([t as i64, 1]); // (T, T): T copies of the corrupted prompt
     let mut patched = Vec::with_capacity(n_layer);
     for l in 0..n_layer {
-        let act = cache.get(hook.at(l))?.get(0); // (T, C)
-        let mut row = Vec::with_capacity(clean.len());
-        for t in 0..clean.len() {
-            let mut p = Patch { hook: hook.at(l), position: t, value: act.get(t as i64) };
-            row.push(metric(&lm.run_with_cache(corrupt, &mut p)?)?);
-        }
-        patched.push(row);
+        let mut p = DiagonalPatch { hook: hook.at(l), clean: cache.get(hook.at(l))?.get(0) }; // (T, C)
+        let logits = lm.forward(&batch, None, &mut p)?; // (T rows, T, V)
+        patched.push((0..t).map(|row| metric(&logits.get(row as i64))).collect::<Result<Vec<f64>>>()?);
     }
     let restored = patched.iter().map(|row| row.iter().map(|m| if span == 0.0 { f64::NAN } else { (m - m_corrupt) / span }).collect()).collect();
     Ok(PatchResult { hook: hook.name(), clean: m_clean, corrupt: m_corrupt, patched, restored })
+}
+
+/// Patches row b of a batch at position b with the clean activation of position b.
+struct DiagonalPatch {
+    hook: HookPoint,
+    /// (T, C)
+    clean: Tensor,
+}
+
+impl Capture for DiagonalPatch {
+    fn wants(&self, hook: HookPoint) -> bool {
+        hook == self.hook
+    }
+    fn record(&mut self, _: HookPoint, _: &Tensor) {}
+    fn replace(&mut self, _: HookPoint, value: &Tensor) -> Option<Tensor> {
+        let out = value.copy(); // (B = T, T, C)
+        let rows = out.size()[0].min(self.clean.size()[0]);
+        for b in 0..rows {
+            out.get(b).get(b).copy_(&self.clean.get(b)); // (C)
+        }
+        Some(out)
+    }
 }
 
 /// The metric of activation patching: logit(answer) - logit(wrong) at the last position
@@ -359,18 +383,36 @@ pub fn steering_vector(lm: &LanguageModel, a: &[u32], b: &[u32], layer: usize) -
 /// The effect of knocking out each head on its own: for every block l and head h, the
 /// log-probability of `target` at the last position of `ids` when head h of block l is
 /// zero-ablated; (L, H). Compare with the plain run's log-probability to find the head
-/// whose loss hurts most.
+/// whose loss hurts most. The H runs of a block go as one batch, row h without head h.
 pub fn head_ablation_scan(lm: &LanguageModel, ids: &[u32], target: u32) -> Result<Vec<Vec<f64>>> {
     let info = lm.info();
-    let logprob = |logits: &Tensor| logits.get(-1).log_softmax(-1, Kind::Double).double_value(&[target as i64]);
+    let h = info.n_head as i64;
+    let batch = crate::model::decoder::ids_tensor(ids).repeat([h, 1]); // (H, T)
     let mut out = Vec::with_capacity(info.n_layer);
     for layer in 0..info.n_layer {
-        let mut row = Vec::with_capacity(info.n_head);
-        for head in 0..info.n_head {
-            let mut ablate = Ablation::zero(lm, &[Site::Head { layer, head }])?;
-            row.push(logprob(&lm.run_with_cache(ids, &mut ablate)?));
-        }
-        out.push(row);
+        let mut p = DiagonalHeads { layer };
+        let logits = lm.forward(&batch, None, &mut p)?; // (H rows, T, V)
+        let logp = logits.select(1, -1).log_softmax(-1, Kind::Double).select(1, target as i64); // (H)
+        out.push(Vec::<f64>::try_from(&logp)?);
     }
     Ok(out)
+}
+
+/// Zeroes head b of block `layer` in row b of a batch.
+struct DiagonalHeads {
+    layer: usize,
+}
+
+impl Capture for DiagonalHeads {
+    fn wants(&self, hook: HookPoint) -> bool {
+        hook == HookPoint::AttnZ(self.layer)
+    }
+    fn record(&mut self, _: HookPoint, _: &Tensor) {}
+    fn replace(&mut self, _: HookPoint, value: &Tensor) -> Option<Tensor> {
+        let out = value.copy(); // (B = H, T, H, D)
+        for b in 0..out.size()[0].min(out.size()[2]) {
+            let _ = out.get(b).select(1, b).fill_(0.0); // (T, D)
+        }
+        Some(out)
+    }
 }

@@ -112,6 +112,24 @@ fn zero_ablation_zeroes_exactly_the_chosen_heads_and_mean_ablation_puts_the_mean
     }
 }
 
+/// The batched scan (one forward per block, row h without head h) gives what one
+/// ablated run per head gives.
+#[test]
+fn the_head_ablation_scan_equals_one_run_per_head() {
+    for (name, m, ids) in models() {
+        let target = 7;
+        let scan = intervene::head_ablation_scan(&m, &ids, target).unwrap();
+        assert_eq!((scan.len(), scan[0].len()), (m.info().n_layer, m.info().n_head));
+        for (l, row) in scan.iter().enumerate() {
+            for (h, got) in row.iter().enumerate() {
+                let mut a = Ablation::zero(&m, &[Site::Head { layer: l, head: h }]).unwrap();
+                let want = m.run_with_cache(&ids, &mut a).unwrap().get(-1).log_softmax(-1, Kind::Double).double_value(&[target as i64]);
+                assert!((got - want).abs() < 1e-5, "{name} L{l}H{h}: batched {got} vs alone {want}");
+            }
+        }
+    }
+}
+
 #[test]
 fn generation_under_an_ablation_with_the_kv_cache_equals_full_reruns() {
     for (name, m, ids) in models() {
