@@ -139,8 +139,17 @@ pub fn draw_bar_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
         frame.chart.plotting_area().draw(&Rectangle::new([(0.0, c - half), (v, c + half)], color.filled()))?;
         if let Some(text) = data.value_format.format(i, v) {
             let (px, py) = frame.px(v, c);
-            let (dx, h) = if v >= 0.0 { (theme.gap(), HPos::Left) } else { (-theme.gap(), HPos::Right) };
-            put_text(&body, &text, &label_style, (px + dx, py), h, VAlign::Middle)?;
+            let w = theme::max_width(std::slice::from_ref(&text), &label_style)?;
+            let at = if v >= 0.0 {
+                (px + theme.gap(), HPos::Left)
+            } else if px - theme.gap() - w >= frame.rect.0 {
+                (px - theme.gap(), HPos::Right)
+            } else {
+                // No room left of a long negative bar before the category labels: the
+                // value goes right of the zero line instead of over the labels.
+                (frame.px(0.0, c).0 + theme.gap(), HPos::Left)
+            };
+            put_text(&body, &text, &label_style, (at.0, py), at.1, VAlign::Middle)?;
         }
     }
     Ok(())
