@@ -18,6 +18,7 @@ pub mod chapter5;
 pub mod chapter6;
 pub mod chapter7;
 pub mod digits;
+pub mod experiments;
 pub mod parens;
 pub mod syntax;
 

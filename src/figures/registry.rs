@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::params::{self, Params};
-use super::{chapter1, chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, Figure};
+use super::{chapter1, chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, experiments, Figure};
 use crate::error::{Error, Result};
 use crate::LoadedModel;
 
@@ -139,7 +139,7 @@ impl Ctx<'_> {
 
 /// Every figure, in essay order.
 pub fn registry() -> Vec<FigureSpec> {
-    [chapter1::figures(), chapter2::figures(), chapter3::figures(), chapter4::figures(), chapter5::figures(), chapter6::figures(), chapter7::figures()]
+    [chapter1::figures(), chapter2::figures(), chapter3::figures(), chapter4::figures(), chapter5::figures(), chapter6::figures(), experiments::figures(), chapter7::figures()]
         .into_iter()
         .flatten()
         .collect()
