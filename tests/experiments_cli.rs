@@ -117,3 +117,43 @@ fn bad_experiment_input_is_one_clear_error() {
     fails(&["patch", "--model", model, "--clean", clean, "--corrupt", clean, "--answer", " Mary", "--wrong", " John", "--hook", "resid_post"], &["--hook", "resid_pre"]);
     fails(&["heads", "--model", model, "--tokens", "1000"], &["--tokens"]);
 }
+
+/// The four figures beyond the essay build on a GPT-2 checkpoint, and their tables say
+/// what the library says.
+#[test]
+fn the_experiment_figures_build_and_their_tables_match_the_library() {
+    use gpt2_explorer::figures;
+    let sb = Sandbox::new();
+    let dir = sb.synthetic_small("small");
+    let lm = LoadedModel::load(dir.to_str().unwrap(), true).unwrap();
+    let col = |t: &figures::Table, name: &str| t.headers.iter().position(|h| h == name).unwrap();
+
+    let fig = figures::make("logit-attribution", serde_json::json!({}), Some(&lm)).unwrap();
+    let (k, v) = (col(&fig.table, "kind"), col(&fig.table, "value"));
+    let logit: f64 = fig.table.rows.iter().find(|r| r[k] == "logit").unwrap()[v].parse().unwrap();
+    let sum: f64 = fig.table.rows.iter().filter(|r| r[k] == "component").map(|r| r[v].parse::<f64>().unwrap()).sum();
+    assert!((sum - logit).abs() < 1e-4 * logit.abs().max(1.0), "components {sum} vs logit {logit}");
+
+    let fig = figures::make("activation-patching", serde_json::json!({}), Some(&lm)).unwrap();
+    let (h, b, p, r) = (col(&fig.table, "hook"), col(&fig.table, "block"), col(&fig.table, "position"), col(&fig.table, "restored"));
+    let clean = lm.encode_prompt("When Mary and John went to the store, John gave a drink to").unwrap();
+    let corrupt = lm.encode_prompt("When Mary and John went to the store, Mary gave a drink to").unwrap();
+    let changed = clean.iter().zip(&corrupt).position(|(a, b)| a != b).unwrap();
+    for row in fig.table.rows.iter().filter(|x| x[h] == "resid_pre" && x[b] == "0") {
+        let want = if row[p] == changed.to_string() { 1.0 } else { 0.0 };
+        assert!((row[r].parse::<f64>().unwrap() - want).abs() < 1e-5, "{row:?}");
+    }
+
+    let fig = figures::make("head-ablation", serde_json::json!({"top": 3}), Some(&lm)).unwrap();
+    assert_eq!(fig.table.rows.iter().filter(|x| x[0] == "logprob_drop").count(), 2 * 4);
+    assert_eq!(fig.table.rows.iter().filter(|x| x[0] == "prob_after").count(), 3);
+
+    let fig = figures::make("induction-heads", serde_json::json!({"tokens": 20}), Some(&lm)).unwrap();
+    let own = fig.table.rows.iter().filter(|x| x[0] == lm.name).count();
+    assert_eq!(own, 3 * 2 * 4, "three scores for each of the 8 heads");
+
+    let e = figures::make("activation-patching", serde_json::json!({"answer": " Wolframesque"}), Some(&lm)).err().unwrap().to_string();
+    assert!(e.contains("Wolframesque") && e.contains("tokens"), "{e}");
+    let e = figures::make("induction-heads", serde_json::json!({"tokns": 3}), Some(&lm)).err().unwrap().to_string();
+    assert!(e.contains("tokns"), "{e}");
+}
