@@ -68,22 +68,38 @@ pub struct LoadedModel {
     pub tokenizer: Gpt2Tokenizer,
 }
 
+/// How to load a model: whether downloads are forbidden, and the device it runs on.
+/// There is no process-wide default device: whoever loads a model says where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Forbid downloads from the Hugging Face hub.
+    pub offline: bool,
+    /// Where the model runs (see [`model::device::resolve_device`]).
+    pub device: tch::Device,
+}
+
+impl Default for LoadOptions {
+    /// Downloads allowed, on the CPU.
+    fn default() -> Self {
+        LoadOptions { offline: false, device: tch::Device::Cpu }
+    }
+}
+
 impl LoadedModel {
-    /// Loads what `--model` names (see [`source`]): `auto`, a hub name from the HF cache
-    /// or the hub, `smollm2`, a `.gguf` file, or a local folder. `offline` forbids
-    /// downloads.
+    /// Loads what `--model` names (see [`source`]) onto the CPU: `auto`, a hub name from
+    /// the HF cache or the hub, `smollm2`, a `.gguf` file, or a local folder. `offline`
+    /// forbids downloads. [`LoadedModel::load_with`] chooses the device.
     pub fn load(arg: &str, offline: bool) -> Result<Self> {
-        Self::from_files(&source::resolve(&source::ModelSpec::parse(arg)?, offline)?)
+        Self::load_with(arg, &LoadOptions { offline, ..LoadOptions::default() })
     }
 
-    /// Loads the model and tokenizer of already resolved files, onto
-    /// [`model::device::default_device`] (the CPU unless `--device` said otherwise).
-    pub fn from_files(files: &source::ModelFiles) -> Result<Self> {
-        Self::from_files_on(files, model::device::default_device())
+    /// As [`LoadedModel::load`], with the options (offline, device) given.
+    pub fn load_with(arg: &str, opts: &LoadOptions) -> Result<Self> {
+        Self::from_files(&source::resolve(&source::ModelSpec::parse(arg)?, opts.offline)?, opts.device)
     }
 
-    /// As [`LoadedModel::from_files`], onto `device`.
-    pub fn from_files_on(files: &source::ModelFiles, device: tch::Device) -> Result<Self> {
+    /// Loads the model and tokenizer of already resolved files onto `device`.
+    pub fn from_files(files: &source::ModelFiles, device: tch::Device) -> Result<Self> {
         let (model, tokenizer) = match files.format {
             source::ModelFormat::Folder => (model::load_folder(&files.path, device)?, Gpt2Tokenizer::from_dir(&files.path)?),
             source::ModelFormat::Gguf => {

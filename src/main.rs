@@ -44,8 +44,8 @@ struct ModelArgs {
 impl ModelArgs {
     /// Loads the model named by --model onto the --device.
     fn load(&self) -> Result<LoadedModel> {
-        gpt2_explorer::model::device::set_default_device(gpt2_explorer::model::device::resolve_device(&self.device)?);
-        Ok(LoadedModel::load(&self.model, self.offline)?)
+        let device = gpt2_explorer::model::device::resolve_device(&self.device)?;
+        Ok(LoadedModel::load_with(&self.model, &gpt2_explorer::LoadOptions { offline: self.offline, device })?)
     }
 }
 
@@ -228,6 +228,7 @@ enum LayoutArg {
 }
 
 fn main() {
+    gpt2_explorer::io::log_to_stderr();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => match e.kind() {

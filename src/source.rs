@@ -187,7 +187,7 @@ pub fn resolve(spec: &ModelSpec, offline: bool) -> Result<ModelFiles> {
                 Ok(files) => Ok(files),
                 Err(_) => {
                     let files = resolve(&ModelSpec::parse("smollm2")?, true)?;
-                    eprintln!("note: GPT-2 is not in the Hugging Face cache, so this uses SmolLM2-135M-Instruct (offline); run once with --model gpt2 online to get GPT-2");
+                    log::info!("note: GPT-2 is not in the Hugging Face cache, so this uses SmolLM2-135M-Instruct (offline); run once with --model gpt2 online to get GPT-2");
                     Ok(files)
                 }
             }
@@ -225,7 +225,7 @@ pub fn resolve(spec: &ModelSpec, offline: bool) -> Result<ModelFiles> {
 
 /// Downloads config.json, model.safetensors and the tokenizer files into the cache.
 fn download(name: &str, repo: &str, cache: &hf_hub::Cache) -> std::result::Result<ModelFiles, String> {
-    eprintln!("downloading {repo} from the Hugging Face hub into {}", cache.path().display());
+    log::info!("downloading {repo} from the Hugging Face hub into {}", cache.path().display());
     let mut builder = hf_hub::api::sync::ApiBuilder::from_cache(cache.clone()).with_progress(true);
     // The standard variables for a mirror and an access token, as `huggingface_hub` reads them.
     if let Some(endpoint) = std::env::var("HF_ENDPOINT").ok().filter(|v| !v.trim().is_empty()) {

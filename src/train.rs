@@ -405,7 +405,7 @@ impl TrainCache {
                 Ok(history) => return Ok(Trained { history, from_cache: true, path, warning: None }),
                 Err(why) => {
                     let w = format!("cached weights {} are unusable ({why}); training again and overwriting them", path.display());
-                    eprintln!("warning: {w}");
+                    log::warn!("{w}");
                     warning = Some(w);
                 }
             }

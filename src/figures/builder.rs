@@ -46,6 +46,8 @@ pub struct Options {
     /// The repository whose sources the stamps hash (see [`stamps::source_hash`]);
     /// normally [`stamps::default_source_root`].
     pub source_root: PathBuf,
+    /// Where the model runs.
+    pub device: tch::Device,
 }
 
 /// The outcome of a build.
@@ -105,7 +107,7 @@ pub fn build(opts: &Options) -> Result<Summary> {
     let stale = plan(opts, &specs, files.as_ref(), &mut summary)?;
     if !opts.check {
         let model = match (&files, stale.iter().any(|p| p.spec.made.needs_model())) {
-            (Some(Ok(f)), true) => Some(LoadedModel::from_files(f)),
+            (Some(Ok(f)), true) => Some(LoadedModel::from_files(f, opts.device)),
             _ => None,
         };
         let ready = compute(stale, model.as_ref(), opts.progress, &mut summary);

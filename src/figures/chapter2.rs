@@ -129,12 +129,12 @@ fn cache() -> &'static Cache {
 }
 
 /// The corpus of the `corpus` parameter ("" = the default English sample). Skipped
-/// files are reported on standard error.
+/// files are reported as warnings through the `log` facade.
 fn open_corpus(corpus: &str) -> Result<Corpus> {
     let p = corpus;
     let c = Corpus::open_or_default(if p.is_empty() { None } else { Some(Path::new(p)) })?;
     for s in &c.skipped {
-        eprintln!("warning: skipped {}: {}", s.path.display(), s.reason);
+        log::warn!("skipped {}: {}", s.path.display(), s.reason);
     }
     Ok(c)
 }

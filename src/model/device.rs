@@ -3,8 +3,6 @@
 //! CUDA libtorch (`make setup-cuda`, see BENCHMARKS.md). Serves every model-made figure
 //! of the essay (same model, same numbers, only faster on a GPU).
 
-use std::sync::RwLock;
-
 use tch::Device;
 
 use crate::error::{Error, Result};
@@ -49,19 +47,6 @@ fn bad_name(arg: &str) -> Error {
 /// True when this build can run on a CUDA GPU and one is visible.
 pub fn cuda_usable() -> bool {
     CUDA_BUILD && tch::Cuda::is_available()
-}
-
-static DEFAULT_DEVICE: RwLock<Device> = RwLock::new(Device::Cpu);
-
-/// The device [`crate::LoadedModel::load`] puts models on (the CPU unless
-/// [`set_default_device`] said otherwise).
-pub fn default_device() -> Device {
-    *DEFAULT_DEVICE.read().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Sets the device later model loads use (the CLI's and figure builder's `--device`).
-pub fn set_default_device(device: Device) {
-    *DEFAULT_DEVICE.write().unwrap_or_else(|e| e.into_inner()) = device;
 }
 
 /// A short name for reports: "cpu" or "cuda:0".
