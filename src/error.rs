@@ -47,7 +47,7 @@ pub enum Error {
     #[error("temperature must be a finite number >= 0 (0 means greedy), got {0}")]
     BadTemperature(f64),
 
-    #[error("--top must be between 1 and the vocabulary size {vocab}, got {k}")]
+    #[error("top-k must be between 1 and the vocabulary size {vocab}, got {k}")]
     BadTopK { k: usize, vocab: usize },
 
     #[error("block {layer} does not exist: the model has {n_layer} blocks (0..{n_layer})")]
@@ -56,8 +56,8 @@ pub enum Error {
     #[error("head {head} does not exist: the model has {n_head} heads per block (0..{n_head})")]
     BadHead { head: usize, n_head: usize },
 
-    #[error("`{word}` is {n} tokens ({tokens}), not one: {fix}")]
-    MultiToken { word: String, n: usize, tokens: String, fix: String },
+    #[error("`{word}` is {n} tokens ({tokens}), not one: say how to combine them, the first token or the mean of the tokens (MultiToken::First or MultiToken::Mean), or give a word that is one token")]
+    MultiToken { word: String, n: usize, tokens: String },
 
     #[error("{0}")]
     Analysis(String),
@@ -73,9 +73,6 @@ pub enum Error {
 
     #[error("model `{name}` is not in the Hugging Face cache ({tried}) and could not be downloaded from the hub: {why}. Fix: connect to the internet once (without --offline or HF_HUB_OFFLINE=1), point HF_HUB_CACHE or HF_HOME at a cache that has it, or pass --model with a local folder (config.json, model.safetensors, tokenizer.json or vocab.json + merges.txt)")]
     Offline { name: String, tried: String, why: String },
-
-    #[error("figure: {0}")]
-    Figure(String),
 
     #[error("unknown figure id `{id}`; valid ids: {known}")]
     UnknownFigure { id: String, known: String },
@@ -113,9 +110,30 @@ pub enum Error {
     #[error("GGUF file {path}: {msg}")]
     Gguf { path: PathBuf, msg: String },
 
-    /// A `--device` that cannot be used here (see `model::device`).
-    #[error("{0}")]
-    Device(String),
+    /// A device name that is none of cpu, cuda, cuda:N, auto (see `model::device`).
+    #[error("unknown device `{asked}`: use cpu, cuda (cuda:N) or auto")]
+    UnknownDevice { asked: String },
+
+    #[error("device {asked}: this build has no GPU support; rebuild with `--features cuda` against a CUDA libtorch (`make setup-cuda` then `make build-cuda`, see BENCHMARKS.md), or use the cpu")]
+    CudaNotBuilt { asked: String },
+
+    #[error("device {asked}: libtorch sees no CUDA GPU (check `nvidia-smi` and the NVIDIA driver), or use the cpu")]
+    NoCuda { asked: String },
+
+    #[error("device {asked}: there are only {count} CUDA GPUs (cuda:0..cuda:{})", count.saturating_sub(1))]
+    CudaIndex { asked: String, count: usize },
+
+    #[error("the sequence {sequence:?} {problem}")]
+    BadParens { sequence: String, problem: ParensProblem },
+
+    #[error("the sequence is empty: give at least one pair, e.g. \"()\"")]
+    EmptyParens,
+
+    #[error("no test image of digit {digit}")]
+    NoTestImage { digit: i64 },
+
+    #[error("nothing to compare: give at least one model")]
+    NothingToCompare,
 
     #[error("corpus {path}: {msg}")]
     Corpus { path: PathBuf, msg: String },
@@ -137,6 +155,17 @@ pub enum Error {
 
     #[error("{path}: {msg}")]
     BadData { path: PathBuf, msg: String },
+}
+
+/// What is wrong with a sequence of parentheses (see [`Error::BadParens`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParensProblem {
+    #[error("is not balanced: the \")\" at position {0} closes nothing")]
+    ClosesNothing(usize),
+    #[error("may hold only \"(\" and \")\", found {0:?}")]
+    NotAParenthesis(char),
+    #[error("is not balanced: {0} \"(\" never closed")]
+    NeverClosed(usize),
 }
 
 /// The library's result type.

@@ -22,6 +22,7 @@
 //! | P | context window, `n_positions` | 1024 |
 //! | L | blocks, `n_layer` | 12 |
 
+pub mod cli;
 pub mod analysis;
 pub mod corpus;
 pub mod error;
@@ -43,7 +44,7 @@ use std::path::PathBuf;
 pub use error::{Error, Result};
 pub use hooks::{ActivationCache, Capture, HookFilter, HookPoint, NoCapture};
 pub use model::{CausalLm, Gpt2, Gpt2Config, KvCache, LanguageModel, Llama, LlamaConfig, ModelInfo};
-pub use tokenizer::Gpt2Tokenizer;
+pub use tokenizer::Tokenizer;
 
 /// The project's git-ignored data cache: `$GPT2_EXPLORER_CACHE`, else `data/cache` in
 /// the source tree. `make setup` fills it (e.g. `gpt2-tokenizer/`).
@@ -65,7 +66,7 @@ pub struct LoadedModel {
     /// The model folder or GGUF file it came from.
     pub path: PathBuf,
     pub model: LanguageModel,
-    pub tokenizer: Gpt2Tokenizer,
+    pub tokenizer: Tokenizer,
 }
 
 /// How to load a model: whether downloads are forbidden, and the device it runs on.
@@ -101,22 +102,22 @@ impl LoadedModel {
     /// Loads the model and tokenizer of already resolved files onto `device`.
     pub fn from_files(files: &source::ModelFiles, device: tch::Device) -> Result<Self> {
         let (model, tokenizer) = match files.format {
-            source::ModelFormat::Folder => (model::load_folder(&files.path, device)?, Gpt2Tokenizer::from_dir(&files.path)?),
+            source::ModelFormat::Folder => (model::load_folder(&files.path, device)?, Tokenizer::from_dir(&files.path)?),
             source::ModelFormat::Gguf => {
                 let g = gguf::GgufFile::open(&files.path)?;
                 let model = LanguageModel::Llama(model::Llama::from_gguf(&g, device)?);
-                (model, Gpt2Tokenizer::from_inner(gguf::tokenizer_from_gguf(&g)?))
+                (model, Tokenizer::from_inner(gguf::tokenizer_from_gguf(&g)?))
             }
         };
         Ok(LoadedModel { name: files.name.clone(), path: files.path.clone(), model, tokenizer })
     }
 
     /// Only the tokenizer of what `--model` names (the weights are not read).
-    pub fn load_tokenizer(arg: &str, offline: bool) -> Result<(String, Gpt2Tokenizer)> {
+    pub fn load_tokenizer(arg: &str, offline: bool) -> Result<(String, Tokenizer)> {
         let files = source::resolve(&source::ModelSpec::parse(arg)?, offline)?;
         let tok = match files.format {
-            source::ModelFormat::Folder => Gpt2Tokenizer::from_dir(&files.path)?,
-            source::ModelFormat::Gguf => Gpt2Tokenizer::from_inner(gguf::tokenizer_from_gguf(&gguf::GgufFile::open(&files.path)?)?),
+            source::ModelFormat::Folder => Tokenizer::from_dir(&files.path)?,
+            source::ModelFormat::Gguf => Tokenizer::from_inner(gguf::tokenizer_from_gguf(&gguf::GgufFile::open(&files.path)?)?),
         };
         Ok((files.name, tok))
     }

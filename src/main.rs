@@ -258,7 +258,7 @@ fn main() {
         if broken_pipe && e.to_string() == STDOUT_ERROR {
             std::process::exit(0);
         }
-        fail(&format!("{e:#}"));
+        fail(&gpt2_explorer::cli::message(&e));
     }
 }
 

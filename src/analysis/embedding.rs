@@ -116,7 +116,6 @@ fn rows_vector(lm: &LoadedModel, m: &Tensor, word: &str, ids: Vec<u32>, position
                 word: word.into(),
                 n,
                 tokens: shown.join(", "),
-                fix: "say how to combine them, the first token or the mean of the tokens (`--multi-token first|mean` on the command line, `MultiToken::First|Mean` in the library), or give a word that is one token".into(),
             });
         }
         (_, MultiToken::First) => {

@@ -64,7 +64,7 @@ fn main() {
         if gpt2_explorer::io::is_broken_pipe(e.as_ref()) {
             std::process::exit(0);
         }
-        eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+        eprintln!("error: {}", gpt2_explorer::cli::message(&e).replace('\n', " "));
         std::process::exit(2);
     }
 }

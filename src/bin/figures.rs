@@ -43,7 +43,7 @@ fn main() {
         // A reader that went away (`figures list | head`) is not an error of ours.
         Err(e) if is_broken_pipe(e.as_ref()) => 0,
         Err(e) => {
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            eprintln!("error: {}", gpt2_explorer::cli::message(&e).replace('\n', " "));
             2
         }
     });

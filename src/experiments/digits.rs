@@ -289,7 +289,7 @@ impl DigitModel {
     pub fn typical_test_image(&self, digit: i64) -> Result<usize> {
         let idx = self.test.of_digit(digit);
         let pred = Vec::<i64>::try_from(self.predict(&self.test.images)?)?;
-        let first = *idx.first().ok_or_else(|| Error::Figure(format!("no test image of digit {digit}")))?;
+        let first = *idx.first().ok_or(Error::NoTestImage { digit })?;
         Ok(idx.into_iter().find(|&i| pred[i as usize] == digit).unwrap_or(first) as usize)
     }
 }
