@@ -29,8 +29,8 @@ pub enum Error {
     #[error("checkpoint {path}: tensor `{name}` {msg}")]
     Tensor { path: PathBuf, name: String, msg: String },
 
-    #[error("tokenizer: {0}")]
-    Tokenizer(String),
+    #[error("tokenizer{}: {source}", if what.is_empty() { String::new() } else { format!(" {what}") })]
+    Tokenizer { what: String, source: tokenizers::Error },
 
     #[error("the prompt is empty: give at least one character of text")]
     EmptyPrompt,
@@ -139,13 +139,13 @@ pub enum Error {
     Corpus { path: PathBuf, msg: String },
 
     #[error("n-grams: {0}")]
-    Ngram(String),
+    Ngram(#[from] NgramProblem),
 
     #[error("{name} must be {rule}, got {value}")]
     BadHyperParameter { name: String, value: String, rule: String },
 
     #[error("training: {0}")]
-    Train(String),
+    Train(#[from] TrainProblem),
 
     #[error("PCA needs more points than components: got {points} points for {components} components (n points span at most n - 1 directions); add points or ask for fewer components")]
     PcaTooFewPoints { points: usize, components: usize },
@@ -166,6 +166,46 @@ pub enum ParensProblem {
     NotAParenthesis(char),
     #[error("is not balanced: {0} \"(\" never closed")]
     NeverClosed(usize),
+}
+
+/// What went wrong counting or sampling n-grams (see [`Error::Ngram`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NgramProblem {
+    #[error("nothing to sample from: every count is zero")]
+    NothingToSample,
+    #[error("the order n must be at least 1 (1 = single letters, 2 = pairs of letters, …)")]
+    ZeroOrder,
+    #[error("letter n-grams go up to n = {max}, got n = {n}")]
+    LetterOrderTooHigh { n: usize, max: usize },
+    #[error("the text is too small for letter {n}-grams: it has {letters} letters a-z")]
+    TooLittleText { n: usize, letters: u64 },
+    #[error("the letter-pair matrix needs a 2-gram model, not n = {n}")]
+    NotPairs { n: usize },
+    #[error("word n-grams are counted for n = 1, 2 or 3, got n = {n}")]
+    WordOrder { n: usize },
+    #[error("word chains need 2-gram counts: count with order 2")]
+    NoPairCounts,
+    #[error("the start word `{start}` does not occur in the corpus; pick a word that does")]
+    UnknownStart { start: String },
+}
+
+/// What went wrong training a net or fitting a curve (see [`Error::Train`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrainProblem {
+    #[error("fit needs the same number (>= 1) of inputs and targets, got {inputs:?} and {targets:?}")]
+    ShapeMismatch { inputs: Vec<i64>, targets: Vec<i64> },
+    #[error("the loss became {loss} after {epochs} epochs: lower the learning rate (now {lr})")]
+    DivergedEpoch { loss: f64, epochs: usize, lr: f64 },
+    #[error("the loss became {loss} at step {step}: lower the learning rate (now {lr})")]
+    DivergedStep { loss: f64, step: usize, lr: f64 },
+    #[error("cache name `{name}`: use letters, digits, '-' and '_' only")]
+    BadCacheName { name: String },
+    #[error("a least-squares fit of {k} basis functions needs at least {k} points, got {n}")]
+    TooFewPoints { k: usize, n: usize },
+    #[error("least squares: a basis function or a data value is not finite (1/x at x = 0?)")]
+    NotFinite,
+    #[error("least squares: the basis functions are linearly dependent on these points ({basis} adds nothing)")]
+    Dependent { basis: String },
 }
 
 /// The library's result type.

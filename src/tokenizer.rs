@@ -44,7 +44,7 @@ impl Tokenizer {
 
     /// Reads a HF `tokenizer.json`.
     pub fn from_tokenizer_json(path: &Path) -> Result<Self> {
-        let inner = HfTokenizer::from_file(path).map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))?;
+        let inner = HfTokenizer::from_file(path).map_err(|source| Error::Tokenizer { what: path.display().to_string(), source })?;
         Ok(Tokenizer { inner })
     }
 
@@ -53,7 +53,7 @@ impl Tokenizer {
     /// decoder, and `<|endoftext|>` as a special token.
     pub fn from_vocab_merges(vocab: &Path, merges: &Path) -> Result<Self> {
         let (v, m) = (vocab.to_string_lossy(), merges.to_string_lossy());
-        let bpe = BPE::from_file(&v, &m).build().map_err(|e| Error::Tokenizer(format!("{v} + {m}: {e}")))?;
+        let bpe = BPE::from_file(&v, &m).build().map_err(|source| Error::Tokenizer { what: format!("{v} + {m}"), source })?;
         let mut inner = HfTokenizer::new(bpe);
         inner.with_pre_tokenizer(Some(ByteLevel::default().add_prefix_space(false).trim_offsets(true).use_regex(true)));
         inner.with_decoder(Some(ByteLevelDecoder::default()));
@@ -66,14 +66,14 @@ impl Tokenizer {
         if text.is_empty() {
             return Err(Error::EmptyPrompt);
         }
-        let enc = self.inner.encode(text, false).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let enc = self.inner.encode(text, false).map_err(|source| Error::Tokenizer { what: String::new(), source })?;
         Ok(enc.get_ids().to_vec())
     }
 
     /// The text of a sequence of ids (byte sequences that are not whole UTF-8
     /// characters decode to U+FFFD).
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.inner.decode(ids, false).map_err(|e| Error::Tokenizer(e.to_string()))
+        self.inner.decode(ids, false).map_err(|source| Error::Tokenizer { what: String::new(), source })
     }
 
     /// The text of one token, e.g. `" learn"` for id 2193.

@@ -55,7 +55,7 @@ use sha2::{Digest, Sha256};
 use tch::nn::{self, Module, OptimizerConfig, VarStore};
 use tch::{Device, Kind, Tensor};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TrainProblem};
 
 /// Which optimiser moves the weights.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -202,7 +202,7 @@ where
     cfg.validate()?;
     let n = x.size().first().copied().unwrap_or(0);
     if n == 0 || y.size().first().copied() != Some(n) {
-        return Err(Error::Train(format!("fit needs the same number (>= 1) of inputs and targets, got {:?} and {:?}", x.size(), y.size())));
+        return Err(Error::Train(TrainProblem::ShapeMismatch { inputs: x.size(), targets: y.size() }));
     }
     let mut opt = cfg.optimizer(vs)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
@@ -228,7 +228,7 @@ where
         }
         let mean = total / n as f64;
         if !mean.is_finite() {
-            return Err(Error::Train(format!("the loss became {mean} after {} epochs: lower the learning rate (now {})", history.loss.len() + 1, cfg.lr)));
+            return Err(Error::Train(TrainProblem::DivergedEpoch { loss: mean, epochs: history.loss.len() + 1, lr: cfg.lr }));
         }
         history.loss.push(mean);
         pb.set_message(format!("{mean:.4}"));
@@ -255,7 +255,7 @@ where
         opt.backward_step(&l);
         let v = l.double_value(&[]);
         if !v.is_finite() {
-            return Err(Error::Train(format!("the loss became {v} at step {}: lower the learning rate (now {})", step + 1, cfg.lr)));
+            return Err(Error::Train(TrainProblem::DivergedStep { loss: v, step: step + 1, lr: cfg.lr }));
         }
         history.loss.push(v);
         if step % 10 == 0 {
@@ -395,7 +395,7 @@ impl TrainCache {
         F: FnOnce(&VarStore) -> Result<History>,
     {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(Error::Train(format!("cache name `{name}`: use letters, digits, '-' and '_' only")));
+            return Err(Error::Train(TrainProblem::BadCacheName { name: name.to_string() }));
         }
         let path = self.path(name, key);
         let _lock = crate::io::FileLock::take(&path.with_extension("lock"), "another run training the same net")?;
@@ -426,22 +426,40 @@ fn save(path: &Path, vs: &VarStore, history: &History) -> Result<()> {
     crate::io::write_atomic_with(path, |tmp| Tensor::write_safetensors(&named, tmp).map_err(Error::from))
 }
 
+/// Why cached weights cannot be used (they are then trained again).
+#[derive(Debug, thiserror::Error)]
+enum Unusable {
+    #[error("{0}")]
+    Unreadable(#[from] tch::TchError),
+    #[error("no loss history in the file")]
+    NoHistory,
+    #[error("it holds `{0}`, which the net does not have")]
+    Extra(String),
+    #[error("`{0}` is missing")]
+    Missing(String),
+    #[error("`{name}` is {have}, the net wants {want}")]
+    Shape { name: String, have: String, want: String },
+    #[error("its loss history holds a non-finite value")]
+    NonFinite,
+}
+
 /// Reads `path` into the variables of `vs`, strictly: every variable present with its
 /// shape, nothing else but the history. Returns the history, or why the file is unusable.
-fn load_into(path: &Path, vs: &mut VarStore) -> std::result::Result<History, String> {
-    let mut tensors: std::collections::HashMap<String, Tensor> = Tensor::read_safetensors(path).map_err(|e| e.to_string())?.into_iter().collect();
-    let history = tensors.remove(HISTORY_KEY).ok_or("no loss history in the file")?;
+fn load_into(path: &Path, vs: &mut VarStore) -> std::result::Result<History, Unusable> {
+    let mut tensors: std::collections::HashMap<String, Tensor> = Tensor::read_safetensors(path)?.into_iter().collect();
+    let history = tensors.remove(HISTORY_KEY).ok_or(Unusable::NoHistory)?;
     let vars = vs.variables();
     if let Some(extra) = tensors.keys().find(|k| !vars.contains_key(*k)) {
-        return Err(format!("it holds `{extra}`, which the net does not have"));
+        return Err(Unusable::Extra(extra.clone()));
     }
     let mut names: Vec<&String> = vars.keys().collect();
     names.sort();
     for name in names {
         let var = &vars[name];
-        let t = tensors.get(name).ok_or_else(|| format!("`{name}` is missing"))?;
+        let t = tensors.get(name).ok_or_else(|| Unusable::Missing(name.clone()))?;
         if t.size() != var.size() || t.kind() != var.kind() {
-            return Err(format!("`{name}` is {:?} {:?}, the net wants {:?} {:?}", t.size(), t.kind(), var.size(), var.kind()));
+            let (have, want) = (format!("{:?} {:?}", t.size(), t.kind()), format!("{:?} {:?}", var.size(), var.kind()));
+            return Err(Unusable::Shape { name: name.clone(), have, want });
         }
     }
     tch::no_grad(|| {
@@ -449,9 +467,9 @@ fn load_into(path: &Path, vs: &mut VarStore) -> std::result::Result<History, Str
             var.copy_(&tensors[&name]);
         }
     });
-    let loss: Vec<f64> = Vec::<f64>::try_from(history.to_kind(Kind::Double).flatten(0, -1)).map_err(|e| e.to_string())?;
+    let loss: Vec<f64> = Vec::<f64>::try_from(history.to_kind(Kind::Double).flatten(0, -1))?;
     if loss.iter().any(|v| !v.is_finite()) {
-        return Err("its loss history holds a non-finite value".into());
+        return Err(Unusable::NonFinite);
     }
     Ok(History { loss })
 }
