@@ -386,7 +386,7 @@ fn synthetic_model(out: &std::path::Path, size: Size, seed: u64, layout: LayoutA
         LayoutArg::Hub => Layout::Hub,
         LayoutArg::Transformers => Layout::Transformers,
     };
-    synthetic::write_model_folder(&out, &cfg, seed, layout, &gpt2_explorer::gpt2_tokenizer_dir())?;
+    synthetic::write_model_folder(out, &cfg, seed, layout, &gpt2_explorer::gpt2_tokenizer_dir())?;
     eprintln!("wrote a synthetic (random-weights) GPT-2 checkpoint, seed {seed}, to {}", out.display());
     Ok(())
 }
