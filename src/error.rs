@@ -60,7 +60,7 @@ pub enum Error {
     MultiToken { word: String, n: usize, tokens: String },
 
     #[error("{0}")]
-    Analysis(String),
+    Analysis(#[from] AnalysisProblem),
 
     #[error("{what} does not exist in {model}: {why}")]
     Absent { what: String, model: String, why: String },
@@ -166,6 +166,55 @@ pub enum ParensProblem {
     NotAParenthesis(char),
     #[error("is not balanced: {0} \"(\" never closed")]
     NeverClosed(usize),
+}
+
+/// What an analysis (PCA, matrix statistics, word vectors, attention scores) was given
+/// that it cannot work with, or a check of its own result that failed (see
+/// [`Error::Analysis`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AnalysisProblem {
+    #[error("PCA wants a matrix of points (N, C), got shape {shape:?}")]
+    PcaShape { shape: Vec<i64> },
+    #[error("PCA: ask for at least one component")]
+    PcaNoComponents,
+    #[error("PCA: {k} components asked of points with only {c} coordinates; ask for at most {c}")]
+    PcaTooManyComponents { k: usize, c: usize },
+    #[error("PCA: point {i} has {len} coordinates, point 0 has {c}")]
+    PcaRagged { i: usize, len: usize, c: usize },
+    #[error("PCA: the points contain NaN or infinite values")]
+    PcaNotFinite,
+    #[error("PCA ({method}): components {i} and {j} are not orthonormal (dot {dot})")]
+    PcaNotOrthonormal { method: &'static str, i: usize, j: usize, dot: f64 },
+    #[error("PCA ({method}): component {i} is not an eigenvector of the covariance (residual {residual:e})")]
+    PcaNotEigenvector { method: &'static str, i: usize, residual: f64 },
+    #[error("PCA ({method}): a direction outside the {k} components carries variance {rest}, more than component {k}'s {last}")]
+    PcaMissedDirection { method: &'static str, k: usize, rest: f64, last: f64 },
+    #[error("PCA ({method}): explained variances {explained:?} are not decreasing or exceed the total {total}")]
+    PcaVariances { method: &'static str, explained: Vec<f64>, total: f64 },
+    #[error("PCA (linfa-reduction): {0}")]
+    Linfa(String),
+    #[error("PCA (linfa-reduction) panicked")]
+    LinfaPanicked,
+    #[error("PCA (linfa-reduction): components of shape {shape:?}, wanted ({k}, {c})")]
+    LinfaShape { shape: Vec<usize>, k: usize, c: usize },
+    #[error("a {rows}x{cols} matrix needs {} values, got {got}", rows * cols)]
+    MatrixSize { rows: usize, cols: usize, got: usize },
+    #[error("a {win_rows}x{win_cols} moving-average window does not fit a {rows}x{cols} matrix: give a window between 1x1 and {rows}x{cols}")]
+    WindowTooBig { win_rows: usize, win_cols: usize, rows: usize, cols: usize },
+    #[error("a histogram needs at least one bin")]
+    NoBins,
+    #[error("a histogram of no values: give at least one value")]
+    NoValues,
+    #[error("cannot histogram the non-finite value {0}")]
+    NotFinite(f64),
+    #[error("histogram range {lo}..{hi} must be finite")]
+    BadRange { lo: f64, hi: f64 },
+    #[error("nearest neighbours: a vector of length {len} against a matrix of shape {shape:?}")]
+    NeighbourShape { len: usize, shape: Vec<i64> },
+    #[error("fan at position {position}: the sequence has {len} positions")]
+    FanOutside { position: usize, len: usize },
+    #[error("scoring previous-token heads needs a prompt of at least two tokens")]
+    PromptTooShort,
 }
 
 /// What went wrong counting or sampling n-grams (see [`Error::Ngram`]).
