@@ -10,7 +10,7 @@
 //! use gpt2_explorer::train::{self, Loss, Mlp, Activation, Optimizer, TrainCache, TrainConfig};
 //! use serde_json::json;
 //! # fn main() -> gpt2_explorer::Result<()> {
-//! let cfg = TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 0.01, epochs: 200, batch_size: 64, progress: true };
+//! let cfg = TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 0.01, iterations: 200, batch_size: 64, progress: true };
 //! let x = tch::Tensor::randn([256, 1], (tch::Kind::Float, tch::Device::Cpu)); // (N, 1)
 //! let y = x.sin(); // (N, 1)
 //! // 1. The net built in a fresh var store right after seeding libtorch.
@@ -74,8 +74,11 @@ pub struct TrainConfig {
     pub optimizer: Optimizer,
     /// Learning rate (> 0).
     pub lr: f64,
-    /// Passes over the data for [`fit`]; steps for [`train_steps`] (> 0).
-    pub epochs: usize,
+    /// How long to train (> 0): passes over the data (epochs) for [`fit`], optimiser
+    /// steps for [`train_steps`]. Serialised as `epochs`, its former name, so that the
+    /// cache keys of nets trained before the rename still match.
+    #[serde(rename = "epochs")]
+    pub iterations: usize,
     /// Examples per step (> 0); at least the data size means full-batch gradient descent.
     pub batch_size: usize,
     /// Show a progress bar on stderr (only when stderr is a terminal). Not part of the
@@ -86,7 +89,7 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { seed: 0, optimizer: Optimizer::Adam, lr: 1e-3, epochs: 100, batch_size: 64, progress: true }
+        TrainConfig { seed: 0, optimizer: Optimizer::Adam, lr: 1e-3, iterations: 100, batch_size: 64, progress: true }
     }
 }
 
@@ -96,14 +99,14 @@ pub fn bad_hyper_parameter(name: &str, value: impl std::fmt::Display, rule: &str
 }
 
 impl TrainConfig {
-    /// Checks every field: learning rate finite and > 0, epochs and batch size > 0,
+    /// Checks every field: learning rate finite and > 0, iterations and batch size > 0,
     /// momentum in [0, 1).
     pub fn validate(&self) -> Result<()> {
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return Err(bad_hyper_parameter("learning rate", self.lr, "a finite number > 0, e.g. 0.01"));
         }
-        if self.epochs == 0 {
-            return Err(bad_hyper_parameter("epochs", self.epochs, "at least 1"));
+        if self.iterations == 0 {
+            return Err(bad_hyper_parameter("iterations (epochs of fit, steps of train_steps)", self.iterations, "at least 1"));
         }
         if self.batch_size == 0 {
             return Err(bad_hyper_parameter("batch size", self.batch_size, "at least 1"));
@@ -190,7 +193,7 @@ fn progress_bar(len: usize, show: bool) -> indicatif::ProgressBar {
 }
 
 /// Trains the variables of `vs` so that `forward(x)` approaches `y` under `loss`:
-/// `cfg.epochs` passes over the data, each in shuffled mini-batches of
+/// `cfg.iterations` passes over the data, each in shuffled mini-batches of
 /// `cfg.batch_size` rows (full batch when that is at least the row count). Returns the
 /// mean loss of each epoch.
 ///
@@ -208,9 +211,9 @@ where
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut order: Vec<i64> = (0..n).collect();
     let bs = cfg.batch_size.min(n as usize);
-    let pb = progress_bar(cfg.epochs, cfg.progress);
+    let pb = progress_bar(cfg.iterations, cfg.progress);
     let mut history = History::default();
-    for _ in 0..cfg.epochs {
+    for _ in 0..cfg.iterations {
         let mut total = 0.0;
         if bs < n as usize {
             order.shuffle(&mut rng);
@@ -238,7 +241,7 @@ where
     Ok(history)
 }
 
-/// Trains the variables of `vs` for `cfg.epochs` steps; `step_loss(step, rng)` makes a
+/// Trains the variables of `vs` for `cfg.iterations` steps; `step_loss(step, rng)` makes a
 /// batch (from the seeded `rng`) and returns its loss (a scalar tensor). Returns the
 /// loss of every step. `cfg.batch_size` is for the closure to read.
 pub fn train_steps<F>(vs: &VarStore, cfg: &TrainConfig, mut step_loss: F) -> Result<History>
@@ -248,9 +251,9 @@ where
     cfg.validate()?;
     let mut opt = cfg.optimizer(vs)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
-    let pb = progress_bar(cfg.epochs, cfg.progress);
+    let pb = progress_bar(cfg.iterations, cfg.progress);
     let mut history = History::default();
-    for step in 0..cfg.epochs {
+    for step in 0..cfg.iterations {
         let l = step_loss(step, &mut rng)?; // ()
         opt.backward_step(&l);
         let v = l.double_value(&[]);

@@ -206,14 +206,14 @@ impl Default for DigitsConfig {
     /// The default budget: 8,000 of the 8,004 training images, 2 epochs of Adam (lr 1e-3,
     /// batches of 64), seed 1.
     fn default() -> Self {
-        DigitsConfig { channels: (20, 50), hidden: 500, n_train: 8000, train: TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 1e-3, epochs: 2, batch_size: 64, progress: true } }
+        DigitsConfig { channels: (20, 50), hidden: 500, n_train: 8000, train: TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 1e-3, iterations: 2, batch_size: 64, progress: true } }
     }
 }
 
 impl DigitsConfig {
     /// A short description for captions.
     pub fn describe(&self) -> String {
-        format!("LeNet ({}, {} channels, {} hidden), {} training images x {} epochs, Adam lr {}, seed {}", self.channels.0, self.channels.1, self.hidden, self.n_train, self.train.epochs, self.train.lr, self.train.seed)
+        format!("LeNet ({}, {} channels, {} hidden), {} training images x {} epochs, Adam lr {}, seed {}", self.channels.0, self.channels.1, self.hidden, self.n_train, self.train.iterations, self.train.lr, self.train.seed)
     }
 }
 

@@ -180,7 +180,7 @@ pub struct AutomatonParams {
 /// Adam with the figure's learning rate, batch size and seed, for `steps` steps. No
 /// progress bar: the figure builder shows its own.
 fn adam(lr: f64, batch_size: usize, seed: u64, steps: usize) -> TrainConfig {
-    TrainConfig { seed, optimizer: Optimizer::Adam, lr, epochs: steps, batch_size, progress: false }
+    TrainConfig { seed, optimizer: Optimizer::Adam, lr, iterations: steps, batch_size, progress: false }
 }
 
 fn sizes_label(sizes: &[i64]) -> String {
@@ -279,7 +279,7 @@ fn nearest_point_nets(_ctx: &Ctx, p: &NearestNetsParams) -> Result<Figure> {
         titles.push(format!("{} net, {} weights: {:.0}% right", sizes_label(sizes), net.n_params, 100.0 * net.agreement));
         plots.push(Plot::Field(region_field("", "", n, net.answers, false)));
     }
-    let sub = format!("{examples} training positions, {} epochs of Adam (lr {}), seed {}", cfg.epochs, cfg.lr, cfg.seed);
+    let sub = format!("{examples} training positions, {} epochs of Adam (lr {}), seed {}", cfg.iterations, cfg.lr, cfg.seed);
     let cols = plots.len().min(2);
     Ok(Figure { plot: grid_plot("What nets of several sizes learn", sub, titles, plots, cols), table, size: (1200, 1000) })
 }
