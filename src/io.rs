@@ -3,6 +3,11 @@
 //! advisory file lock, so two processes (or threads) never do the same work at once.
 //! Also the binaries' standard output: one line at a time, with a closed pipe (`| head`)
 //! an error they end quietly on, not `println!`'s panic.
+//!
+//! The library never prints: warnings (a skipped corpus file, unusable cached weights)
+//! and notes (which model `auto` chose, a download, a wait for a lock) go through the
+//! `log` facade, so a notebook or another program decides whether and where they show;
+//! [`log_to_stderr`] is what the binaries choose.
 
 use std::io::Write;
 use std::path::Path;
@@ -48,7 +53,7 @@ impl FileLock {
         }
         let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(|e| Error::io(path, e))?;
         if f.try_lock().is_err() {
-            eprintln!("waiting for {who} to finish (lock {})", path.display());
+            log::info!("waiting for {who} to finish (lock {})", path.display());
             f.lock().map_err(|e| Error::io(path, e))?;
         }
         Ok(FileLock(f))
@@ -79,4 +84,32 @@ pub fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
         e = err.source();
     }
     false
+}
+
+/// The binaries' choice of `log` sink: warnings as `warning: ...` and notes as they are,
+/// one line each on standard error. Errors are not logged: they are returned.
+struct StderrLog;
+
+impl log::Log for StderrLog {
+    fn enabled(&self, meta: &log::Metadata) -> bool {
+        meta.level() <= log::Level::Info
+    }
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            match record.level() {
+                log::Level::Error | log::Level::Warn => eprintln!("warning: {}", record.args()),
+                _ => eprintln!("{}", record.args()),
+            }
+        }
+    }
+    fn flush(&self) {}
+}
+
+/// Shows the library's warnings and notes on standard error (what the binaries call
+/// first). Calling it twice, or after another logger was installed, changes nothing.
+pub fn log_to_stderr() {
+    static LOG: StderrLog = StderrLog;
+    if log::set_logger(&LOG).is_ok() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
 }

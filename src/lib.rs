@@ -22,6 +22,7 @@
 //! | P | context window, `n_positions` | 1024 |
 //! | L | blocks, `n_layer` | 12 |
 
+pub mod cli;
 pub mod analysis;
 pub mod corpus;
 pub mod error;
@@ -44,7 +45,7 @@ use std::path::PathBuf;
 pub use error::{Error, Result};
 pub use hooks::{ActivationCache, Capture, HookFilter, HookPoint, NoCapture};
 pub use model::{CausalLm, Gpt2, Gpt2Config, KvCache, LanguageModel, Llama, LlamaConfig, ModelInfo};
-pub use tokenizer::Gpt2Tokenizer;
+pub use tokenizer::Tokenizer;
 
 /// The project's git-ignored data cache: `$GPT2_EXPLORER_CACHE`, else `data/cache` in
 /// the source tree. `make setup` fills it (e.g. `gpt2-tokenizer/`).
@@ -66,42 +67,58 @@ pub struct LoadedModel {
     /// The model folder or GGUF file it came from.
     pub path: PathBuf,
     pub model: LanguageModel,
-    pub tokenizer: Gpt2Tokenizer,
+    pub tokenizer: Tokenizer,
+}
+
+/// How to load a model: whether downloads are forbidden, and the device it runs on.
+/// There is no process-wide default device: whoever loads a model says where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Forbid downloads from the Hugging Face hub.
+    pub offline: bool,
+    /// Where the model runs (see [`model::device::resolve_device`]).
+    pub device: tch::Device,
+}
+
+impl Default for LoadOptions {
+    /// Downloads allowed, on the CPU.
+    fn default() -> Self {
+        LoadOptions { offline: false, device: tch::Device::Cpu }
+    }
 }
 
 impl LoadedModel {
-    /// Loads what `--model` names (see [`source`]): `auto`, a hub name from the HF cache
-    /// or the hub, `smollm2`, a `.gguf` file, or a local folder. `offline` forbids
-    /// downloads.
+    /// Loads what `--model` names (see [`source`]) onto the CPU: `auto`, a hub name from
+    /// the HF cache or the hub, `smollm2`, a `.gguf` file, or a local folder. `offline`
+    /// forbids downloads. [`LoadedModel::load_with`] chooses the device.
     pub fn load(arg: &str, offline: bool) -> Result<Self> {
-        Self::from_files(&source::resolve(&source::ModelSpec::parse(arg)?, offline)?)
+        Self::load_with(arg, &LoadOptions { offline, ..LoadOptions::default() })
     }
 
-    /// Loads the model and tokenizer of already resolved files, onto
-    /// [`model::device::default_device`] (the CPU unless `--device` said otherwise).
-    pub fn from_files(files: &source::ModelFiles) -> Result<Self> {
-        Self::from_files_on(files, model::device::default_device())
+    /// As [`LoadedModel::load`], with the options (offline, device) given.
+    pub fn load_with(arg: &str, opts: &LoadOptions) -> Result<Self> {
+        Self::from_files(&source::resolve(&source::ModelSpec::parse(arg)?, opts.offline)?, opts.device)
     }
 
-    /// As [`LoadedModel::from_files`], onto `device`.
-    pub fn from_files_on(files: &source::ModelFiles, device: tch::Device) -> Result<Self> {
+    /// Loads the model and tokenizer of already resolved files onto `device`.
+    pub fn from_files(files: &source::ModelFiles, device: tch::Device) -> Result<Self> {
         let (model, tokenizer) = match files.format {
-            source::ModelFormat::Folder => (model::load_folder(&files.path, device)?, Gpt2Tokenizer::from_dir(&files.path)?),
+            source::ModelFormat::Folder => (model::load_folder(&files.path, device)?, Tokenizer::from_dir(&files.path)?),
             source::ModelFormat::Gguf => {
                 let g = gguf::GgufFile::open(&files.path)?;
                 let model = model::Llama::from_gguf(&g, device)?;
-                (model, Gpt2Tokenizer::from_inner(gguf::tokenizer_from_gguf(&g)?))
+                (model, Tokenizer::from_inner(gguf::tokenizer_from_gguf(&g)?))
             }
         };
         Ok(LoadedModel { name: files.name.clone(), path: files.path.clone(), model, tokenizer })
     }
 
     /// Only the tokenizer of what `--model` names (the weights are not read).
-    pub fn load_tokenizer(arg: &str, offline: bool) -> Result<(String, Gpt2Tokenizer)> {
+    pub fn load_tokenizer(arg: &str, offline: bool) -> Result<(String, Tokenizer)> {
         let files = source::resolve(&source::ModelSpec::parse(arg)?, offline)?;
         let tok = match files.format {
-            source::ModelFormat::Folder => Gpt2Tokenizer::from_dir(&files.path)?,
-            source::ModelFormat::Gguf => Gpt2Tokenizer::from_inner(gguf::tokenizer_from_gguf(&gguf::GgufFile::open(&files.path)?)?),
+            source::ModelFormat::Folder => Tokenizer::from_dir(&files.path)?,
+            source::ModelFormat::Gguf => Tokenizer::from_inner(gguf::tokenizer_from_gguf(&gguf::GgufFile::open(&files.path)?)?),
         };
         Ok((files.name, tok))
     }

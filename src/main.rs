@@ -1,4 +1,6 @@
-//! `gpt2-explorer`: the command line over the library (no logic of its own).
+//! `gpt2-explorer`: the command line over the library: argument parsing, one function
+//! per subcommand that calls the library, and the shared output (a table, `--json` or
+//! `--csv`; library errors told in flag names by `gpt2_explorer::cli`).
 //! Subcommands: `tokens`, `next-token`, `generate` (essay section 1), `ngrams`
 //! (section 2: letter and word n-grams of English text, counts or samples), `attention`
 //! and `embed` (section 6), the experiments beyond the essay (`attribute`, `patch`,
@@ -48,8 +50,8 @@ struct ModelArgs {
 impl ModelArgs {
     /// Loads the model named by --model onto the --device.
     fn load(&self) -> Result<LoadedModel> {
-        gpt2_explorer::model::device::set_default_device(gpt2_explorer::model::device::resolve_device(&self.device)?);
-        Ok(LoadedModel::load(&self.model, self.offline)?)
+        let device = gpt2_explorer::model::device::resolve_device(&self.device)?;
+        Ok(LoadedModel::load_with(&self.model, &gpt2_explorer::LoadOptions { offline: self.offline, device })?)
     }
 }
 
@@ -226,34 +228,7 @@ enum Cmd {
     /// Letter or word n-grams of English text (essay section 2): the most frequent
     /// n-grams with counts and probabilities, or seeded samples from the n-gram model.
     /// Letters are a-z (case folded); `_` marks a word boundary.
-    Ngrams {
-        #[arg(value_enum)]
-        unit: NgramUnit,
-        /// The order: letters 1 to 12, words 1 or 2.
-        #[arg(long, default_value_t = 1)]
-        n: usize,
-        /// A UTF-8 text file, or a folder of them (files that are not UTF-8 text are
-        /// skipped with a warning). Default: the English sample `make setup` fetches.
-        #[arg(long)]
-        corpus: Option<PathBuf>,
-        /// Print K samples instead of counts: K generated words (letters), K words drawn
-        /// by frequency (words, n 1) or a chain of K words (words, n 2).
-        #[arg(long, value_name = "K")]
-        sample: Option<usize>,
-        /// Seed of the sampler: the same seed gives the same samples.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// First word of a word 2-gram chain (default: drawn by frequency).
-        #[arg(long)]
-        start: Option<String>,
-        /// How many n-grams to list, most frequent first (0: all).
-        #[arg(long, default_value_t = 30)]
-        top: usize,
-        #[arg(long, conflicts_with = "csv")]
-        json: bool,
-        #[arg(long)]
-        csv: bool,
-    },
+    Ngrams(NgramsArgs),
     /// Attention weights of one block (essay section 6): for every head, or only --head,
     /// how much each position takes from each earlier position. Blocks and heads count
     /// from 0.
@@ -294,6 +269,37 @@ enum Cmd {
     },
 }
 
+/// The arguments of `gpt2-explorer ngrams`.
+#[derive(clap::Args)]
+struct NgramsArgs {
+    #[arg(value_enum)]
+    unit: NgramUnit,
+    /// The order: letters 1 to 12, words 1 or 2.
+    #[arg(long, default_value_t = 1)]
+    n: usize,
+    /// A UTF-8 text file, or a folder of them (files that are not UTF-8 text are
+    /// skipped with a warning). Default: the English sample `make setup` fetches.
+    #[arg(long)]
+    corpus: Option<PathBuf>,
+    /// Print K samples instead of counts: K generated words (letters), K words drawn
+    /// by frequency (words, n 1) or a chain of K words (words, n 2).
+    #[arg(long, value_name = "K")]
+    sample: Option<usize>,
+    /// Seed of the sampler: the same seed gives the same samples.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// First word of a word 2-gram chain (default: drawn by frequency).
+    #[arg(long)]
+    start: Option<String>,
+    /// How many n-grams to list, most frequent first (0: all).
+    #[arg(long, default_value_t = 30)]
+    top: usize,
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    #[arg(long)]
+    csv: bool,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum NgramUnit {
     Letters,
@@ -320,6 +326,7 @@ enum LayoutArg {
 }
 
 fn main() {
+    gpt2_explorer::io::log_to_stderr();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => match e.kind() {
@@ -349,7 +356,7 @@ fn main() {
         if broken_pipe && e.to_string() == STDOUT_ERROR {
             std::process::exit(0);
         }
-        fail(&format!("{e:#}"));
+        fail(&gpt2_explorer::cli::message(&e));
     }
 }
 
@@ -374,8 +381,9 @@ fn ablated(ablation: &Ablation, a: &AblateArgs) -> serde_json::Value {
     json!({"heads": heads, "mode": a.ablate_mode})
 }
 
-/// `attribute`: direct logit attribution at one position.
-fn attribute(m: ModelArgs, p: PromptArgs, target: Option<String>, target_id: Option<u32>, position: Option<usize>, json: bool, csv: bool) -> Result<()> {
+/// `gpt2-explorer attribute`: direct logit attribution at one position, of (--target,
+/// --target-id, --position).
+fn attribute(m: &ModelArgs, p: &PromptArgs, (target, target_id, position): (Option<String>, Option<u32>, Option<usize>), format: Format) -> Result<()> {
     let text = p.text()?;
     let lm = m.load()?;
     let ids = lm.encode_prompt(&text)?;
@@ -390,15 +398,11 @@ fn attribute(m: ModelArgs, p: PromptArgs, target: Option<String>, target_id: Opt
     };
     let a = logit_attribution(&lm.model, &ids, position, target_id)?;
     let target = lm.tokenizer.token_str(target_id);
-    if json {
+    if format == Format::Json {
         out(json!({"model": lm.name, "prompt_ids": ids, "position": position, "target_id": target_id, "target": target, "logit": a.logit, "components": a.components, "heads": a.heads}))?;
-    } else if csv {
-        out("kind,name,value")?;
-        for (kind, terms) in [("component", &a.components), ("head", &a.heads)] {
-            for t in terms {
-                out(format_args!("{kind},{},{}", t.name, t.value))?;
-            }
-        }
+    } else if format == Format::Csv {
+        let rows = [("component", &a.components), ("head", &a.heads)].into_iter().flat_map(|(kind, terms)| terms.iter().map(move |t| vec![kind.to_string(), t.name.clone(), t.value.to_string()]));
+        out_csv(&["kind", "name", "value"], rows)?;
     } else {
         out(format_args!("logit of {} at position {position}: {:.4} (the components sum to {:.4})", lm.tokenizer.token_label(target_id), a.logit, a.total()))?;
         for t in &a.components {
@@ -426,13 +430,14 @@ fn one_token(lm: &LoadedModel, text: &str, flag: &str) -> Result<u32> {
     }
 }
 
-/// `patch`: activation patching over every block and position.
-fn patch(m: ModelArgs, clean: String, corrupt: String, answer: String, wrong: String, hook: String, json: bool) -> Result<()> {
+/// `gpt2-explorer patch`: activation patching over every block and position, for
+/// [--clean, --corrupt, --answer, --wrong].
+fn patch(m: &ModelArgs, [clean, corrupt, answer, wrong]: [&str; 4], hook: &str, json: bool) -> Result<()> {
     let hook: PatchHook = hook.parse().context("--hook")?;
     let lm = m.load()?;
-    let clean_ids = lm.encode_prompt(&clean).context("--clean")?;
-    let corrupt_ids = lm.encode_prompt(&corrupt).context("--corrupt")?;
-    let (answer_id, wrong_id) = (one_token(&lm, &answer, "--answer")?, one_token(&lm, &wrong, "--wrong")?);
+    let clean_ids = lm.encode_prompt(clean).context("--clean")?;
+    let corrupt_ids = lm.encode_prompt(corrupt).context("--corrupt")?;
+    let (answer_id, wrong_id) = (one_token(&lm, answer, "--answer")?, one_token(&lm, wrong, "--wrong")?);
     let r = intervene::patch_sweep(&lm.model, &clean_ids, &corrupt_ids, hook, &intervene::logit_diff(answer_id, wrong_id))?;
     let tokens: Vec<String> = clean_ids.iter().map(|&i| lm.tokenizer.token_str(i)).collect();
     if json {
@@ -447,8 +452,8 @@ fn patch(m: ModelArgs, clean: String, corrupt: String, answer: String, wrong: St
     Ok(())
 }
 
-/// `heads`: the detector scores of every head.
-fn heads(m: ModelArgs, tokens: usize, seed: u64, json: bool) -> Result<()> {
+/// `gpt2-explorer heads`: the detector scores of every head.
+fn heads(m: &ModelArgs, tokens: usize, seed: u64, json: bool) -> Result<()> {
     let lm = m.load()?;
     let s = detect_heads(&lm.model, tokens, seed).context("--tokens")?;
     if json {
@@ -464,137 +469,185 @@ fn heads(m: ModelArgs, tokens: usize, seed: u64, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// Runs one subcommand: each has its own function below.
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
-        Cmd::Attribute { m, p, target, target_id, position, json, csv } => attribute(m, p, target, target_id, position, json, csv)?,
-        Cmd::Patch { m, clean, corrupt, answer, wrong, hook, json } => patch(m, clean, corrupt, answer, wrong, hook, json)?,
-        Cmd::Heads { m, tokens, seed, json } => heads(m, tokens, seed, json)?,
-        Cmd::Tokens { m, p, json } => {
-            let text = p.text()?;
-            // Only the tokenizer is needed: the weights are not read.
-            let (name, tokenizer) = LoadedModel::load_tokenizer(&m.model, m.offline)?;
-            let ids = tokenizer.encode(&text)?;
-            if json {
-                let tokens: Vec<String> = ids.iter().map(|&i| tokenizer.token_str(i)).collect();
-                out(json!({"model": name, "ids": ids, "tokens": tokens}))?;
-            } else {
-                for id in ids {
-                    out(format_args!("{id:>6}  {}", tokenizer.token_label(id)))?;
+        Cmd::Tokens { m, p, json } => tokens(&m, &p, json),
+        Cmd::NextToken { m, p, top, a, json } => next_token(&m, &p, top, &a, json),
+        Cmd::Generate { m, p, max_new_tokens, temperature, seed, a, json } => generate(&m, &p, (max_new_tokens, temperature, seed), &a, json),
+        Cmd::Attribute { m, p, target, target_id, position, json, csv } => attribute(&m, &p, (target, target_id, position), Format::of(json, csv)),
+        Cmd::Patch { m, clean, corrupt, answer, wrong, hook, json } => patch(&m, [&clean, &corrupt, &answer, &wrong], &hook, json),
+        Cmd::Heads { m, tokens, seed, json } => heads(&m, tokens, seed, json),
+        Cmd::Synthetic { out, size, seed, layout } => synthetic_model(&out, size, seed, layout),
+        Cmd::Ngrams(args) => ngrams(&args),
+        Cmd::Attention { m, p, layer, head, json, csv } => attention_weights(&m, &p, layer, head, Format::of(json, csv)),
+        Cmd::Embed { m, words, multi_token, json, csv } => embed(&m, &words, multi_token, Format::of(json, csv)),
+    }
+}
+
+/// How a subcommand prints: a table for people, JSON, or CSV (`--json`, `--csv`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+    Csv,
+}
+
+impl Format {
+    fn of(json: bool, csv: bool) -> Self {
+        match (json, csv) {
+            (true, _) => Format::Json,
+            (false, true) => Format::Csv,
+            _ => Format::Text,
+        }
+    }
+}
+
+/// Prints a CSV table (RFC 4180 quoting via the `csv` crate).
+fn out_csv<S: AsRef<str>>(header: &[S], rows: impl IntoIterator<Item = Vec<String>>) -> Result<()> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header.iter().map(AsRef::as_ref))?;
+    for row in rows {
+        w.write_record(&row)?;
+    }
+    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("CSV: {e}"))?;
+    out(String::from_utf8(bytes)?.trim_end())
+}
+
+/// `gpt2-explorer tokens`: the prompt's token ids and tokens.
+fn tokens(m: &ModelArgs, p: &PromptArgs, json: bool) -> Result<()> {
+    let text = p.text()?;
+    // Only the tokenizer is needed: the weights are not read.
+    let (name, tokenizer) = LoadedModel::load_tokenizer(&m.model, m.offline)?;
+    let ids = tokenizer.encode(&text)?;
+    if json {
+        let tokens: Vec<String> = ids.iter().map(|&i| tokenizer.token_str(i)).collect();
+        out(json!({"model": name, "ids": ids, "tokens": tokens}))?;
+    } else {
+        for id in ids {
+            out(format_args!("{id:>6}  {}", tokenizer.token_label(id)))?;
+        }
+    }
+    Ok(())
+}
+
+/// `gpt2-explorer next-token`: the most likely next tokens.
+fn next_token(m: &ModelArgs, p: &PromptArgs, top: usize, a: &AblateArgs, json: bool) -> Result<()> {
+    let text = p.text()?;
+    let lm = m.load()?;
+    let ids = lm.encode_prompt(&text)?;
+    let mut ablation = a.ablation(&lm, &ids)?;
+    let logits = lm.model.run_with_cache(&ids, &mut ablation)?; // (T, V)
+    let table = sampling::top_k(&logits.get(-1), top, &lm.tokenizer)?;
+    if json {
+        out(json!({"model": lm.name, "prompt_ids": ids, "ablated": ablated(&ablation, a), "top": table}))?;
+    } else {
+        out(&text)?;
+        for (rank, t) in table.iter().enumerate() {
+            out(format_args!("{:>3}. {:<16} {:>7.3}%   logprob {:>8.4}   id {}", rank + 1, lm.tokenizer.token_label(t.id), 100.0 * t.prob, t.logprob, t.id))?;
+        }
+    }
+    Ok(())
+}
+
+/// `gpt2-explorer generate`: the prompt continued by (new tokens, temperature, seed).
+fn generate(m: &ModelArgs, p: &PromptArgs, (max_new_tokens, temperature, seed): (usize, f64, u64), a: &AblateArgs, json: bool) -> Result<()> {
+    let rule = Sampling::new(temperature, seed)?;
+    let text = p.text()?;
+    let lm = m.load()?;
+    let ids = lm.encode_prompt(&text)?;
+    let mut ablation = a.ablation(&lm, &ids)?;
+    let steps = sampling::generate_steps_with(&lm.model, &ids, max_new_tokens, rule, &mut ablation, |_| {})?;
+    let new_ids: Vec<u32> = steps.iter().map(|s| s.id).collect();
+    let continuation = lm.tokenizer.decode(&new_ids)?;
+    if json {
+        out(json!({"model": lm.name, "prompt_ids": ids, "generated_ids": new_ids, "text": continuation, "seed": seed, "temperature": temperature, "ablated": ablated(&ablation, a)}))?;
+    } else {
+        out(format_args!("{text}{continuation}"))?;
+    }
+    Ok(())
+}
+
+/// `gpt2-explorer synthetic`: a seeded random-weights checkpoint folder.
+fn synthetic_model(out: &std::path::Path, size: Size, seed: u64, layout: LayoutArg) -> Result<()> {
+    let cfg = match size {
+        Size::Small => Gpt2Config::preset(50257, 128, 64, 2, 4),
+        Size::Gpt2Small => Gpt2Config::gpt2_small(),
+    };
+    let layout = match layout {
+        LayoutArg::Hub => Layout::Hub,
+        LayoutArg::Transformers => Layout::Transformers,
+    };
+    synthetic::write_model_folder(out, &cfg, seed, layout, &gpt2_explorer::gpt2_tokenizer_dir())?;
+    eprintln!("wrote a synthetic (random-weights) GPT-2 checkpoint, seed {seed}, to {}", out.display());
+    Ok(())
+}
+
+/// `gpt2-explorer attention`: one block's attention weights.
+fn attention_weights(m: &ModelArgs, p: &PromptArgs, layer: usize, head: Option<usize>, format: Format) -> Result<()> {
+    let text = p.text()?;
+    let lm = m.load()?;
+    if let Some(h) = head {
+        attention::check_head(&lm.model, h)?;
+    }
+    let ids = lm.encode_prompt(&text)?;
+    let all = attention::block_patterns(&lm.model, &ids, layer)?;
+    let heads: Vec<usize> = head.map_or_else(|| (0..all.len()).collect(), |h| vec![h]);
+    let tokens: Vec<String> = ids.iter().map(|&i| lm.tokenizer.token_str(i)).collect();
+    if format == Format::Json {
+        let patterns: Vec<Vec<Vec<f64>>> = heads.iter().map(|&h| all[h].values.chunks(all[h].cols).map(<[f64]>::to_vec).collect()).collect();
+        out(json!({"model": lm.name, "layer": layer, "heads": heads, "ids": ids, "tokens": tokens, "patterns": patterns}))?;
+    } else if format == Format::Csv {
+        let mut rows = Vec::new();
+        for &h in &heads {
+            for q in 0..ids.len() {
+                for k in 0..ids.len() {
+                    rows.push(vec![h.to_string(), q.to_string(), tokens[q].clone(), k.to_string(), tokens[k].clone(), all[h].at(q, k).to_string()]);
                 }
             }
         }
-        Cmd::NextToken { m, p, top, a, json } => {
-            let text = p.text()?;
-            let lm = m.load()?;
-            let ids = lm.encode_prompt(&text)?;
-            let mut ablation = a.ablation(&lm, &ids)?;
-            let logits = lm.model.run_with_cache(&ids, &mut ablation)?; // (T, V)
-            let table = sampling::top_k(&logits.get(-1), top, &lm.tokenizer)?;
-            if json {
-                out(json!({"model": lm.name, "prompt_ids": ids, "ablated": ablated(&ablation, &a), "top": table}))?;
-            } else {
-                out(&text)?;
-                for (rank, t) in table.iter().enumerate() {
-                    out(format_args!("{:>3}. {:<16} {:>7.3}%   logprob {:>8.4}   id {}", rank + 1, lm.tokenizer.token_label(t.id), 100.0 * t.prob, t.logprob, t.id))?;
-                }
+        out_csv(&["head", "query_pos", "query_token", "key_pos", "key_token", "weight"], rows)?;
+    } else {
+        let labels: Vec<String> = ids.iter().map(|&i| lm.tokenizer.token_label(i)).collect();
+        for &h in &heads {
+            out(format_args!("block {layer}, head {h}: row = position attending, columns = positions attended to (per cent)"))?;
+            for (q, label) in labels.iter().enumerate() {
+                let cells: Vec<String> = (0..=q).map(|k| format!("{:>5.1}", 100.0 * all[h].at(q, k))).collect();
+                out(format_args!("{q:>4} {label:<14} {}", cells.join(" ")))?;
             }
         }
-        Cmd::Generate { m, p, max_new_tokens, temperature, seed, a, json } => {
-            let rule = Sampling::new(temperature, seed)?;
-            let text = p.text()?;
-            let lm = m.load()?;
-            let ids = lm.encode_prompt(&text)?;
-            let mut ablation = a.ablation(&lm, &ids)?;
-            let steps = sampling::generate_steps_with(&lm.model, &ids, max_new_tokens, rule, &mut ablation, |_| {})?;
-            let new_ids: Vec<u32> = steps.iter().map(|s| s.id).collect();
-            let continuation = lm.tokenizer.decode(&new_ids)?;
-            if json {
-                out(json!({"model": lm.name, "prompt_ids": ids, "generated_ids": new_ids, "text": continuation, "seed": seed, "temperature": temperature, "ablated": ablated(&ablation, &a)}))?;
-            } else {
-                out(format_args!("{text}{continuation}"))?;
-            }
-        }
-        Cmd::Synthetic { out, size, seed, layout } => {
-            let cfg = match size {
-                Size::Small => Gpt2Config::preset(50257, 128, 64, 2, 4),
-                Size::Gpt2Small => Gpt2Config::gpt2_small(),
-            };
-            let layout = match layout {
-                LayoutArg::Hub => Layout::Hub,
-                LayoutArg::Transformers => Layout::Transformers,
-            };
-            synthetic::write_model_folder(&out, &cfg, seed, layout, &gpt2_explorer::gpt2_tokenizer_dir())?;
-            eprintln!("wrote a synthetic (random-weights) GPT-2 checkpoint, seed {seed}, to {}", out.display());
-        }
-        Cmd::Ngrams { unit, n, corpus, sample, seed, start, top, json, csv } => ngrams(unit, n, corpus, sample, seed, start, top, json, csv)?,
-        Cmd::Attention { m, p, layer, head, json, csv } => {
-            let text = p.text()?;
-            let lm = m.load()?;
-            if let Some(h) = head {
-                attention::check_head(&lm.model, h)?;
-            }
-            let ids = lm.encode_prompt(&text)?;
-            let all = attention::block_patterns(&lm.model, &ids, layer)?;
-            let heads: Vec<usize> = head.map_or_else(|| (0..all.len()).collect(), |h| vec![h]);
-            let tokens: Vec<String> = ids.iter().map(|&i| lm.tokenizer.token_str(i)).collect();
-            if json {
-                let patterns: Vec<Vec<Vec<f64>>> = heads.iter().map(|&h| all[h].values.chunks(all[h].cols).map(<[f64]>::to_vec).collect()).collect();
-                out(json!({"model": lm.name, "layer": layer, "heads": heads, "ids": ids, "tokens": tokens, "patterns": patterns}))?;
-            } else if csv {
-                let mut w = csv::Writer::from_writer(Vec::new());
-                w.write_record(["head", "query_pos", "query_token", "key_pos", "key_token", "weight"])?;
-                for &h in &heads {
-                    for q in 0..ids.len() {
-                        for k in 0..ids.len() {
-                            w.write_record([h.to_string(), q.to_string(), tokens[q].clone(), k.to_string(), tokens[k].clone(), all[h].at(q, k).to_string()])?;
-                        }
-                    }
-                }
-                let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("CSV: {e}"))?;
-                out(String::from_utf8(bytes)?.trim_end())?;
-            } else {
-                let labels: Vec<String> = ids.iter().map(|&i| lm.tokenizer.token_label(i)).collect();
-                for &h in &heads {
-                    out(format_args!("block {layer}, head {h}: row = position attending, columns = positions attended to (per cent)"))?;
-                    for (q, label) in labels.iter().enumerate() {
-                        let cells: Vec<String> = (0..=q).map(|k| format!("{:>5.1}", 100.0 * all[h].at(q, k))).collect();
-                        out(format_args!("{q:>4} {label:<14} {}", cells.join(" ")))?;
-                    }
-                }
-            }
-        }
-        Cmd::Embed { m, words, multi_token, json, csv } => {
-            let lm = m.load()?;
-            let rule = match multi_token {
-                MultiTokenArg::Refuse => MultiToken::Refuse,
-                MultiTokenArg::First => MultiToken::First,
-                MultiTokenArg::Mean => MultiToken::Mean,
-            };
-            // Every word is checked before anything is printed.
-            let vectors = words.iter().map(|w| text_vector(&lm, w, rule)).collect::<std::result::Result<Vec<_>, _>>()?;
-            if json {
-                out(json!({"model": lm.name, "multi_token": rule, "words": vectors}))?;
-            } else if csv {
-                let mut w = csv::Writer::from_writer(Vec::new());
-                let mut header = vec!["word".to_string(), "ids".into(), "tokens".into(), "how".into()];
-                header.extend((0..vectors[0].vector.len()).map(|i| format!("e{i}")));
-                w.write_record(&header)?;
-                for v in &vectors {
-                    let ids: Vec<String> = v.ids.iter().map(|i| i.to_string()).collect();
-                    let mut row = vec![v.word.clone(), ids.join(" "), v.tokens.join("|"), v.how.clone()];
-                    row.extend(v.vector.iter().map(|x| x.to_string()));
-                    w.write_record(&row)?;
-                }
-                let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("CSV: {e}"))?;
-                out(String::from_utf8(bytes)?.trim_end())?;
-            } else {
-                for v in &vectors {
-                    let norm = v.vector.iter().map(|x| x * x).sum::<f64>().sqrt();
-                    let head: Vec<String> = v.vector.iter().take(6).map(|x| format!("{x:+.4}")).collect();
-                    let labels: Vec<String> = v.ids.iter().map(|&i| lm.tokenizer.token_label(i)).collect();
-                    out(format_args!("{:<14} ids {:?} ({}; {})  |v| {norm:.4}  [{} ... {} values]", v.word, v.ids, labels.join(" "), v.how, head.join(" "), v.vector.len()))?;
-                }
-            }
+    }
+    Ok(())
+}
+
+/// `gpt2-explorer embed`: token embeddings of words.
+fn embed(m: &ModelArgs, words: &[String], multi_token: MultiTokenArg, format: Format) -> Result<()> {
+    let lm = m.load()?;
+    let rule = match multi_token {
+        MultiTokenArg::Refuse => MultiToken::Refuse,
+        MultiTokenArg::First => MultiToken::First,
+        MultiTokenArg::Mean => MultiToken::Mean,
+    };
+    // Every word is checked before anything is printed.
+    let vectors = words.iter().map(|w| text_vector(&lm, w, rule)).collect::<std::result::Result<Vec<_>, _>>()?;
+    if format == Format::Json {
+        out(json!({"model": lm.name, "multi_token": rule, "words": vectors}))?;
+    } else if format == Format::Csv {
+        let mut header = vec!["word".to_string(), "ids".into(), "tokens".into(), "how".into()];
+        header.extend((0..vectors[0].vector.len()).map(|i| format!("e{i}")));
+        let rows = vectors.iter().map(|v| {
+            let ids: Vec<String> = v.ids.iter().map(|i| i.to_string()).collect();
+            let mut row = vec![v.word.clone(), ids.join(" "), v.tokens.join("|"), v.how.clone()];
+            row.extend(v.vector.iter().map(|x| x.to_string()));
+            row
+        });
+        out_csv(&header, rows)?;
+    } else {
+        for v in &vectors {
+            let norm = v.vector.iter().map(|x| x * x).sum::<f64>().sqrt();
+            let head: Vec<String> = v.vector.iter().take(6).map(|x| format!("{x:+.4}")).collect();
+            let labels: Vec<String> = v.ids.iter().map(|&i| lm.tokenizer.token_label(i)).collect();
+            out(format_args!("{:<14} ids {:?} ({}; {})  |v| {norm:.4}  [{} ... {} values]", v.word, v.ids, labels.join(" "), v.how, head.join(" "), v.vector.len()))?;
         }
     }
     Ok(())
@@ -608,10 +661,11 @@ fn thread_cpu_seconds() -> Option<f64> {
 }
 
 /// `gpt2-explorer ngrams`: counts or samples, as a table, JSON or CSV.
-#[allow(clippy::too_many_arguments)]
-fn ngrams(unit: NgramUnit, n: usize, corpus: Option<PathBuf>, sample: Option<usize>, seed: u64, start: Option<String>, top: usize, json: bool, csv: bool) -> Result<()> {
+fn ngrams(args: &NgramsArgs) -> Result<()> {
     use gpt2_explorer::analysis::ngram::{LetterModel, WordCounts};
     use gpt2_explorer::corpus::Corpus;
+    let NgramsArgs { unit, n, ref corpus, sample, seed, ref start, top, .. } = *args;
+    let format = Format::of(args.json, args.csv);
     if unit == NgramUnit::Words && n != 1 && n != 2 {
         bail!("words: --n must be 1 or 2 (word 1-grams or 2-grams), got {n}");
     }
@@ -622,7 +676,7 @@ fn ngrams(unit: NgramUnit, n: usize, corpus: Option<PathBuf>, sample: Option<usi
     let cpu_started = thread_cpu_seconds();
     let c = Corpus::open_or_default(corpus.as_deref())?;
     for s in &c.skipped {
-        eprintln!("warning: skipped {}: {}", s.path.display(), s.reason);
+        log::warn!("skipped {}: {}", s.path.display(), s.reason);
     }
     let corpus_name = c.root.display().to_string();
     let unit_name = if unit == NgramUnit::Letters { "letters" } else { "words" };
@@ -634,7 +688,7 @@ fn ngrams(unit: NgramUnit, n: usize, corpus: Option<PathBuf>, sample: Option<usi
                 if n == 1 {
                     w.sample_independent(k, 0, seed)?
                 } else {
-                    let first = match start {
+                    let first = match start.clone() {
                         Some(s) => s,
                         None => w.sample_independent(1, 0, seed)?.remove(0),
                     };
@@ -642,13 +696,10 @@ fn ngrams(unit: NgramUnit, n: usize, corpus: Option<PathBuf>, sample: Option<usi
                 }
             }
         };
-        if json {
+        if format == Format::Json {
             out(json!({"unit": unit_name, "n": n, "corpus": corpus_name, "seed": seed, "samples": samples}))?;
-        } else if csv {
-            out("index,sample")?;
-            for (i, s) in samples.iter().enumerate() {
-                out(format_args!("{},{s}", i + 1))?;
-            }
+        } else if format == Format::Csv {
+            out_csv(&["index", "sample"], samples.iter().enumerate().map(|(i, s)| vec![(i + 1).to_string(), s.clone()]))?;
         } else {
             out(samples.join(" "))?;
         }
@@ -673,14 +724,11 @@ fn ngrams(unit: NgramUnit, n: usize, corpus: Option<PathBuf>, sample: Option<usi
     let seconds = started.elapsed().as_secs_f64();
     let cpu_seconds = thread_cpu_seconds().zip(cpu_started).map(|(b, a)| b - a);
     let p = |count: u64| count as f64 / total.max(1) as f64;
-    if json {
+    if format == Format::Json {
         let list: Vec<_> = rows.iter().map(|(g, count)| json!({"ngram": g, "count": count, "probability": p(*count)})).collect();
         out(json!({"unit": unit_name, "n": n, "corpus": corpus_name, "bytes": c.bytes, "seconds": seconds, "cpu_seconds": cpu_seconds, "total": total, "distinct": distinct, "ngrams": list}))?;
-    } else if csv {
-        out("ngram,count,probability")?;
-        for (g, count) in &rows {
-            out(format_args!("{g},{count},{}", p(*count)))?;
-        }
+    } else if format == Format::Csv {
+        out_csv(&["ngram", "count", "probability"], rows.iter().map(|(g, count)| vec![g.clone(), count.to_string(), p(*count).to_string()]))?;
     } else {
         out(format_args!("{unit_name} {n}-grams of {} ({}): {total} in all, {distinct} distinct", corpus_name, c.describe()))?;
         for (g, count) in &rows {

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::hooks::{Capture, NoCapture};
 use crate::model::gpt2::ids_tensor;
 use crate::model::{CausalLm, KvCache};
-use crate::tokenizer::Gpt2Tokenizer;
+use crate::tokenizer::Tokenizer;
 
 /// One row of the next-token table.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -28,7 +28,7 @@ pub struct TopToken {
 }
 
 /// The `k` most likely next tokens from one position's logits (V), most likely first.
-pub fn top_k(logits: &Tensor, k: usize, tok: &Gpt2Tokenizer) -> Result<Vec<TopToken>> {
+pub fn top_k(logits: &Tensor, k: usize, tok: &Tokenizer) -> Result<Vec<TopToken>> {
     let vocab = logits.size().last().copied().unwrap_or(0) as usize;
     if k == 0 || k > vocab {
         return Err(Error::BadTopK { k, vocab });

@@ -117,10 +117,11 @@ pub fn env_offline() -> bool {
 /// `huggingface_hub` does); a cache without `refs/main` but with exactly one snapshot
 /// (as `snapshot_download(revision=<hash>)` leaves it) uses that one. Files may be
 /// symlinks into `blobs/`, as the hub's own tools write them.
-pub fn cached_snapshot(cache: &Path, repo: &str) -> std::result::Result<PathBuf, String> {
+pub fn cached_snapshot(cache: &Path, repo: &str) -> std::result::Result<PathBuf, NotCached> {
     let folder = cache.join(format!("models--{}", repo.replace('/', "--")));
+    let repo = repo.to_string();
     if !folder.is_dir() {
-        return Err(format!("{repo}: no folder {}", folder.display()));
+        return Err(NotCached::NoFolder { repo, folder });
     }
     let snapshots = folder.join("snapshots");
     let refs_main = folder.join("refs").join("main");
@@ -128,7 +129,7 @@ pub fn cached_snapshot(cache: &Path, repo: &str) -> std::result::Result<PathBuf,
         Ok(hash) => {
             let hash = hash.trim();
             if hash.is_empty() || hash.contains(['/', '\\']) || hash == "." || hash == ".." {
-                return Err(format!("{repo}: {} does not hold a commit hash", refs_main.display()));
+                return Err(NotCached::BadRef { repo, refs_main });
             }
             snapshots.join(hash)
         }
@@ -138,21 +139,47 @@ pub fn cached_snapshot(cache: &Path, repo: &str) -> std::result::Result<PathBuf,
                 .unwrap_or_default();
             match &found[..] {
                 [one] => one.clone(),
-                _ => return Err(format!("{repo}: no {} naming a snapshot", refs_main.display())),
+                _ => return Err(NotCached::NoRef { repo, refs_main }),
             }
         }
     };
     if !snapshot.is_dir() {
-        return Err(format!("{repo}: snapshot folder {} does not exist", snapshot.display()));
+        return Err(NotCached::NoSnapshot { repo, snapshot });
     }
     let mut missing: Vec<&str> = [CONFIG, WEIGHTS].into_iter().filter(|f| !snapshot.join(f).is_file()).collect();
     if !has_tokenizer_files(&snapshot) {
         missing.push("tokenizer.json (or vocab.json + merges.txt)");
     }
     if !missing.is_empty() {
-        return Err(format!("{repo}: snapshot {} lacks {}", snapshot.display(), missing.join(", ")));
+        return Err(NotCached::Incomplete { repo, snapshot, missing: missing.join(", ") });
     }
     Ok(snapshot)
+}
+
+/// Why the hub cache holds no complete snapshot of a repository ([`cached_snapshot`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotCached {
+    #[error("{repo}: no folder {}", folder.display())]
+    NoFolder { repo: String, folder: PathBuf },
+    #[error("{repo}: {} does not hold a commit hash", refs_main.display())]
+    BadRef { repo: String, refs_main: PathBuf },
+    #[error("{repo}: no {} naming a snapshot", refs_main.display())]
+    NoRef { repo: String, refs_main: PathBuf },
+    #[error("{repo}: snapshot folder {} does not exist", snapshot.display())]
+    NoSnapshot { repo: String, snapshot: PathBuf },
+    #[error("{repo}: snapshot {} lacks {missing}", snapshot.display())]
+    Incomplete { repo: String, snapshot: PathBuf, missing: String },
+}
+
+/// Why a download from the hub failed ([`download`]).
+#[derive(Debug, thiserror::Error)]
+enum DownloadFailed {
+    #[error("{0}")]
+    Api(#[from] hf_hub::api::sync::ApiError),
+    #[error("{repo}/{file}: {source}")]
+    File { repo: String, file: String, source: hf_hub::api::sync::ApiError },
+    #[error("downloaded file has no folder")]
+    NoFolder,
 }
 
 /// Where one model's files are.
@@ -187,7 +214,7 @@ pub fn resolve(spec: &ModelSpec, offline: bool) -> Result<ModelFiles> {
                 Ok(files) => Ok(files),
                 Err(_) => {
                     let files = resolve(&ModelSpec::parse("smollm2")?, true)?;
-                    eprintln!("note: GPT-2 is not in the Hugging Face cache, so this uses SmolLM2-135M-Instruct (offline); run once with --model gpt2 online to get GPT-2");
+                    log::info!("note: GPT-2 is not in the Hugging Face cache, so this uses SmolLM2-135M-Instruct (offline); run once with --model gpt2 online to get GPT-2");
                     Ok(files)
                 }
             }
@@ -211,21 +238,21 @@ pub fn resolve(spec: &ModelSpec, offline: bool) -> Result<ModelFiles> {
             for repo in repos {
                 match cached_snapshot(cache.path(), repo) {
                     Ok(dir) => return Ok(ModelFiles { name: name.clone(), path: dir, format: ModelFormat::Folder }),
-                    Err(note) => notes.push(note),
+                    Err(note) => notes.push(note.to_string()),
                 }
             }
             let tried = format!("looked in {}: {}", cache.path().display(), notes.join("; "));
             if offline || env_offline() {
                 return Err(Error::Offline { name: name.clone(), tried, why: "offline mode (HF_HUB_OFFLINE=1 or --offline) forbids downloading".into() });
             }
-            download(name, &repos[0], &cache).map_err(|why| Error::Offline { name: name.clone(), tried, why })
+            download(name, &repos[0], &cache).map_err(|why| Error::Offline { name: name.clone(), tried, why: why.to_string() })
         }
     }
 }
 
 /// Downloads config.json, model.safetensors and the tokenizer files into the cache.
-fn download(name: &str, repo: &str, cache: &hf_hub::Cache) -> std::result::Result<ModelFiles, String> {
-    eprintln!("downloading {repo} from the Hugging Face hub into {}", cache.path().display());
+fn download(name: &str, repo: &str, cache: &hf_hub::Cache) -> std::result::Result<ModelFiles, DownloadFailed> {
+    log::info!("downloading {repo} from the Hugging Face hub into {}", cache.path().display());
     let mut builder = hf_hub::api::sync::ApiBuilder::from_cache(cache.clone()).with_progress(true);
     // The standard variables for a mirror and an access token, as `huggingface_hub` reads them.
     if let Some(endpoint) = std::env::var("HF_ENDPOINT").ok().filter(|v| !v.trim().is_empty()) {
@@ -234,15 +261,16 @@ fn download(name: &str, repo: &str, cache: &hf_hub::Cache) -> std::result::Resul
     if let Some(token) = std::env::var("HF_TOKEN").ok().filter(|v| !v.trim().is_empty()) {
         builder = builder.with_token(Some(token.trim().to_string()));
     }
-    let api = builder.build().map_err(|e| e.to_string())?;
+    let api = builder.build()?;
     let repo_api = api.model(repo.to_string());
-    let config = repo_api.get(CONFIG).map_err(|e| format!("{repo}/{CONFIG}: {e}"))?;
-    repo_api.get(WEIGHTS).map_err(|e| format!("{repo}/{WEIGHTS}: {e}"))?;
+    let get = |file: &str| repo_api.get(file).map_err(|source| DownloadFailed::File { repo: repo.to_string(), file: file.to_string(), source });
+    let config = get(CONFIG)?;
+    get(WEIGHTS)?;
     if repo_api.get("tokenizer.json").is_err() {
-        repo_api.get("vocab.json").map_err(|e| format!("{repo}/vocab.json: {e}"))?;
-        repo_api.get("merges.txt").map_err(|e| format!("{repo}/merges.txt: {e}"))?;
+        get("vocab.json")?;
+        get("merges.txt")?;
     }
-    let dir = config.parent().ok_or("downloaded file has no folder")?.to_path_buf();
+    let dir = config.parent().ok_or(DownloadFailed::NoFolder)?.to_path_buf();
     Ok(ModelFiles { name: name.into(), path: dir, format: ModelFormat::Folder })
 }
 

@@ -1,5 +1,6 @@
-//! The GPT-2 byte-level BPE tokenizer (the `tokenizers` crate), read from a model
-//! folder's `tokenizer.json` or from `vocab.json` + `merges.txt`. Gives token ids and
+//! The model's byte-level BPE tokenizer (the `tokenizers` crate): GPT-2's, read from a
+//! model folder's `tokenizer.json` or from `vocab.json` + `merges.txt`, or SmolLM2's,
+//! built from its GGUF file. Gives token ids and
 //! the token strings, with the leading-space marker made readable. Serves essay
 //! section 1 (text becomes tokens before the model sees it) and every figure that
 //! labels tokens.
@@ -9,19 +10,20 @@ use std::path::Path;
 use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
 use tokenizers::models::bpe::BPE;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
-use tokenizers::{AddedToken, Tokenizer};
+use tokenizers::{AddedToken, Tokenizer as HfTokenizer};
 
 use crate::error::{Error, Result};
 
 /// GPT-2's end-of-text token.
 pub const END_OF_TEXT: &str = "<|endoftext|>";
 
-/// A GPT-2-style tokenizer.
-pub struct Gpt2Tokenizer {
-    inner: Tokenizer,
+/// A byte-level BPE tokenizer: GPT-2's or SmolLM2's (formerly `Gpt2Tokenizer`, a name
+/// that did not fit the second).
+pub struct Tokenizer {
+    inner: HfTokenizer,
 }
 
-impl Gpt2Tokenizer {
+impl Tokenizer {
     /// Reads `tokenizer.json` from `dir`, or else `vocab.json` + `merges.txt`.
     pub fn from_dir(dir: &Path) -> Result<Self> {
         let json = dir.join("tokenizer.json");
@@ -36,14 +38,14 @@ impl Gpt2Tokenizer {
     }
 
     /// Wraps a ready `tokenizers` tokenizer (e.g. one built from GGUF metadata).
-    pub fn from_inner(inner: Tokenizer) -> Self {
-        Gpt2Tokenizer { inner }
+    pub fn from_inner(inner: HfTokenizer) -> Self {
+        Tokenizer { inner }
     }
 
     /// Reads a HF `tokenizer.json`.
     pub fn from_tokenizer_json(path: &Path) -> Result<Self> {
-        let inner = Tokenizer::from_file(path).map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))?;
-        Ok(Gpt2Tokenizer { inner })
+        let inner = HfTokenizer::from_file(path).map_err(|source| Error::Tokenizer { what: path.display().to_string(), source })?;
+        Ok(Tokenizer { inner })
     }
 
     /// Builds GPT-2's tokenizer from `vocab.json` (token -> id) and `merges.txt`:
@@ -51,12 +53,12 @@ impl Gpt2Tokenizer {
     /// decoder, and `<|endoftext|>` as a special token.
     pub fn from_vocab_merges(vocab: &Path, merges: &Path) -> Result<Self> {
         let (v, m) = (vocab.to_string_lossy(), merges.to_string_lossy());
-        let bpe = BPE::from_file(&v, &m).build().map_err(|e| Error::Tokenizer(format!("{v} + {m}: {e}")))?;
-        let mut inner = Tokenizer::new(bpe);
+        let bpe = BPE::from_file(&v, &m).build().map_err(|source| Error::Tokenizer { what: format!("{v} + {m}"), source })?;
+        let mut inner = HfTokenizer::new(bpe);
         inner.with_pre_tokenizer(Some(ByteLevel::default().add_prefix_space(false).trim_offsets(true).use_regex(true)));
         inner.with_decoder(Some(ByteLevelDecoder::default()));
         inner.add_special_tokens(&[AddedToken::from(END_OF_TEXT, true)]);
-        Ok(Gpt2Tokenizer { inner })
+        Ok(Tokenizer { inner })
     }
 
     /// Token ids of `text`; no BOS token is prepended (neither HF nor the essay does).
@@ -64,14 +66,14 @@ impl Gpt2Tokenizer {
         if text.is_empty() {
             return Err(Error::EmptyPrompt);
         }
-        let enc = self.inner.encode(text, false).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let enc = self.inner.encode(text, false).map_err(|source| Error::Tokenizer { what: String::new(), source })?;
         Ok(enc.get_ids().to_vec())
     }
 
     /// The text of a sequence of ids (byte sequences that are not whole UTF-8
     /// characters decode to U+FFFD).
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.inner.decode(ids, false).map_err(|e| Error::Tokenizer(e.to_string()))
+        self.inner.decode(ids, false).map_err(|source| Error::Tokenizer { what: String::new(), source })
     }
 
     /// The text of one token, e.g. `" learn"` for id 2193.

@@ -10,7 +10,7 @@
 //! use gpt2_explorer::train::{self, Loss, Mlp, Activation, Optimizer, TrainCache, TrainConfig};
 //! use serde_json::json;
 //! # fn main() -> gpt2_explorer::Result<()> {
-//! let cfg = TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 0.01, epochs: 200, batch_size: 64, progress: true };
+//! let cfg = TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 0.01, iterations: 200, batch_size: 64, progress: true };
 //! let x = tch::Tensor::randn([256, 1], (tch::Kind::Float, tch::Device::Cpu)); // (N, 1)
 //! let y = x.sin(); // (N, 1)
 //! // 1. The net built in a fresh var store right after seeding libtorch.
@@ -55,7 +55,7 @@ use sha2::{Digest, Sha256};
 use tch::nn::{self, Module, OptimizerConfig, VarStore};
 use tch::{Device, Kind, Tensor};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TrainProblem};
 
 /// Which optimiser moves the weights.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -74,8 +74,11 @@ pub struct TrainConfig {
     pub optimizer: Optimizer,
     /// Learning rate (> 0).
     pub lr: f64,
-    /// Passes over the data for [`fit`]; steps for [`train_steps`] (> 0).
-    pub epochs: usize,
+    /// How long to train (> 0): passes over the data (epochs) for [`fit`], optimiser
+    /// steps for [`train_steps`]. Serialised as `epochs`, its former name, so that the
+    /// cache keys of nets trained before the rename still match.
+    #[serde(rename = "epochs")]
+    pub iterations: usize,
     /// Examples per step (> 0); at least the data size means full-batch gradient descent.
     pub batch_size: usize,
     /// Show a progress bar on stderr (only when stderr is a terminal). Not part of the
@@ -86,7 +89,7 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { seed: 0, optimizer: Optimizer::Adam, lr: 1e-3, epochs: 100, batch_size: 64, progress: true }
+        TrainConfig { seed: 0, optimizer: Optimizer::Adam, lr: 1e-3, iterations: 100, batch_size: 64, progress: true }
     }
 }
 
@@ -96,14 +99,14 @@ pub fn bad_hyper_parameter(name: &str, value: impl std::fmt::Display, rule: &str
 }
 
 impl TrainConfig {
-    /// Checks every field: learning rate finite and > 0, epochs and batch size > 0,
+    /// Checks every field: learning rate finite and > 0, iterations and batch size > 0,
     /// momentum in [0, 1).
     pub fn validate(&self) -> Result<()> {
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return Err(bad_hyper_parameter("learning rate", self.lr, "a finite number > 0, e.g. 0.01"));
         }
-        if self.epochs == 0 {
-            return Err(bad_hyper_parameter("epochs", self.epochs, "at least 1"));
+        if self.iterations == 0 {
+            return Err(bad_hyper_parameter("iterations (epochs of fit, steps of train_steps)", self.iterations, "at least 1"));
         }
         if self.batch_size == 0 {
             return Err(bad_hyper_parameter("batch size", self.batch_size, "at least 1"));
@@ -190,7 +193,7 @@ fn progress_bar(len: usize, show: bool) -> indicatif::ProgressBar {
 }
 
 /// Trains the variables of `vs` so that `forward(x)` approaches `y` under `loss`:
-/// `cfg.epochs` passes over the data, each in shuffled mini-batches of
+/// `cfg.iterations` passes over the data, each in shuffled mini-batches of
 /// `cfg.batch_size` rows (full batch when that is at least the row count). Returns the
 /// mean loss of each epoch.
 ///
@@ -202,15 +205,15 @@ where
     cfg.validate()?;
     let n = x.size().first().copied().unwrap_or(0);
     if n == 0 || y.size().first().copied() != Some(n) {
-        return Err(Error::Train(format!("fit needs the same number (>= 1) of inputs and targets, got {:?} and {:?}", x.size(), y.size())));
+        return Err(Error::Train(TrainProblem::ShapeMismatch { inputs: x.size(), targets: y.size() }));
     }
     let mut opt = cfg.optimizer(vs)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut order: Vec<i64> = (0..n).collect();
     let bs = cfg.batch_size.min(n as usize);
-    let pb = progress_bar(cfg.epochs, cfg.progress);
+    let pb = progress_bar(cfg.iterations, cfg.progress);
     let mut history = History::default();
-    for _ in 0..cfg.epochs {
+    for _ in 0..cfg.iterations {
         let mut total = 0.0;
         if bs < n as usize {
             order.shuffle(&mut rng);
@@ -228,7 +231,7 @@ where
         }
         let mean = total / n as f64;
         if !mean.is_finite() {
-            return Err(Error::Train(format!("the loss became {mean} after {} epochs: lower the learning rate (now {})", history.loss.len() + 1, cfg.lr)));
+            return Err(Error::Train(TrainProblem::DivergedEpoch { loss: mean, epochs: history.loss.len() + 1, lr: cfg.lr }));
         }
         history.loss.push(mean);
         pb.set_message(format!("{mean:.4}"));
@@ -238,7 +241,7 @@ where
     Ok(history)
 }
 
-/// Trains the variables of `vs` for `cfg.epochs` steps; `step_loss(step, rng)` makes a
+/// Trains the variables of `vs` for `cfg.iterations` steps; `step_loss(step, rng)` makes a
 /// batch (from the seeded `rng`) and returns its loss (a scalar tensor). Returns the
 /// loss of every step. `cfg.batch_size` is for the closure to read.
 pub fn train_steps<F>(vs: &VarStore, cfg: &TrainConfig, mut step_loss: F) -> Result<History>
@@ -248,14 +251,14 @@ where
     cfg.validate()?;
     let mut opt = cfg.optimizer(vs)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
-    let pb = progress_bar(cfg.epochs, cfg.progress);
+    let pb = progress_bar(cfg.iterations, cfg.progress);
     let mut history = History::default();
-    for step in 0..cfg.epochs {
+    for step in 0..cfg.iterations {
         let l = step_loss(step, &mut rng)?; // ()
         opt.backward_step(&l);
         let v = l.double_value(&[]);
         if !v.is_finite() {
-            return Err(Error::Train(format!("the loss became {v} at step {}: lower the learning rate (now {})", step + 1, cfg.lr)));
+            return Err(Error::Train(TrainProblem::DivergedStep { loss: v, step: step + 1, lr: cfg.lr }));
         }
         history.loss.push(v);
         if step % 10 == 0 {
@@ -395,7 +398,7 @@ impl TrainCache {
         F: FnOnce(&VarStore) -> Result<History>,
     {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            return Err(Error::Train(format!("cache name `{name}`: use letters, digits, '-' and '_' only")));
+            return Err(Error::Train(TrainProblem::BadCacheName { name: name.to_string() }));
         }
         let path = self.path(name, key);
         let _lock = crate::io::FileLock::take(&path.with_extension("lock"), "another run training the same net")?;
@@ -405,7 +408,7 @@ impl TrainCache {
                 Ok(history) => return Ok(Trained { history, from_cache: true, path, warning: None }),
                 Err(why) => {
                     let w = format!("cached weights {} are unusable ({why}); training again and overwriting them", path.display());
-                    eprintln!("warning: {w}");
+                    log::warn!("{w}");
                     warning = Some(w);
                 }
             }
@@ -426,22 +429,40 @@ fn save(path: &Path, vs: &VarStore, history: &History) -> Result<()> {
     crate::io::write_atomic_with(path, |tmp| Tensor::write_safetensors(&named, tmp).map_err(Error::from))
 }
 
+/// Why cached weights cannot be used (they are then trained again).
+#[derive(Debug, thiserror::Error)]
+enum Unusable {
+    #[error("{0}")]
+    Unreadable(#[from] tch::TchError),
+    #[error("no loss history in the file")]
+    NoHistory,
+    #[error("it holds `{0}`, which the net does not have")]
+    Extra(String),
+    #[error("`{0}` is missing")]
+    Missing(String),
+    #[error("`{name}` is {have}, the net wants {want}")]
+    Shape { name: String, have: String, want: String },
+    #[error("its loss history holds a non-finite value")]
+    NonFinite,
+}
+
 /// Reads `path` into the variables of `vs`, strictly: every variable present with its
 /// shape, nothing else but the history. Returns the history, or why the file is unusable.
-fn load_into(path: &Path, vs: &mut VarStore) -> std::result::Result<History, String> {
-    let mut tensors: std::collections::HashMap<String, Tensor> = Tensor::read_safetensors(path).map_err(|e| e.to_string())?.into_iter().collect();
-    let history = tensors.remove(HISTORY_KEY).ok_or("no loss history in the file")?;
+fn load_into(path: &Path, vs: &mut VarStore) -> std::result::Result<History, Unusable> {
+    let mut tensors: std::collections::HashMap<String, Tensor> = Tensor::read_safetensors(path)?.into_iter().collect();
+    let history = tensors.remove(HISTORY_KEY).ok_or(Unusable::NoHistory)?;
     let vars = vs.variables();
     if let Some(extra) = tensors.keys().find(|k| !vars.contains_key(*k)) {
-        return Err(format!("it holds `{extra}`, which the net does not have"));
+        return Err(Unusable::Extra(extra.clone()));
     }
     let mut names: Vec<&String> = vars.keys().collect();
     names.sort();
     for name in names {
         let var = &vars[name];
-        let t = tensors.get(name).ok_or_else(|| format!("`{name}` is missing"))?;
+        let t = tensors.get(name).ok_or_else(|| Unusable::Missing(name.clone()))?;
         if t.size() != var.size() || t.kind() != var.kind() {
-            return Err(format!("`{name}` is {:?} {:?}, the net wants {:?} {:?}", t.size(), t.kind(), var.size(), var.kind()));
+            let (have, want) = (format!("{:?} {:?}", t.size(), t.kind()), format!("{:?} {:?}", var.size(), var.kind()));
+            return Err(Unusable::Shape { name: name.clone(), have, want });
         }
     }
     tch::no_grad(|| {
@@ -449,9 +470,9 @@ fn load_into(path: &Path, vs: &mut VarStore) -> std::result::Result<History, Str
             var.copy_(&tensors[&name]);
         }
     });
-    let loss: Vec<f64> = Vec::<f64>::try_from(history.to_kind(Kind::Double).flatten(0, -1)).map_err(|e| e.to_string())?;
+    let loss: Vec<f64> = Vec::<f64>::try_from(history.to_kind(Kind::Double).flatten(0, -1))?;
     if loss.iter().any(|v| !v.is_finite()) {
-        return Err("its loss history holds a non-finite value".into());
+        return Err(Unusable::NonFinite);
     }
     Ok(History { loss })
 }

@@ -74,7 +74,7 @@ fn two_weight_gradient_matches_finite_differences_and_descent_goes_downhill() {
 fn nearest_point_nets_learn_the_task_with_the_default_budget() {
     fresh_cache();
     // The defaults of the nearest-point-nets figure.
-    let cfg = TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 0.01, epochs: 60, batch_size: 100, progress: false };
+    let cfg = TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 0.01, iterations: 60, batch_size: 100, progress: false };
     let cache = TrainCache::default();
     let big = nearest::train_net(&cache, &[2, 16, 16, 3], 2000, &cfg, 100).unwrap();
     assert!(!big.from_cache);
@@ -92,7 +92,7 @@ fn nearest_point_nets_learn_the_task_with_the_default_budget() {
 fn a_function_net_learns_the_curve_with_the_default_budget() {
     fresh_cache();
     // The defaults of the equivalent-solutions figure (seed 1): 1-32-32-1, 3000 steps.
-    let cfg = TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 0.005, epochs: 3000, batch_size: 32, progress: false };
+    let cfg = TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 0.005, iterations: 3000, batch_size: 32, progress: false };
     let run = function::train_function(&TrainCache::default(), &[1, 32, 32, 1], &cfg).unwrap();
     let xs = function::linspace(-1.5, 1.5, 301);
     let ys = run.net.eval(&xs).unwrap();

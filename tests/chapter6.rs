@@ -181,7 +181,7 @@ fn word_vectors_single_first_mean_and_refusal() {
     assert_eq!(v.vector[3], lm.model.w_e().double_value(&[23748, 3]));
     // " alligator" is several GPT-2 tokens.
     let e = text_vector(&lm, " alligator", MultiToken::Refuse).unwrap_err().to_string();
-    assert!(e.contains("tokens") && e.contains("--multi-token"), "{e}");
+    assert!(e.contains("tokens") && e.contains("MultiToken::First"), "{e}");
     let first = text_vector(&lm, " alligator", MultiToken::First).unwrap();
     let mean = text_vector(&lm, " alligator", MultiToken::Mean).unwrap();
     assert!(first.ids.len() > 1);
@@ -223,7 +223,7 @@ fn logit_lens_after_the_last_block_equals_the_models_logits() {
 
 /// Every row of the lens (embeddings, then after each block) against transformers' own
 /// final norm and lm_head applied to its hidden states (scripts/parity/make_lens_fixtures.py).
-fn lens_rows_case(fixture: &str, model: &LanguageModel, tok: &gpt2_explorer::Gpt2Tokenizer) {
+fn lens_rows_case(fixture: &str, model: &LanguageModel, tok: &gpt2_explorer::Tokenizer) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lens").join(fixture);
     let refs = gpt2_explorer::model::checkpoint::Checkpoint::read(&path).unwrap().tensors;
     let n_layer = model.info().n_layer;
@@ -257,7 +257,7 @@ fn lens_rows_case(fixture: &str, model: &LanguageModel, tok: &gpt2_explorer::Gpt
 fn every_logit_lens_row_matches_transformers() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     // The tiny checkpoints have 512-token vocabularies: any tokenizer serves for labels.
-    let tok = gpt2_explorer::Gpt2Tokenizer::from_dir(&tokenizer_dir()).unwrap();
+    let tok = gpt2_explorer::Tokenizer::from_dir(&tokenizer_dir()).unwrap();
     let gpt2 = Gpt2::load(&root.join("parity/tiny-hf"), Device::Cpu).unwrap();
     lens_rows_case("tiny-hf.safetensors", &gpt2, &tok);
     let llama = Llama::load(&root.join("llama/tiny-random"), Device::Cpu).unwrap();
@@ -420,8 +420,8 @@ fn figure_parameters_out_of_range_give_clear_errors() {
 #[test]
 fn side_by_side_names_the_missing_model() {
     let (_d, lm) = synthetic_small();
-    let missing = LoadedModel::load("/nonexistent/gpt2-folder", true).err().expect("no such folder").to_string();
-    let models: Vec<(String, Result<&LoadedModel, String>)> = vec![("synthetic".into(), Ok(&lm)), ("gpt2".into(), Err(missing))];
+    let missing = LoadedModel::load("/nonexistent/gpt2-folder", true).err().expect("no such folder");
+    let models: Vec<(String, Result<&LoadedModel, &gpt2_explorer::Error>)> = vec![("synthetic".into(), Ok(&lm)), ("gpt2".into(), Err(&missing))];
     let fig = chapter6::side_by_side("The cat sat on the", &models, 5).unwrap();
     assert_eq!(fig.table.rows.len(), 5);
     let svg = fig.svg().unwrap();

@@ -513,7 +513,7 @@ fn generate_json_schema_and_seeds() {
     assert_eq!(gen.len(), 30);
     assert!(gen.iter().all(|&i| i < 50257));
     // The text is the decoded continuation (the tokenizer's own round trip).
-    let tok = gpt2_explorer::Gpt2Tokenizer::from_dir(&dir).unwrap();
+    let tok = gpt2_explorer::Tokenizer::from_dir(&dir).unwrap();
     assert_eq!(a["text"].as_str().unwrap(), tok.decode(&gen).unwrap());
     // The same seed gives the same text; another seed another text.
     let b = generate(&sb, &dir, &["--temperature", "0.8", "--seed", "1", "--max-new-tokens", "30"]);
@@ -574,4 +574,21 @@ fn figures_list_into_a_closed_pipe_ends_quietly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "status {:?}, stderr: {err}", out.status);
     assert!(err.is_empty(), "stderr: {err}");
+}
+
+/// The library's messages name settings, not flags; the command line tells them in its
+/// flag names (gpt2_explorer::cli), with any context kept.
+#[test]
+fn library_errors_are_told_in_the_flag_names() {
+    use gpt2_explorer::Error;
+    let lib = Error::BadTopK { k: 0, vocab: 50257 };
+    assert!(!lib.to_string().contains("--"), "{lib}");
+    let e = anyhow::Error::from(lib).context("next-word table");
+    assert_eq!(gpt2_explorer::cli::message(&e), "next-word table: --top must be between 1 and the vocabulary size 50257, got 0");
+    let e = anyhow::Error::from(Error::CudaNotBuilt { asked: "cuda".into() });
+    let m = gpt2_explorer::cli::message(&e);
+    assert!(m.starts_with("--device cuda: this build has no GPU support") && m.ends_with("or use --device cpu"), "{m}");
+    let lib = Error::MultiToken { word: "alligator".into(), n: 3, tokens: "…".into() };
+    assert!(!lib.to_string().contains("--multi-token"));
+    assert!(gpt2_explorer::cli::message(&anyhow::Error::from(lib)).contains("--multi-token first"));
 }

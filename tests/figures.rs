@@ -222,7 +222,7 @@ fn editing_any_source_file_makes_the_figures_stale() {
     let sources = env.tmp.path().join("sources");
     copy_sources(&sources);
     let ids: Vec<String> = ["next-word-top5", "sampled-continuation", "gpt3-quotes"].map(String::from).to_vec();
-    let opts = |check: bool| Options { ids: ids.clone(), out: env.out(), model: env.model().display().to_string(), force: false, check, jobs: 1, progress: false, source_root: sources.clone() };
+    let opts = |check: bool| Options { ids: ids.clone(), out: env.out(), model: env.model().display().to_string(), force: false, check, jobs: 1, progress: false, source_root: sources.clone(), device: tch::Device::Cpu };
     let first = build(&opts(false)).unwrap();
     assert_eq!(first.built.len(), 3, "{:?}", first.failed);
     assert_eq!(build(&opts(true)).unwrap().stale.len(), 0, "nothing changed, nothing is stale");

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use gpt2_explorer::gguf::{dequantize, tokenizer_from_gguf, GgmlType, GgufFile, MetaType, MetaValue};
-use gpt2_explorer::{Error, Gpt2Tokenizer};
+use gpt2_explorer::{Error, Tokenizer};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -219,7 +219,7 @@ fn tokenizer_matches_transformers() {
     assert_eq!(tok.encode("<|im_start|>assistant", false).unwrap().get_ids(), [1, 520, 9531]);
     assert_eq!(tok.encode("hi", true).unwrap().get_ids(), tok.encode("hi", false).unwrap().get_ids());
     // the project's wrapper works on it too
-    let wrapped = Gpt2Tokenizer::from_inner(tok);
+    let wrapped = Tokenizer::from_inner(tok);
     assert_eq!(wrapped.encode("The best thing about AI is its ability to").unwrap(), [504, 1450, 2775, 563, 5646, 314, 624, 2470, 288]);
     assert_eq!(wrapped.token_label(1450), "␣best");
     assert_eq!(wrapped.vocab_size(), 49152);

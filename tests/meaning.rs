@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use gpt2_explorer::analysis::embedding::{self, FanPoint, Trajectory};
 use gpt2_explorer::figures::{self, Figure};
 use gpt2_explorer::synthetic::{self, Layout};
-use gpt2_explorer::{Error, Gpt2, Gpt2Config, Gpt2Tokenizer, LoadedModel};
+use gpt2_explorer::{Error, Gpt2, Gpt2Config, Tokenizer, LoadedModel};
 use parity_support::{assert_close, Reference, TOL};
 use serde_json::{json, Value};
 use tch::{Device, Kind, Tensor};
@@ -77,7 +77,7 @@ fn trajectory_states_equal_transformers() {
 fn hidden_states_of_the_tiny_transformers_checkpoint() {
     let r = Reference::load(&fixture("tiny-hf"));
     let model = Gpt2::load(&fixture("tiny-hf"), Device::Cpu).unwrap();
-    let lm = LoadedModel { name: "tiny-hf".into(), path: fixture("tiny-hf"), model, tokenizer: Gpt2Tokenizer::from_dir(&tokenizer_dir()).unwrap() };
+    let lm = LoadedModel { name: "tiny-hf".into(), path: fixture("tiny-hf"), model, tokenizer: Tokenizer::from_dir(&tokenizer_dir()).unwrap() };
     for p in 0..r.n_prompts() {
         for l in 0..2 {
             let got = embedding::hidden_states(&lm, &r.prompt_ids(p), l).unwrap();

@@ -96,7 +96,7 @@ fn the_trainable_gpt2_learns_and_training_is_deterministic() {
         n_embd: 16,
         max_len: 8,
         p_end: 0.3,
-        train: TrainConfig { seed, optimizer: Optimizer::Adam, lr: 1e-2, epochs: 40, batch_size: 16, progress: false },
+        train: TrainConfig { seed, optimizer: Optimizer::Adam, lr: 1e-2, iterations: 40, batch_size: 16, progress: false },
     };
     let dir = tempfile::tempdir().unwrap();
     let cache = TrainCache::in_dir(dir.path());

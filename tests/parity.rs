@@ -9,7 +9,7 @@ mod parity_support;
 use std::path::{Path, PathBuf};
 
 use gpt2_explorer::synthetic::{self, Layout};
-use gpt2_explorer::{ActivationCache, Gpt2, Gpt2Config, Gpt2Tokenizer, HookFilter, HookPoint, LanguageModel};
+use gpt2_explorer::{ActivationCache, Gpt2, Gpt2Config, Tokenizer, HookFilter, HookPoint, LanguageModel};
 use parity_support::{assert_close, ids, Reference};
 use serde_json::Value;
 use tch::{Device, Kind, Tensor};
@@ -74,7 +74,7 @@ fn prng_matches_the_python_generator_bit_for_bit() {
 #[test]
 fn synthetic_small_activations_match_transformers() {
     let (dir, r) = synthetic_folder("synthetic-small", Layout::Hub);
-    let tok = Gpt2Tokenizer::from_dir(dir.path()).unwrap();
+    let tok = Tokenizer::from_dir(dir.path()).unwrap();
     for p in 0..r.n_prompts() {
         let text = r.json["prompts"][p]["text"].as_str().unwrap();
         assert_eq!(tok.encode(text).unwrap(), r.prompt_ids(p), "tokenizer disagrees with transformers on {text:?}");

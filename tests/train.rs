@@ -8,7 +8,7 @@ use serde_json::json;
 use tch::{Kind, Tensor};
 
 fn cfg(seed: u64) -> TrainConfig {
-    TrainConfig { seed, optimizer: Optimizer::Adam, lr: 0.01, epochs: 30, batch_size: 16, progress: false }
+    TrainConfig { seed, optimizer: Optimizer::Adam, lr: 0.01, iterations: 30, batch_size: 16, progress: false }
 }
 
 /// 64 points of y = sin(3x) on [-1, 1]: (N, 1) each.
@@ -48,7 +48,7 @@ fn full_batch_sgd_on_a_line_reaches_the_closed_form_least_squares_fit() {
     let x = Tensor::from_slice(&[0.0f32, 1.0, 2.0, 3.0, 4.0]).unsqueeze(1); // (5, 1)
     let y = Tensor::from_slice(&[2.1f32, 4.9, 8.2, 10.9, 14.1]).unsqueeze(1); // (5, 1)
     let (vs, line) = train::seeded(0, |p| Mlp::new(p, &[1, 1], Activation::Relu)).unwrap(); // no hidden layer: a + b x
-    let c = TrainConfig { seed: 0, optimizer: Optimizer::Sgd { momentum: 0.9 }, lr: 0.02, epochs: 3000, batch_size: 5, progress: false };
+    let c = TrainConfig { seed: 0, optimizer: Optimizer::Sgd { momentum: 0.9 }, lr: 0.02, iterations: 3000, batch_size: 5, progress: false };
     train::fit(&vs, &c, &x, &y, Loss::Mse, |xb| line.forward(xb)).unwrap();
     let slope = line.layers[0].ws.double_value(&[0, 0]);
     let intercept = line.layers[0].bs.as_ref().unwrap().double_value(&[0]);
@@ -150,10 +150,10 @@ fn bad_hyper_parameters_are_clear_errors() {
     assert_bad(fit(TrainConfig { lr: 0.0, ..cfg(0) }), "learning rate");
     assert_bad(fit(TrainConfig { lr: -0.1, ..cfg(0) }), "learning rate");
     assert_bad(fit(TrainConfig { lr: f64::NAN, ..cfg(0) }), "learning rate");
-    assert_bad(fit(TrainConfig { epochs: 0, ..cfg(0) }), "epochs");
+    assert_bad(fit(TrainConfig { iterations: 0, ..cfg(0) }), "iterations");
     assert_bad(fit(TrainConfig { batch_size: 0, ..cfg(0) }), "batch size");
     assert_bad(fit(TrainConfig { optimizer: Optimizer::Sgd { momentum: 1.5 }, ..cfg(0) }), "momentum");
-    assert_bad(train::train_steps(&vs, &TrainConfig { epochs: 0, ..cfg(0) }, |_, _| Ok(Tensor::from(0.0f32))), "epochs");
+    assert_bad(train::train_steps(&vs, &TrainConfig { iterations: 0, ..cfg(0) }, |_, _| Ok(Tensor::from(0.0f32))), "iterations");
     assert_bad(Mlp::new(&(&vs.root() / "b"), &[1, 0, 1], Activation::Relu), "layer size");
     assert_bad(Mlp::new(&(&vs.root() / "c"), &[1, -3, 1], Activation::Relu), "layer size");
     assert_bad(Mlp::new(&(&vs.root() / "d"), &[1], Activation::Relu), "layer sizes");
@@ -163,7 +163,7 @@ fn bad_hyper_parameters_are_clear_errors() {
     let e = train::fit(&vs, &cfg(0), &x, &short, Loss::Mse, |xb| net.forward(xb)).unwrap_err();
     assert!(e.to_string().contains("same number"), "{e}");
     // A diverging run says to lower the learning rate.
-    let e = train::fit(&vs, &TrainConfig { optimizer: Optimizer::Sgd { momentum: 0.0 }, lr: 1e6, epochs: 50, ..cfg(0) }, &x, &(&y * 1e3), Loss::Mse, |xb| net.forward(xb)).unwrap_err();
+    let e = train::fit(&vs, &TrainConfig { optimizer: Optimizer::Sgd { momentum: 0.0 }, lr: 1e6, iterations: 50, ..cfg(0) }, &x, &(&y * 1e3), Loss::Mse, |xb| net.forward(xb)).unwrap_err();
     assert!(e.to_string().contains("lower the learning rate"), "{e}");
 }
 
@@ -171,7 +171,7 @@ fn bad_hyper_parameters_are_clear_errors() {
 fn train_steps_records_every_step_and_is_deterministic() {
     let go = || {
         let (vs, net) = train::seeded(11, |p| Mlp::new(p, &[2, 8, 2], Activation::Relu)).unwrap();
-        let c = TrainConfig { epochs: 40, batch_size: 8, ..cfg(11) };
+        let c = TrainConfig { iterations: 40, batch_size: 8, ..cfg(11) };
         train::train_steps(&vs, &c, |_, rng| {
             use rand::Rng;
             let pts: Vec<f32> = (0..c.batch_size * 2).map(|_| rng.random_range(-1.0..1.0)).collect();
@@ -224,4 +224,13 @@ fn concurrent_requests_for_one_net_train_it_once() {
     });
     assert_eq!(trained.load(std::sync::atomic::Ordering::SeqCst), 1, "the net was trained more than once");
     assert_eq!(outs[0], outs[1]);
+}
+
+/// `TrainConfig::iterations` (epochs of `fit`, steps of `train_steps`) keeps its former
+/// name `epochs` in the serialised form, so nets cached before the rename still load.
+#[test]
+fn iterations_serialise_as_epochs_for_the_cache_key() {
+    let json = serde_json::to_value(cfg(3)).unwrap();
+    assert_eq!(json["epochs"], 30, "{json}");
+    assert!(json.get("iterations").is_none(), "{json}");
 }

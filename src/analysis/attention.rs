@@ -6,7 +6,7 @@
 use tch::Kind;
 
 use super::matrix::Matrix;
-use crate::error::{Error, Result};
+use crate::error::{AnalysisProblem, Error, Result};
 use crate::hooks::{ActivationCache, HookFilter, HookPoint};
 use crate::model::LanguageModel;
 
@@ -76,7 +76,7 @@ pub struct HeadScore {
 /// Needs at least two tokens.
 pub fn previous_token_heads(lm: &LanguageModel, ids: &[u32]) -> Result<Vec<HeadScore>> {
     if ids.len() < 2 {
-        return Err(Error::Analysis("scoring previous-token heads needs a prompt of at least two tokens".into()));
+        return Err(Error::Analysis(AnalysisProblem::PromptTooShort));
     }
     let layers: Vec<usize> = (0..lm.info().n_layer).collect();
     let mut scores = Vec::new();

@@ -17,7 +17,7 @@
 
 use tch::{Kind, Tensor};
 
-use crate::error::{Error, Result};
+use crate::error::{AnalysisProblem, Error, Result};
 use crate::hooks::{ActivationCache, HookFilter, HookPoint};
 use crate::sampling::{self, Sampling};
 use crate::LoadedModel;
@@ -116,7 +116,6 @@ fn rows_vector(lm: &LoadedModel, m: &Tensor, word: &str, ids: Vec<u32>, position
                 word: word.into(),
                 n,
                 tokens: shown.join(", "),
-                fix: "say how to combine them, the first token or the mean of the tokens (`--multi-token first|mean` on the command line, `MultiToken::First|Mean` in the library), or give a word that is one token".into(),
             });
         }
         (_, MultiToken::First) => {
@@ -157,7 +156,7 @@ pub struct Neighbour {
 pub fn nearest(matrix: &Tensor, v: &[f64], k: usize, exclude: &[usize]) -> Result<Vec<Neighbour>> {
     let size = matrix.size();
     if size.len() != 2 || size[1] as usize != v.len() {
-        return Err(Error::Analysis(format!("nearest neighbours: a vector of length {} against a matrix of shape {size:?}", v.len())));
+        return Err(Error::Analysis(AnalysisProblem::NeighbourShape { len: v.len(), shape: size }));
     }
     let m = matrix.to_kind(Kind::Double); // (N, C)
     let q = Tensor::from_slice(v).to_device(m.device()); // (C)
@@ -313,7 +312,7 @@ pub fn trajectory(lm: &LoadedModel, prompt: &str, steps: usize, layer: usize, fa
     let mut fan_positions = Vec::new();
     for &p in fan_at {
         if p >= ids.len() {
-            return Err(Error::Analysis(format!("fan at position {p}: the sequence has {} positions", ids.len())));
+            return Err(Error::Analysis(AnalysisProblem::FanOutside { position: p, len: ids.len() }));
         }
         let logits = lm.model.logits(&ids[..=p])?; // (p+1, V)
         let top = sampling::top_k(&logits.get(-1), fan_k, &lm.tokenizer)?;

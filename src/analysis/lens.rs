@@ -8,7 +8,7 @@ use tch::{Kind, Tensor};
 use crate::error::Result;
 use crate::hooks::{ActivationCache, HookFilter, HookPoint};
 use crate::model::LanguageModel;
-use crate::tokenizer::Gpt2Tokenizer;
+use crate::tokenizer::Tokenizer;
 
 /// Logits (T, V) read off residual-stream vectors `resid` (T, C) or (B, T, C):
 /// `final_norm(resid) @ W_U`.
@@ -40,7 +40,7 @@ pub struct LogitLens {
 
 /// The logit lens of `ids`: one forward pass capturing the residual stream entering
 /// block 0 and leaving every block, each read through [`lens_logits`] and softmaxed.
-pub fn logit_lens(lm: &LanguageModel, tok: &Gpt2Tokenizer, ids: &[u32]) -> Result<LogitLens> {
+pub fn logit_lens(lm: &LanguageModel, tok: &Tokenizer, ids: &[u32]) -> Result<LogitLens> {
     let n_layer = lm.info().n_layer;
     let mut hooks = vec![HookPoint::ResidPre(0)];
     hooks.extend((0..n_layer).map(HookPoint::ResidPost));

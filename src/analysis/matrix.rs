@@ -6,7 +6,7 @@
 
 use tch::{Kind, Tensor};
 
-use crate::error::{Error, Result};
+use crate::error::{AnalysisProblem, Error, Result};
 
 /// A dense matrix of f64, row-major (plain data for the plot library and CSVs).
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +21,7 @@ impl Matrix {
     /// A matrix from row-major values; the length must be `rows * cols`.
     pub fn new(rows: usize, cols: usize, values: Vec<f64>) -> Result<Self> {
         if values.len() != rows * cols {
-            return Err(Error::Analysis(format!("a {rows}x{cols} matrix needs {} values, got {}", rows * cols, values.len())));
+            return Err(Error::Analysis(AnalysisProblem::MatrixSize { rows, cols, got: values.len() }));
         }
         Ok(Matrix { rows, cols, values })
     }
@@ -59,7 +59,7 @@ impl Matrix {
 /// a 768x768 matrix with a 64x64 window costs one pass.
 pub fn moving_average_2d(m: &Matrix, win_rows: usize, win_cols: usize) -> Result<Matrix> {
     if win_rows == 0 || win_cols == 0 || win_rows > m.rows || win_cols > m.cols {
-        return Err(Error::Analysis(format!("a {win_rows}x{win_cols} moving-average window does not fit a {}x{} matrix: give a window between 1x1 and {}x{}", m.rows, m.cols, m.rows, m.cols)));
+        return Err(Error::Analysis(AnalysisProblem::WindowTooBig { win_rows, win_cols, rows: m.rows, cols: m.cols }));
     }
     // sat[i][j] = sum of m[..i, ..j]; (rows + 1) x (cols + 1).
     let w = m.cols + 1;
@@ -103,13 +103,13 @@ pub struct ValueHistogram {
 /// the moments are over all values). NaN or infinite values are an error.
 pub fn histogram(values: &[f64], bins: usize, range: Option<(f64, f64)>) -> Result<ValueHistogram> {
     if bins == 0 {
-        return Err(Error::Analysis("a histogram needs at least one bin".into()));
+        return Err(Error::Analysis(AnalysisProblem::NoBins));
     }
     if values.is_empty() {
-        return Err(Error::Analysis("a histogram of no values: give at least one value".into()));
+        return Err(Error::Analysis(AnalysisProblem::NoValues));
     }
     if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
-        return Err(Error::Analysis(format!("cannot histogram the non-finite value {bad}")));
+        return Err(Error::Analysis(AnalysisProblem::NotFinite(*bad)));
     }
     let (lo, hi) = match range {
         Some(r) => r,
@@ -118,7 +118,7 @@ pub fn histogram(values: &[f64], bins: usize, range: Option<(f64, f64)>) -> Resu
     // All values equal: one bin around them.
     let (lo, hi) = if hi > lo { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
     if !(lo.is_finite() && hi.is_finite()) {
-        return Err(Error::Analysis(format!("histogram range {lo}..{hi} must be finite")));
+        return Err(Error::Analysis(AnalysisProblem::BadRange { lo, hi }));
     }
     let width = (hi - lo) / bins as f64;
     let edges: Vec<f64> = (0..=bins).map(|k| if k == bins { hi } else { lo + k as f64 * width }).collect();

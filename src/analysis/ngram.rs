@@ -27,7 +27,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::corpus::Corpus;
-use crate::error::{Error, Result};
+use crate::error::{Error, NgramProblem, Result};
 
 /// The boundary symbol of the letter models (after the letters 0..=25).
 pub const BOUNDARY: u8 = 26;
@@ -215,7 +215,7 @@ impl Categorical {
             acc
         }).collect();
         if acc == 0 {
-            return Err(Error::Ngram("nothing to sample from: every count is zero".into()));
+            return Err(Error::Ngram(NgramProblem::NothingToSample));
         }
         Ok(Categorical { cumulative })
     }
@@ -283,10 +283,10 @@ pub struct LetterModel {
 
 fn check_letter_order(n: usize) -> Result<()> {
     if n == 0 {
-        return Err(Error::Ngram("the order n must be at least 1 (1 = single letters, 2 = pairs of letters, …)".into()));
+        return Err(Error::Ngram(NgramProblem::ZeroOrder));
     }
     if n > MAX_LETTER_ORDER {
-        return Err(Error::Ngram(format!("letter n-grams go up to n = {MAX_LETTER_ORDER}, got n = {n}")));
+        return Err(Error::Ngram(NgramProblem::LetterOrderTooHigh { n, max: MAX_LETTER_ORDER }));
     }
     Ok(())
 }
@@ -361,7 +361,7 @@ impl LetterModel {
         counter.feed(text.as_bytes());
         counter.close();
         if (counter.model.letters as usize) < n {
-            return Err(Error::Ngram(format!("the text is too small for letter {n}-grams: it has {} letters a-z", counter.model.letters)));
+            return Err(Error::Ngram(NgramProblem::TooLittleText { n, letters: counter.model.letters }));
         }
         Ok(counter.model)
     }
@@ -405,7 +405,7 @@ impl LetterModel {
     /// letter never followed by a letter). Rows are the first letter.
     pub fn letter_pair_matrix(&self) -> Result<Vec<[f64; 26]>> {
         if self.n != 2 {
-            return Err(Error::Ngram(format!("the letter-pair matrix needs a 2-gram model, not n = {}", self.n)));
+            return Err(Error::Ngram(NgramProblem::NotPairs { n: self.n }));
         }
         let mut m = vec![[0f64; 26]; 26];
         for (&k, &c) in &self.counts {
@@ -648,7 +648,7 @@ impl WordCounts {
     /// Errors: an order outside 1..=3; a corpus with fewer than `order` words.
     pub fn count(corpus: &Corpus, order: usize) -> Result<WordCounts> {
         if !(1..=3).contains(&order) {
-            return Err(Error::Ngram(format!("word n-grams are counted for n = 1, 2 or 3, got n = {order}")));
+            return Err(Error::Ngram(NgramProblem::WordOrder { n: order }));
         }
         let wc = WordCounts { order, letters: [0; 26], total: 0, lengths: vec![0; 2], words: Vec::new(), counts: Vec::new(), pairs: FastMap::default(), distinct_triples: 0, short: FastMap::default(), ids: FastMap::default() };
         let mut st = WordCounter { wc, triples: FastSet::default(), prev: None, prev2: None };
@@ -746,11 +746,11 @@ impl WordCounts {
     /// another. Errors: order 1; `start` not in the corpus.
     pub fn sample_chains(&self, start: &str, chains: usize, len: usize, seed: u64) -> Result<Vec<Vec<String>>> {
         if self.order < 2 {
-            return Err(Error::Ngram("word chains need 2-gram counts: count with order 2".into()));
+            return Err(Error::Ngram(NgramProblem::NoPairCounts));
         }
         let start_l = start.to_lowercase();
         let Some(first) = self.id(start_l.as_bytes()) else {
-            return Err(Error::Ngram(format!("the start word `{start}` does not occur in the corpus; pick a word that does")));
+            return Err(Error::Ngram(NgramProblem::UnknownStart { start: start.to_string() }));
         };
         let mut next: FastMap<u32, Vec<(u32, u64)>> = FastMap::default();
         for (&k, &c) in &self.pairs {

@@ -22,7 +22,7 @@ use linfa::DatasetBase;
 use ndarray::Array2;
 use tch::{Kind, Tensor};
 
-use crate::error::{Error, Result};
+use crate::error::{AnalysisProblem, Error, Result};
 
 /// Which routine found the components.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -60,7 +60,7 @@ pub struct Pca {
 pub fn rows_of(x: &Tensor) -> Result<Vec<Vec<f64>>> {
     let size = x.size();
     if size.len() != 2 {
-        return Err(Error::Analysis(format!("PCA wants a matrix of points (N, C), got shape {size:?}")));
+        return Err(Error::Analysis(AnalysisProblem::PcaShape { shape: size }));
     }
     let flat: Vec<f64> = Vec::<f64>::try_from(&x.to_kind(Kind::Double).contiguous().flatten(0, -1))?;
     let c = size[1] as usize;
@@ -72,20 +72,20 @@ fn check_input(x: &[Vec<f64>], k: usize) -> Result<usize> {
     let n = x.len();
     let c = x.first().map_or(0, Vec::len);
     if k == 0 {
-        return Err(Error::Analysis("PCA: ask for at least one component".into()));
+        return Err(Error::Analysis(AnalysisProblem::PcaNoComponents));
     }
     // n centred points span at most n - 1 directions.
     if n <= k {
         return Err(Error::PcaTooFewPoints { points: n, components: k });
     }
     if k > c {
-        return Err(Error::Analysis(format!("PCA: {k} components asked of points with only {c} coordinates; ask for at most {c}")));
+        return Err(Error::Analysis(AnalysisProblem::PcaTooManyComponents { k, c }));
     }
     if let Some(i) = x.iter().position(|r| r.len() != c) {
-        return Err(Error::Analysis(format!("PCA: point {i} has {} coordinates, point 0 has {c}", x[i].len())));
+        return Err(Error::Analysis(AnalysisProblem::PcaRagged { i, len: x[i].len(), c }));
     }
     if x.iter().flatten().any(|v| !v.is_finite()) {
-        return Err(Error::Analysis("PCA: the points contain NaN or infinite values".into()));
+        return Err(Error::Analysis(AnalysisProblem::PcaNotFinite));
     }
     Ok(c)
 }
@@ -150,7 +150,7 @@ impl Pca {
                 let d = dot(&components[i], &components[j]);
                 let want = if i == j { 1.0 } else { 0.0 };
                 if !d.is_finite() || (d - want).abs() > tol {
-                    return Err(Error::Analysis(format!("PCA ({}): components {i} and {j} are not orthonormal (dot {d})", method.name())));
+                    return Err(Error::Analysis(AnalysisProblem::PcaNotOrthonormal { method: method.name(), i, j, dot: d }));
                 }
             }
         }
@@ -171,7 +171,7 @@ impl Pca {
             let lambda = dot(v, &w);
             let resid = w.iter().zip(v).map(|(wi, vi)| (wi - lambda * vi).powi(2)).sum::<f64>().sqrt();
             if !(resid <= 1e-7 * top) {
-                return Err(Error::Analysis(format!("PCA ({}): component {i} is not an eigenvector of the covariance (residual {resid:e})", method.name())));
+                return Err(Error::Analysis(AnalysisProblem::PcaNotEigenvector { method: method.name(), i, residual: resid }));
             }
         }
         let deflate = |mut v: Vec<f64>| {
@@ -195,11 +195,11 @@ impl Pca {
         }
         let last = explained_variance.last().copied().unwrap_or(0.0);
         if rest > last * (1.0 + 1e-6) + 1e-12 * top {
-            return Err(Error::Analysis(format!("PCA ({}): a direction outside the {k} components carries variance {rest}, more than component {k}'s {last}", method.name())));
+            return Err(Error::Analysis(AnalysisProblem::PcaMissedDirection { method: method.name(), k, rest, last }));
         }
         let sum: f64 = explained_variance.iter().sum();
         if sum > total_variance * (1.0 + 1e-9) + 1e-12 || explained_variance.windows(2).any(|w| w[1] > w[0] * (1.0 + 1e-6) + 1e-12) {
-            return Err(Error::Analysis(format!("PCA ({}): explained variances {explained_variance:?} are not decreasing or exceed the total {total_variance}", method.name())));
+            return Err(Error::Analysis(AnalysisProblem::PcaVariances { method: method.name(), explained: explained_variance.clone(), total: total_variance }));
         }
         Ok(Pca { mean, components, explained_variance, total_variance, method })
     }
@@ -235,17 +235,17 @@ impl Pca {
 /// linfa's components, with a panic inside it turned into an error.
 fn linfa_components(centred: &[Vec<f64>], k: usize) -> Result<Vec<Vec<f64>>> {
     let (n, c) = (centred.len(), centred[0].len());
-    let records = Array2::from_shape_vec((n, c), centred.iter().flatten().copied().collect()).map_err(|e| Error::Analysis(format!("PCA: {e}")))?;
+    let records = Array2::from_shape_vec((n, c), centred.iter().flatten().copied().collect()).map_err(|e| Error::Analysis(AnalysisProblem::Linfa(e.to_string())))?;
     let dataset = DatasetBase::from(records);
     let fitted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| linfa_reduction::Pca::params(k).fit(&dataset)));
     let fitted = match fitted {
         Ok(Ok(p)) => p,
-        Ok(Err(e)) => return Err(Error::Analysis(format!("PCA (linfa-reduction): {e}"))),
-        Err(_) => return Err(Error::Analysis("PCA (linfa-reduction) panicked".into())),
+        Ok(Err(e)) => return Err(Error::Analysis(AnalysisProblem::Linfa(e.to_string()))),
+        Err(_) => return Err(Error::Analysis(AnalysisProblem::LinfaPanicked)),
     };
     let comps = fitted.components(); // (k, C)
     if comps.nrows() != k || comps.ncols() != c {
-        return Err(Error::Analysis(format!("PCA (linfa-reduction): components of shape {:?}, wanted ({k}, {c})", comps.shape())));
+        return Err(Error::Analysis(AnalysisProblem::LinfaShape { shape: comps.shape().to_vec(), k, c }));
     }
     Ok(comps.outer_iter().map(|r| r.to_vec()).collect())
 }

@@ -20,7 +20,7 @@ use clap::Parser;
 use serde_json::{json, Value};
 use tch::{Kind, Tensor};
 
-use gpt2_explorer::model::device::{device_name, resolve_device, set_default_device};
+use gpt2_explorer::model::device::{device_name, resolve_device};
 use gpt2_explorer::model::gpt2::ids_tensor;
 use gpt2_explorer::sampling::{self, Sampling};
 use gpt2_explorer::{ActivationCache, CausalLm, LanguageModel, LoadedModel, NoCapture};
@@ -57,13 +57,14 @@ struct Cli {
 }
 
 fn main() {
+    gpt2_explorer::io::log_to_stderr();
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
         // A reader that went away (`bench ... | head`) is not an error of ours.
         if gpt2_explorer::io::is_broken_pipe(e.as_ref()) {
             std::process::exit(0);
         }
-        eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+        eprintln!("error: {}", gpt2_explorer::cli::message(&e).replace('\n', " "));
         std::process::exit(2);
     }
 }
@@ -193,11 +194,10 @@ fn run(cli: Cli) -> Result<()> {
     tch::set_num_threads(cli.threads);
     tch::set_num_interop_threads(1);
     let device = resolve_device(&cli.device)?;
-    set_default_device(device);
     let (warmup, iters) = if cli.quick { (0, 1) } else { (1, cli.iters.max(1)) };
 
     let t0 = Instant::now();
-    let lm = LoadedModel::load(&cli.model, true).with_context(|| format!("cannot load --model {}", cli.model))?;
+    let lm = LoadedModel::load_with(&cli.model, &gpt2_explorer::LoadOptions { offline: true, device }).with_context(|| format!("cannot load --model {}", cli.model))?;
     sync(device);
     let load_s = t0.elapsed().as_secs_f64();
     let rss_after_load = status_mib("VmRSS:");

@@ -36,13 +36,14 @@ struct Cli {
 }
 
 fn main() {
+    gpt2_explorer::io::log_to_stderr();
     let cli = Cli::parse();
     std::process::exit(match run(cli) {
         Ok(code) => code,
         // A reader that went away (`figures list | head`) is not an error of ours.
         Err(e) if is_broken_pipe(e.as_ref()) => 0,
         Err(e) => {
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            eprintln!("error: {}", gpt2_explorer::cli::message(&e).replace('\n', " "));
             2
         }
     });
@@ -56,9 +57,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         return Ok(0);
     }
-    gpt2_explorer::model::device::set_default_device(gpt2_explorer::model::device::resolve_device(&cli.device)?);
+    let device = gpt2_explorer::model::device::resolve_device(&cli.device)?;
     let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let opts = Options { ids: cli.targets, out: cli.out, model: cli.model, force: cli.force, check: cli.check, jobs, progress: std::io::IsTerminal::is_terminal(&std::io::stderr()), source_root: figures::stamps::default_source_root() };
+    let opts = Options { ids: cli.targets, out: cli.out, model: cli.model, force: cli.force, check: cli.check, jobs, progress: std::io::IsTerminal::is_terminal(&std::io::stderr()), source_root: figures::stamps::default_source_root(), device };
     let s = figures::build(&opts)?;
     if cli.check {
         if s.stale.is_empty() && s.failed.is_empty() {

@@ -83,19 +83,19 @@ impl Fit {
 pub fn least_squares(data: &[(f64, f64)], basis: &[Basis]) -> crate::Result<Fit> {
     let (n, k) = (data.len(), basis.len());
     if k == 0 || n < k {
-        return Err(crate::Error::Train(format!("a least-squares fit of {k} basis functions needs at least {k} points, got {n}")));
+        return Err(crate::Error::Train(crate::error::TrainProblem::TooFewPoints { k, n }));
     }
     // a: (n, k) design matrix, row-major; y: (n,)
     let mut a: Vec<f64> = data.iter().flat_map(|&(x, _)| basis.iter().map(move |b| b.at(x))).collect();
     let mut y: Vec<f64> = data.iter().map(|&(_, y)| y).collect();
     if a.iter().chain(&y).any(|v| !v.is_finite()) {
-        return Err(crate::Error::Train("least squares: a basis function or a data value is not finite (1/x at x = 0?)".into()));
+        return Err(crate::Error::Train(crate::error::TrainProblem::NotFinite));
     }
     let scale = a.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-300);
     for j in 0..k {
         let norm = (j..n).map(|i| a[i * k + j].powi(2)).sum::<f64>().sqrt();
         if norm <= 1e-12 * scale {
-            return Err(crate::Error::Train(format!("least squares: the basis functions are linearly dependent on these points ({} adds nothing)", basis[j].name())));
+            return Err(crate::Error::Train(crate::error::TrainProblem::Dependent { basis: basis[j].name().to_string() }));
         }
         let alpha = if a[j * k + j] > 0.0 { -norm } else { norm };
         let mut v: Vec<f64> = (j..n).map(|i| a[i * k + j]).collect();

@@ -206,14 +206,14 @@ impl Default for DigitsConfig {
     /// The default budget: 8,000 of the 8,004 training images, 2 epochs of Adam (lr 1e-3,
     /// batches of 64), seed 1.
     fn default() -> Self {
-        DigitsConfig { channels: (20, 50), hidden: 500, n_train: 8000, train: TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 1e-3, epochs: 2, batch_size: 64, progress: true } }
+        DigitsConfig { channels: (20, 50), hidden: 500, n_train: 8000, train: TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 1e-3, iterations: 2, batch_size: 64, progress: true } }
     }
 }
 
 impl DigitsConfig {
     /// A short description for captions.
     pub fn describe(&self) -> String {
-        format!("LeNet ({}, {} channels, {} hidden), {} training images x {} epochs, Adam lr {}, seed {}", self.channels.0, self.channels.1, self.hidden, self.n_train, self.train.epochs, self.train.lr, self.train.seed)
+        format!("LeNet ({}, {} channels, {} hidden), {} training images x {} epochs, Adam lr {}, seed {}", self.channels.0, self.channels.1, self.hidden, self.n_train, self.train.iterations, self.train.lr, self.train.seed)
     }
 }
 
@@ -289,7 +289,7 @@ impl DigitModel {
     pub fn typical_test_image(&self, digit: i64) -> Result<usize> {
         let idx = self.test.of_digit(digit);
         let pred = Vec::<i64>::try_from(self.predict(&self.test.images)?)?;
-        let first = *idx.first().ok_or_else(|| Error::Figure(format!("no test image of digit {digit}")))?;
+        let first = *idx.first().ok_or(Error::NoTestImage { digit })?;
         Ok(idx.into_iter().find(|&i| pred[i as usize] == digit).unwrap_or(first) as usize)
     }
 }

@@ -57,7 +57,7 @@ pub struct TrainedFunction {
     pub from_cache: bool,
 }
 
-/// Trains (or loads from `cache`) a net of `sizes` on the target: `cfg.epochs` steps,
+/// Trains (or loads from `cache`) a net of `sizes` on the target: `cfg.iterations` steps,
 /// each on `cfg.batch_size` fresh random x in [`TRAIN_RANGE`] (so it has seen
 /// steps x batch examples), mean squared error.
 pub fn train_function(cache: &TrainCache, sizes: &[i64], cfg: &TrainConfig) -> Result<TrainedFunction> {

@@ -64,7 +64,7 @@ impl ParensConfig {
             n_embd: 128,
             max_len: 16,
             p_end: 0.3,
-            train: TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 1e-3, epochs: 600, batch_size: 64, progress: true },
+            train: TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 1e-3, iterations: 600, batch_size: 64, progress: true },
         }
     }
 
@@ -74,7 +74,7 @@ impl ParensConfig {
     pub fn full_budget(n_layer: usize) -> Self {
         let mut c = Self::default_budget(n_layer);
         c.max_len = 32;
-        c.train.epochs = 20_000;
+        c.train.iterations = 20_000;
         c.train.batch_size = 128;
         c.train.lr = 5e-4;
         c
@@ -120,9 +120,9 @@ impl ParensConfig {
             if self.n_layer == 1 { "" } else { "s" },
             self.n_head,
             self.n_embd,
-            self.train.epochs * self.train.batch_size,
+            self.train.iterations * self.train.batch_size,
             self.max_len,
-            self.train.epochs,
+            self.train.iterations,
             self.train.batch_size,
         )
     }

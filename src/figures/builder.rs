@@ -19,7 +19,10 @@ use crate::LoadedModel;
 /// `model` for the figures that need one. `make("letters-english", json!({}), None)?.show()?`.
 /// An unknown key, or a value of the wrong type, is an error naming the key and the figure.
 pub fn make(id: &str, overrides: Value, model: Option<&LoadedModel>) -> Result<Figure> {
-    let spec = select(&[id.to_string()])?.pop().ok_or_else(|| Error::UnknownFigure { id: id.to_string(), known: String::new() })?;
+    let spec = select(&[id.to_string()])?.pop().ok_or_else(|| Error::UnknownFigure {
+        id: id.to_string(),
+        known: String::new(),
+    })?;
     let params = params::apply_overrides(id, spec.params()?, overrides)?;
     spec.check(params.clone())?;
     if spec.made.needs_model() && model.is_none() {
@@ -46,6 +49,8 @@ pub struct Options {
     /// The repository whose sources the stamps hash (see [`stamps::source_hash`]);
     /// normally [`stamps::default_source_root`].
     pub source_root: PathBuf,
+    /// Where the model runs.
+    pub device: tch::Device,
 }
 
 /// The outcome of a build.
@@ -84,7 +89,11 @@ fn bar(len: usize, show: bool, what: &str) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let pb = indicatif::ProgressBar::new(len as u64);
-    pb.set_style(indicatif::ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} {msg}").expect("a valid template").progress_chars("=> "));
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} {msg}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
     pb.set_prefix(what.to_string());
     pb
 }
@@ -101,11 +110,15 @@ pub fn build(opts: &Options) -> Result<Summary> {
     let mut summary = Summary::default();
 
     // Which model the model figures would use; nothing is loaded yet.
-    let files = if specs.iter().any(|s| s.made.needs_model()) { Some(ModelSpec::parse(&opts.model).and_then(|s| source::resolve(&s, false))) } else { None };
+    let files = if specs.iter().any(|s| s.made.needs_model()) {
+        Some(ModelSpec::parse(&opts.model).and_then(|s| source::resolve(&s, false)))
+    } else {
+        None
+    };
     let stale = plan(opts, &specs, files.as_ref(), &mut summary)?;
     if !opts.check {
         let model = match (&files, stale.iter().any(|p| p.spec.made.needs_model())) {
-            (Some(Ok(f)), true) => Some(LoadedModel::from_files(f)),
+            (Some(Ok(f)), true) => Some(LoadedModel::from_files(f, opts.device)),
             _ => None,
         };
         let ready = compute(stale, model.as_ref(), opts.progress, &mut summary);
@@ -118,7 +131,12 @@ pub fn build(opts: &Options) -> Result<Summary> {
 
 /// Sorts the figures into up to date and stale (returned); a figure whose parameters or
 /// model cannot be had fails here.
-fn plan<'a>(opts: &Options, specs: &'a [FigureSpec], files: Option<&Result<ModelFiles>>, summary: &mut Summary) -> Result<Vec<Planned<'a>>> {
+fn plan<'a>(
+    opts: &Options,
+    specs: &'a [FigureSpec],
+    files: Option<&Result<ModelFiles>>,
+    summary: &mut Summary,
+) -> Result<Vec<Planned<'a>>> {
     let sources = stamps::source_hash(&opts.source_root)?;
     let fingerprint = match files {
         Some(Ok(f)) => Some(stamps::model_fingerprint(f)),
@@ -139,8 +157,19 @@ fn plan<'a>(opts: &Options, specs: &'a [FigureSpec], files: Option<&Result<Model
                 continue;
             }
         };
-        let key = stamps::key(spec.id, &params, if spec.made.needs_model() { fingerprint.as_deref() } else { None }, &sources);
-        let fresh = !opts.force && stamps::read(&opts.out, spec.id).is_some_and(|s| s.key == key) && outputs(&opts.out, spec.id).iter().all(|p| p.is_file());
+        let key = stamps::key(
+            spec.id,
+            &params,
+            if spec.made.needs_model() {
+                fingerprint.as_deref()
+            } else {
+                None
+            },
+            &sources,
+        );
+        let fresh = !opts.force
+            && stamps::read(&opts.out, spec.id).is_some_and(|s| s.key == key)
+            && outputs(&opts.out, spec.id).iter().all(|p| p.is_file());
         if fresh {
             summary.up_to_date.push(spec.id.to_string());
         } else {
@@ -155,7 +184,12 @@ fn plan<'a>(opts: &Options, specs: &'a [FigureSpec], files: Option<&Result<Model
 type Ready<'a> = (Planned<'a>, Figure, Option<String>);
 
 /// Computes the data of every stale figure, one after the other (the model is shared).
-fn compute<'a>(stale: Vec<Planned<'a>>, model: Option<&Result<LoadedModel>>, progress: bool, summary: &mut Summary) -> Vec<Ready<'a>> {
+fn compute<'a>(
+    stale: Vec<Planned<'a>>,
+    model: Option<&Result<LoadedModel>>,
+    progress: bool,
+    summary: &mut Summary,
+) -> Vec<Ready<'a>> {
     let pb = bar(stale.len(), progress, "computing");
     let mut ready = Vec::new();
     for p in stale {
@@ -204,7 +238,10 @@ fn render(out: &Path, ready: Vec<Ready>, jobs: usize, progress: bool, summary: &
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("a render thread panicked")).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a render thread panicked"))
+            .collect()
     });
     pb.finish_and_clear();
     for (id, r) in results {
@@ -219,5 +256,13 @@ fn render(out: &Path, ready: Vec<Ready>, jobs: usize, progress: bool, summary: &
 /// complete outputs.
 fn write_figure(out: &Path, p: &Planned, fig: &Figure, model: Option<&str>) -> Result<()> {
     write_outputs(out, p.spec.id, fig)?;
-    stamps::write(out, p.spec.id, &stamps::Stamp { key: p.key.clone(), model: model.map(str::to_string), params: p.params.clone() })
+    stamps::write(
+        out,
+        p.spec.id,
+        &stamps::Stamp {
+            key: p.key.clone(),
+            model: model.map(str::to_string),
+            params: p.params.clone(),
+        },
+    )
 }

@@ -129,12 +129,12 @@ fn cache() -> &'static Cache {
 }
 
 /// The corpus of the `corpus` parameter ("" = the default English sample). Skipped
-/// files are reported on standard error.
+/// files are reported as warnings through the `log` facade.
 fn open_corpus(corpus: &str) -> Result<Corpus> {
     let p = corpus;
     let c = Corpus::open_or_default(if p.is_empty() { None } else { Some(Path::new(p)) })?;
     for s in &c.skipped {
-        eprintln!("warning: skipped {}: {}", s.path.display(), s.reason);
+        log::warn!("skipped {}: {}", s.path.display(), s.reason);
     }
     Ok(c)
 }
@@ -186,7 +186,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -408,7 +408,7 @@ fn ngram_combinatorics(_ctx: &Ctx, p: &VocabularyParams) -> Result<Figure> {
     for n in 1..=3usize {
         table.push(vec![n.to_string(), format!("{:.0}", possible(n as i32)), seen[n - 1].to_string(), w.total.to_string()]);
         list.push(vec![
-            Span::highlight(format!("{}", names[n - 1])),
+            Span::highlight(names[n - 1].to_string()),
             Span::plain(format!(":  {}{} = {} possible;   seen in the sample: {}", thousands(v), ["¹", "²", "³"][n - 1], in_words(possible(n as i32)), thousands(seen[n - 1]))),
         ]);
     }

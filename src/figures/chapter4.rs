@@ -180,7 +180,7 @@ pub struct AutomatonParams {
 /// Adam with the figure's learning rate, batch size and seed, for `steps` steps. No
 /// progress bar: the figure builder shows its own.
 fn adam(lr: f64, batch_size: usize, seed: u64, steps: usize) -> TrainConfig {
-    TrainConfig { seed, optimizer: Optimizer::Adam, lr, epochs: steps, batch_size, progress: false }
+    TrainConfig { seed, optimizer: Optimizer::Adam, lr, iterations: steps, batch_size, progress: false }
 }
 
 fn sizes_label(sizes: &[i64]) -> String {
@@ -274,12 +274,12 @@ fn nearest_point_nets(_ctx: &Ctx, p: &NearestNetsParams) -> Result<Figure> {
     let mut table = Table::new(&["sizes", "weights", "final_loss", "agreement"]);
     let (mut titles, mut plots) = (Vec::new(), Vec::new());
     for sizes in &p.sizes {
-        let net = nearest::train_net(&cache, &sizes, examples, &cfg, n)?;
-        table.push(vec![sizes_label(&sizes), net.n_params.to_string(), net.history.last().unwrap_or(f64::NAN).to_string(), net.agreement.to_string()]);
-        titles.push(format!("{} net, {} weights: {:.0}% right", sizes_label(&sizes), net.n_params, 100.0 * net.agreement));
+        let net = nearest::train_net(&cache, sizes, examples, &cfg, n)?;
+        table.push(vec![sizes_label(sizes), net.n_params.to_string(), net.history.last().unwrap_or(f64::NAN).to_string(), net.agreement.to_string()]);
+        titles.push(format!("{} net, {} weights: {:.0}% right", sizes_label(sizes), net.n_params, 100.0 * net.agreement));
         plots.push(Plot::Field(region_field("", "", n, net.answers, false)));
     }
-    let sub = format!("{examples} training positions, {} epochs of Adam (lr {}), seed {}", cfg.epochs, cfg.lr, cfg.seed);
+    let sub = format!("{examples} training positions, {} epochs of Adam (lr {}), seed {}", cfg.iterations, cfg.lr, cfg.seed);
     let cols = plots.len().min(2);
     Ok(Figure { plot: grid_plot("What nets of several sizes learn", sub, titles, plots, cols), table, size: (1200, 1000) })
 }
@@ -312,13 +312,13 @@ fn function_random_nets(_ctx: &Ctx, p: &RandomNetsParams) -> Result<Figure> {
     let mut series = vec![target_series(lo, hi)];
     let mut table = Table::new(&["seed", "x", "output"]);
     for &seed in &p.seeds {
-        let ys = function::FunctionNet::random(&sizes, seed as u64)?.eval(&xs)?;
+        let ys = function::FunctionNet::random(sizes, seed as u64)?.eval(&xs)?;
         for (x, y) in xs.iter().zip(&ys).step_by(10) {
             table.push(vec![seed.to_string(), x.to_string(), y.to_string()]);
         }
         series.push(net_series(format!("seed {seed}"), &xs, ys));
     }
-    let plot = LinePlot { title: "Nets with random weights".into(), subtitle: format!("a {} ReLU net before any training", sizes_label(&sizes)), x_label: "x".into(), y_label: "output".into(), series, ..Default::default() };
+    let plot = LinePlot { title: "Nets with random weights".into(), subtitle: format!("a {} ReLU net before any training", sizes_label(sizes)), x_label: "x".into(), y_label: "output".into(), series, ..Default::default() };
     Ok(Figure { plot: Plot::Lines(plot), table, size: WIDE })
 }
 
@@ -483,12 +483,12 @@ fn net_size_fits(_ctx: &Ctx, p: &NetSizeParams) -> Result<Figure> {
     let mut table = Table::new(&["sizes", "weights", "rms_error"]);
     let (mut titles, mut plots) = (Vec::new(), Vec::new());
     for sizes in &p.sizes {
-        let run = function::train_function(&cache, &sizes, &cfg)?;
+        let run = function::train_function(&cache, sizes, &cfg)?;
         let ys = run.net.eval(&xs)?;
         let rms = (xs.iter().zip(&ys).map(|(x, y)| (y - function::target(*x)).powi(2)).sum::<f64>() / xs.len() as f64).sqrt();
         let squeeze = sizes.len() > 3 && sizes[1..sizes.len() - 1].iter().any(|&w| w < sizes[1]);
-        table.push(vec![sizes_label(&sizes), run.net.mlp.n_params().to_string(), rms.to_string()]);
-        titles.push(format!("{}{} ({} weights): rms {rms:.3}", sizes_label(&sizes), if squeeze { " squeeze" } else { "" }, run.net.mlp.n_params()));
+        table.push(vec![sizes_label(sizes), run.net.mlp.n_params().to_string(), rms.to_string()]);
+        titles.push(format!("{}{} ({} weights): rms {rms:.3}", sizes_label(sizes), if squeeze { " squeeze" } else { "" }, run.net.mlp.n_params()));
         plots.push(Plot::Lines(LinePlot { series: vec![target_series(lo, hi), net_series("net".into(), &xs, ys)], ..Default::default() }));
     }
     let sub = format!("every net: {steps} steps of Adam (lr {}), batches of {}, seed {}; blue: target, orange: net", cfg.lr, cfg.batch_size, cfg.seed);

@@ -456,12 +456,12 @@ fn logit_lens_fig(ctx: &Ctx, p: &PromptParams) -> Result<Figure> {
 /// Several models on one prompt, side by side: each model's `top` most likely next
 /// tokens as a bar chart, or, for a model that could not be loaded, a panel saying
 /// which one is missing and why. `models` pairs a name with the loaded model or the
-/// error its loading gave (e.g. `("gpt2", LoadedModel::load("gpt2", true).map_err(|e|
-/// e.to_string()))`). The figure builder gets one model, so this lives here for
-/// notebooks rather than in the figure table.
-pub fn side_by_side(prompt: &str, models: &[(String, std::result::Result<&LoadedModel, String>)], top: usize) -> Result<Figure> {
+/// error its loading gave (e.g. `("gpt2", loaded.as_ref())` for `loaded =
+/// LoadedModel::load("gpt2", true)`). The figure builder gets one model, so this lives
+/// here for notebooks rather than in the figure table.
+pub fn side_by_side(prompt: &str, models: &[(String, std::result::Result<&LoadedModel, &Error>)], top: usize) -> Result<Figure> {
     if models.is_empty() {
-        return Err(Error::Figure("side_by_side needs at least one model".into()));
+        return Err(Error::NothingToCompare);
     }
     let mut plots = Vec::new();
     let mut titles = Vec::new();
@@ -491,7 +491,7 @@ pub fn side_by_side(prompt: &str, models: &[(String, std::result::Result<&Loaded
                 plots.push(Plot::Text(TextPanel {
                     title: String::new(),
                     subtitle: String::new(),
-                    paragraphs: vec![vec![Span::highlight(format!("The model `{name}` is missing here."))], vec![Span::plain(why.clone())]],
+                    paragraphs: vec![vec![Span::highlight(format!("The model `{name}` is missing here."))], vec![Span::plain(why.to_string())]],
                     list: vec![],
                 }));
             }

@@ -34,7 +34,7 @@ pub struct NetParams {
 impl Default for NetParams {
     fn default() -> Self {
         let d = DigitsConfig::default();
-        NetParams { seed: d.train.seed, epochs: d.train.epochs, lr: d.train.lr, n_train: d.n_train, hidden: d.hidden }
+        NetParams { seed: d.train.seed, epochs: d.train.iterations, lr: d.train.lr, n_train: d.n_train, hidden: d.hidden }
     }
 }
 
@@ -127,7 +127,7 @@ pub fn figures() -> Vec<FigureSpec> {
 fn net(p: &NetParams) -> Result<DigitModel> {
     let mut cfg = DigitsConfig::default();
     cfg.train.seed = p.seed;
-    cfg.train.epochs = p.epochs;
+    cfg.train.iterations = p.epochs;
     cfg.train.lr = p.lr;
     cfg.n_train = p.n_train;
     cfg.hidden = p.hidden;
@@ -135,7 +135,7 @@ fn net(p: &NetParams) -> Result<DigitModel> {
 }
 
 fn budget_line(m: &DigitModel) -> String {
-    format!("LeNet, {} images x {} epochs, seed {}: {:.1}% right on {} held-out images", m.config.n_train, m.config.train.epochs, m.config.train.seed, 100.0 * m.test_accuracy, m.test.len())
+    format!("LeNet, {} images x {} epochs, seed {}: {:.1}% right on {} held-out images", m.config.n_train, m.config.train.iterations, m.config.train.seed, 100.0 * m.test_accuracy, m.test.len())
 }
 
 /// The mean position of each digit's points, labelled with the digit (the palette has

@@ -132,7 +132,7 @@ fn one_token(lm: &LoadedModel, text: &str, what: &str) -> Result<u32> {
     let ids = lm.tokenizer.encode(text)?;
     match ids[..] {
         [id] => Ok(id),
-        _ => Err(Error::MultiToken { word: text.into(), n: ids.len(), tokens: labels(lm, &ids).join(" | "), fix: format!("the {what} must be one token for this model; pick another word") }),
+        _ => Err(Error::NotOneToken { what: what.into(), text: text.into(), n: ids.len(), tokens: labels(lm, &ids).join(" | ") }),
     }
 }
 

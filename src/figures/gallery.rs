@@ -10,7 +10,10 @@ use super::{registry, stamps};
 use crate::error::Result;
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Writes `index.html`: every figure that has been built, in essay order, with its
@@ -20,7 +23,9 @@ pub fn write_gallery(out: &Path) -> Result<()> {
     let specs = registry();
     let mut sections: BTreeMap<usize, (String, Vec<String>)> = BTreeMap::new();
     for (order, spec) in specs.iter().enumerate() {
-        let Some(stamp) = stamps::read(out, spec.id) else { continue };
+        let Some(stamp) = stamps::read(out, spec.id) else {
+            continue;
+        };
         if !outputs(out, spec.id).iter().all(|p| p.is_file()) {
             continue;
         }
@@ -40,11 +45,19 @@ pub fn write_gallery(out: &Path) -> Result<()> {
             caption = html_escape(&caption),
             meta = meta.join(" · ")
         );
-        sections.entry(section_order).or_insert_with(|| (spec.section.to_string(), Vec::new())).1.push(card);
+        sections
+            .entry(section_order)
+            .or_insert_with(|| (spec.section.to_string(), Vec::new()))
+            .1
+            .push(card);
     }
     let mut body = String::new();
     for (_, (title, cards)) in sections {
-        body += &format!("<section><h2>{}</h2>\n{}\n</section>\n", html_escape(&title), cards.join("\n"));
+        body += &format!(
+            "<section><h2>{}</h2>\n{}\n</section>\n",
+            html_escape(&title),
+            cards.join("\n")
+        );
     }
     let html = format!(
         r#"<!doctype html>

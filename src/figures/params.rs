@@ -25,7 +25,10 @@ pub struct NoParams {}
 /// `data/figures/<id>.json`: the word lists, sentences and prompts of a figure, which a
 /// teacher may edit.
 pub fn data_path(id: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data").join("figures").join(format!("{id}.json"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join("figures")
+        .join(format!("{id}.json"))
 }
 
 /// Where a figure's parameters come from, for messages: "figure `<id>`", or
@@ -49,13 +52,19 @@ fn is_note(key: &str) -> bool {
 pub(crate) fn read_data_file(id: &str) -> Result<Map<String, Value>> {
     let path = data_path(id);
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| Error::BadData { path: path.clone(), msg: format!("not valid JSON ({e}); fix the file") })?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| Error::BadData {
+        path: path.clone(),
+        msg: format!("not valid JSON ({e}); fix the file"),
+    })?;
     match value {
         Value::Object(mut o) => {
             o.retain(|k, _| !is_note(k));
             Ok(o)
         }
-        _ => Err(Error::BadData { path, msg: "must hold a JSON object".into() }),
+        _ => Err(Error::BadData {
+            path,
+            msg: "must hold a JSON object".into(),
+        }),
     }
 }
 
@@ -63,8 +72,14 @@ pub(crate) fn read_data_file(id: &str) -> Result<Map<String, Value>> {
 pub(crate) fn to_object<P: Params>(id: &str, p: &P) -> Result<Map<String, Value>> {
     match serde_json::to_value(p) {
         Ok(Value::Object(o)) => Ok(o),
-        Ok(other) => Err(Error::BadParameters { figure: id.into(), msg: format!("parameters must form a JSON object, not {other}") }),
-        Err(e) => Err(Error::BadParameters { figure: id.into(), msg: e.to_string() }),
+        Ok(other) => Err(Error::BadParameters {
+            figure: id.into(),
+            msg: format!("parameters must form a JSON object, not {other}"),
+        }),
+        Err(e) => Err(Error::BadParameters {
+            figure: id.into(),
+            msg: e.to_string(),
+        }),
     }
 }
 
@@ -75,29 +90,53 @@ pub(crate) fn parse<P: Params>(origin: &str, obj: Map<String, Value>) -> Result<
         let key = e.path().to_string();
         let msg = e.into_inner().to_string();
         if key.is_empty() || key == "." || key == "?" {
-            Error::FigureInput { origin: origin.into(), msg }
+            Error::FigureInput {
+                origin: origin.into(),
+                msg,
+            }
         } else {
-            Error::BadParameter { origin: origin.into(), key, msg }
+            Error::BadParameter {
+                origin: origin.into(),
+                key,
+                msg,
+            }
         }
     })
 }
 
 /// The declared parameters with the keys of `overrides` (a JSON object, or `null`)
 /// replaced; a key the figure does not have is an error listing the ones it has.
-pub(crate) fn apply_overrides(id: &str, mut params: Map<String, Value>, overrides: Value) -> Result<Map<String, Value>> {
+pub(crate) fn apply_overrides(
+    id: &str,
+    mut params: Map<String, Value>,
+    overrides: Value,
+) -> Result<Map<String, Value>> {
     match overrides {
         Value::Null => {}
         Value::Object(o) => {
             for (k, v) in o {
                 if !params.contains_key(&k) {
                     let known = params.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>();
-                    let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
-                    return Err(Error::UnknownParameter { figure: id.into(), key: k, known });
+                    let known = if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    };
+                    return Err(Error::UnknownParameter {
+                        figure: id.into(),
+                        key: k,
+                        known,
+                    });
                 }
                 params.insert(k, v);
             }
         }
-        other => return Err(Error::BadParameters { figure: id.into(), msg: format!("overrides must be a JSON object, not {other}") }),
+        other => {
+            return Err(Error::BadParameters {
+                figure: id.into(),
+                msg: format!("overrides must be a JSON object, not {other}"),
+            })
+        }
     }
     Ok(params)
 }
@@ -108,7 +147,11 @@ pub(crate) fn apply_overrides(id: &str, mut params: Map<String, Value>, override
 pub fn fill(template: &str, params: &Map<String, Value>) -> String {
     let show = |v: &Value| match v {
         Value::String(s) => s.clone(),
-        Value::Array(a) => a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string)).collect::<Vec<_>>().join(", "),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join(", "),
         other => other.to_string(),
     };
     let mut out = String::new();

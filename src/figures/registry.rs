@@ -56,7 +56,14 @@ pub struct FigureSpec {
 
 impl FigureSpec {
     /// A figure whose parameters are the struct `P`, with defaults from `defaults`.
-    pub fn new<P: Params>(id: &'static str, section: &'static str, made: Made, caption: &'static str, defaults: fn() -> P, build: fn(&Ctx, &P) -> Result<Figure>) -> Self {
+    pub fn new<P: Params>(
+        id: &'static str,
+        section: &'static str,
+        made: Made,
+        caption: &'static str,
+        defaults: fn() -> P,
+        build: fn(&Ctx, &P) -> Result<Figure>,
+    ) -> Self {
         FigureSpec {
             id,
             section,
@@ -71,7 +78,13 @@ impl FigureSpec {
 
     /// A figure whose parameters `P` are read from `data/figures/<id>.json` (keys the file
     /// leaves out take `P`'s serde defaults), every time they are asked for.
-    pub fn from_data_file<P: Params>(id: &'static str, section: &'static str, made: Made, caption: &'static str, build: fn(&Ctx, &P) -> Result<Figure>) -> Self {
+    pub fn from_data_file<P: Params>(
+        id: &'static str,
+        section: &'static str,
+        made: Made,
+        caption: &'static str,
+        build: fn(&Ctx, &P) -> Result<Figure>,
+    ) -> Self {
         let origin = params::origin(id, true);
         FigureSpec {
             id,
@@ -105,7 +118,11 @@ impl FigureSpec {
 
     /// Builds the figure from `params` (checked against the figure's parameter struct).
     pub fn build(&self, params: Map<String, Value>, model: Option<&LoadedModel>) -> Result<Figure> {
-        let ctx = Ctx { id: self.id, data_file: self.data_file, model: if self.made.needs_model() { model } else { None } };
+        let ctx = Ctx {
+            id: self.id,
+            data_file: self.data_file,
+            model: if self.made.needs_model() { model } else { None },
+        };
         (self.build)(&ctx, params)
     }
 }
@@ -121,7 +138,9 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// The model (only for figures made from one).
     pub fn model(&self) -> Result<&LoadedModel> {
-        self.model.ok_or(Error::NoModel { figure: self.id.to_string() })
+        self.model.ok_or(Error::NoModel {
+            figure: self.id.to_string(),
+        })
     }
     /// The caption line of a model figure: "<what> · <model>".
     pub fn subtitle(&self, what: &str) -> Result<String> {
@@ -133,16 +152,28 @@ impl Ctx<'_> {
     }
     /// An error about the figure's input, naming where it came from.
     pub fn bad_input(&self, msg: impl Into<String>) -> Error {
-        Error::FigureInput { origin: self.origin(), msg: msg.into() }
+        Error::FigureInput {
+            origin: self.origin(),
+            msg: msg.into(),
+        }
     }
 }
 
 /// Every figure, in essay order.
 pub fn registry() -> Vec<FigureSpec> {
-    [chapter1::figures(), chapter2::figures(), chapter3::figures(), chapter4::figures(), chapter5::figures(), chapter6::figures(), experiments::figures(), chapter7::figures()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        chapter1::figures(),
+        chapter2::figures(),
+        chapter3::figures(),
+        chapter4::figures(),
+        chapter5::figures(),
+        chapter6::figures(),
+        experiments::figures(),
+        chapter7::figures(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Puts `more` right after the figure `id` in `list` (at the end if `id` is not there):
@@ -161,7 +192,10 @@ pub fn select(ids: &[String]) -> Result<Vec<FigureSpec>> {
     }
     let known: Vec<&str> = all.iter().map(|f| f.id).collect();
     if let Some(bad) = ids.iter().find(|i| !known.contains(&i.as_str())) {
-        return Err(Error::UnknownFigure { id: bad.clone(), known: known.join(", ") });
+        return Err(Error::UnknownFigure {
+            id: bad.clone(),
+            known: known.join(", "),
+        });
     }
     Ok(all.into_iter().filter(|f| ids.iter().any(|i| i == f.id)).collect())
 }

@@ -16,7 +16,10 @@ pub struct Table {
 
 impl Table {
     pub fn new(headers: &[&str]) -> Self {
-        Table { headers: headers.iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
+        Table {
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+        }
     }
     pub fn push(&mut self, row: Vec<String>) {
         self.rows.push(row);
@@ -49,11 +52,17 @@ pub enum Plot {
     Tree(plot::TreePlot),
     /// Small multiples: a title over a grid of plots, one per panel title (e.g. the 12
     /// attention heads of a block). `plots.len()` must equal `panels.panel_titles.len()`.
-    Grid { panels: plot::Panels, plots: Vec<Plot> },
+    Grid {
+        panels: plot::Panels,
+        plots: Vec<Plot>,
+    },
 }
 
 impl Plot {
-    pub(crate) fn draw<DB: plotters::prelude::DrawingBackend>(&self, area: &plotters::prelude::DrawingArea<DB, plotters::coord::Shift>) -> std::result::Result<(), PlotError> {
+    pub(crate) fn draw<DB: plotters::prelude::DrawingBackend>(
+        &self,
+        area: &plotters::prelude::DrawingArea<DB, plotters::coord::Shift>,
+    ) -> std::result::Result<(), PlotError> {
         match self {
             Plot::Bars(d) => plot::draw_bar_chart(area, d),
             Plot::Lines(d) => plot::draw_line_plot(area, d),
@@ -67,7 +76,11 @@ impl Plot {
             Plot::Tree(d) => plot::draw_tree(area, d),
             Plot::Grid { panels, plots } => {
                 if plots.len() != panels.panel_titles.len() {
-                    return Err(PlotError::Data(format!("{} plots for {} panel titles", plots.len(), panels.panel_titles.len())));
+                    return Err(PlotError::Data(format!(
+                        "{} plots for {} panel titles",
+                        plots.len(),
+                        panels.panel_titles.len()
+                    )));
                 }
                 let cells = plot::small_multiples(area, panels)?;
                 for (cell, p) in cells.iter().zip(plots) {
@@ -112,7 +125,10 @@ pub(crate) fn outputs(out: &Path, id: &str) -> [PathBuf; 3] {
 /// Writes PNG, SVG and CSV of `fig`, each atomically.
 pub(crate) fn write_outputs(out: &Path, id: &str, fig: &Figure) -> Result<()> {
     let [png, svg, csv] = outputs(out, id);
-    let err = |source: PlotError| Error::Render { figure: id.to_string(), source };
+    let err = |source: PlotError| Error::Render {
+        figure: id.to_string(),
+        source,
+    };
     plot::render_png(&png, fig.size, |area| fig.plot.draw(area)).map_err(err)?;
     plot::render_svg(&svg, fig.size, |area| fig.plot.draw(area)).map_err(err)?;
     crate::io::write_atomic(&csv, &fig.table.to_csv()?)

@@ -36,12 +36,18 @@ const EXTRA_SOURCES: &[&str] = &["Cargo.lock", "scripts/fetch-corpora.sh"];
 /// path order) and of [`EXTRA_SOURCES`].
 pub fn source_hash(root: &Path) -> Result<String> {
     let mut files = Vec::new();
-    collect(&root.join("src"), &mut files).map_err(|e| Error::Sources { root: root.to_path_buf(), source: e })?;
+    collect(&root.join("src"), &mut files).map_err(|e| Error::Sources {
+        root: root.to_path_buf(),
+        source: e,
+    })?;
     files.sort();
     files.extend(EXTRA_SOURCES.iter().map(|p| root.join(p)));
     let mut h = Sha256::new();
     for f in files {
-        let bytes = std::fs::read(&f).map_err(|e| Error::Sources { root: root.to_path_buf(), source: std::io::Error::new(e.kind(), format!("{}: {e}", f.display())) })?;
+        let bytes = std::fs::read(&f).map_err(|e| Error::Sources {
+            root: root.to_path_buf(),
+            source: std::io::Error::new(e.kind(), format!("{}: {e}", f.display())),
+        })?;
         h.update(f.strip_prefix(root).unwrap_or(&f).to_string_lossy().as_bytes());
         h.update((bytes.len() as u64).to_le_bytes());
         h.update(&bytes);
@@ -75,7 +81,11 @@ pub(crate) fn model_fingerprint(files: &ModelFiles) -> String {
     let mut s = format!("{}|{}", files.name, files.path.display());
     for p in paths {
         if let Ok(m) = std::fs::metadata(&p) {
-            let mtime = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
             s += &format!("|{}:{}:{}", p.display(), m.len(), mtime);
         }
     }

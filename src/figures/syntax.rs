@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Ctx, Figure, FigureSpec, Made, NoParams, Plot, Table};
-use crate::error::{Error, Result};
+use crate::error::{Error, ParensProblem, Result};
 use crate::plot::{TreeNode, TreePlot};
 
 const SECTION: &str = "7. What lets it work: syntax, meaning space";
@@ -70,19 +70,19 @@ pub fn parens_tree(seq: &str) -> Result<TreeNode> {
         match c {
             '(' => stack.push(vec![N::leaf("(")]),
             ')' => {
-                let mut kids = stack.pop().filter(|_| !stack.is_empty()).ok_or_else(|| Error::Figure(format!("the sequence {seq:?} is not balanced: the \")\" at position {} closes nothing", i + 1)))?;
+                let mut kids = stack.pop().filter(|_| !stack.is_empty()).ok_or_else(|| Error::BadParens { sequence: seq.to_string(), problem: ParensProblem::ClosesNothing(i + 1) })?;
                 kids.push(N::leaf(")"));
                 stack.last_mut().expect("the outer level is never popped").push(N::node("pair", kids));
             }
-            _ => return Err(Error::Figure(format!("the sequence {seq:?} may hold only \"(\" and \")\", found {c:?}"))),
+            _ => return Err(Error::BadParens { sequence: seq.to_string(), problem: ParensProblem::NotAParenthesis(c) }),
         }
     }
     if stack.len() != 1 {
-        return Err(Error::Figure(format!("the sequence {seq:?} is not balanced: {} \"(\" never closed", stack.len() - 1)));
+        return Err(Error::BadParens { sequence: seq.to_string(), problem: ParensProblem::NeverClosed(stack.len() - 1) });
     }
     let top = stack.pop().unwrap_or_default();
     if top.is_empty() {
-        return Err(Error::Figure("the sequence is empty: give at least one pair, e.g. \"()\"".into()));
+        return Err(Error::EmptyParens);
     }
     Ok(N::node("sequence", top))
 }

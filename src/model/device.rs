@@ -1,9 +1,7 @@
-//! Where the model runs: `--device cpu|cuda|auto`. CPU is the default and what the
+//! Where the model runs: `cpu`, `cuda` (`cuda:N`) or `auto` (the binaries' `--device`). CPU is the default and what the
 //! tests run; `cuda` needs a build with the `cuda` cargo feature, linked against a
 //! CUDA libtorch (`make setup-cuda`, see BENCHMARKS.md). Serves every model-made figure
 //! of the essay (same model, same numbers, only faster on a GPU).
-
-use std::sync::RwLock;
 
 use tch::Device;
 
@@ -12,7 +10,7 @@ use crate::error::{Error, Result};
 /// Whether this build was linked against libtorch's CUDA library (`--features cuda`).
 pub const CUDA_BUILD: bool = cfg!(feature = "cuda");
 
-/// Resolves a `--device` argument: `cpu`; `cuda` (or `cuda:N`), an error naming the fix
+/// Resolves a device name: `cpu`; `cuda` (or `cuda:N`), an error naming the fix
 /// when no GPU can be used; `auto`, the first GPU when one is usable, else the CPU.
 pub fn resolve_device(arg: &str) -> Result<Device> {
     let arg = arg.trim().to_ascii_lowercase();
@@ -26,16 +24,14 @@ pub fn resolve_device(arg: &str) -> Result<Device> {
                 None => return Err(bad_name(&arg)),
             };
             if !CUDA_BUILD {
-                return Err(Error::Device(format!(
-                    "--device {arg}: this build has no GPU support; rebuild with `--features cuda` against a CUDA libtorch (`make setup-cuda` then `make build-cuda`, see BENCHMARKS.md), or use --device cpu"
-                )));
+                return Err(Error::CudaNotBuilt { asked: arg });
             }
             if !tch::Cuda::is_available() {
-                return Err(Error::Device(format!("--device {arg}: libtorch sees no CUDA GPU (check `nvidia-smi` and the NVIDIA driver), or use --device cpu")));
+                return Err(Error::NoCuda { asked: arg });
             }
             let count = tch::Cuda::device_count() as usize;
             if index >= count {
-                return Err(Error::Device(format!("--device {arg}: there are only {count} CUDA GPUs (cuda:0..cuda:{})", count - 1)));
+                return Err(Error::CudaIndex { asked: arg, count });
             }
             Ok(Device::Cuda(index))
         }
@@ -43,25 +39,12 @@ pub fn resolve_device(arg: &str) -> Result<Device> {
 }
 
 fn bad_name(arg: &str) -> Error {
-    Error::Device(format!("unknown device `{arg}`: use cpu, cuda (cuda:N) or auto"))
+    Error::UnknownDevice { asked: arg.to_string() }
 }
 
 /// True when this build can run on a CUDA GPU and one is visible.
 pub fn cuda_usable() -> bool {
     CUDA_BUILD && tch::Cuda::is_available()
-}
-
-static DEFAULT_DEVICE: RwLock<Device> = RwLock::new(Device::Cpu);
-
-/// The device [`crate::LoadedModel::load`] puts models on (the CPU unless
-/// [`set_default_device`] said otherwise).
-pub fn default_device() -> Device {
-    *DEFAULT_DEVICE.read().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Sets the device later model loads use (the CLI's and figure builder's `--device`).
-pub fn set_default_device(device: Device) {
-    *DEFAULT_DEVICE.write().unwrap_or_else(|e| e.into_inner()) = device;
 }
 
 /// A short name for reports: "cpu" or "cuda:0".
