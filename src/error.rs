@@ -26,8 +26,14 @@ pub enum Error {
     #[error("a model that cannot be run: {0}")]
     BadConfig(#[from] crate::model::config::ConfigError),
 
-    #[error("a hook at {hook} returned a replacement of shape {got:?}, but the activation there has shape {expected:?}")]
-    BadReplacement { hook: String, expected: Vec<i64>, got: Vec<i64> },
+    #[error(
+        "a hook at {hook} returned a replacement of shape {got:?}, but the activation there has shape {expected:?}"
+    )]
+    BadReplacement {
+        hook: String,
+        expected: Vec<i64>,
+        got: Vec<i64>,
+    },
 
     #[error("{path}: not a readable safetensors file ({msg}); it may be truncated or corrupt: delete it and download it again")]
     CorruptCheckpoint { path: PathBuf, msg: String },
@@ -65,7 +71,9 @@ pub enum Error {
     #[error("neuron {neuron} does not exist: each MLP has {d_mlp} neurons (0..{d_mlp})")]
     BadNeuron { neuron: usize, d_mlp: usize },
 
-    #[error("`{item}` in `{text}` is not a head: give block.head pairs counted from 0, separated by commas, e.g. 0.1,5.3")]
+    #[error(
+        "`{item}` in `{text}` is not a head: give block.head pairs counted from 0, separated by commas, e.g. 0.1,5.3"
+    )]
     BadSiteList { item: String, text: String },
 
     #[error("ablation mode `{0}` is not known: use zero or mean")]
@@ -87,7 +95,12 @@ pub enum Error {
     MultiToken { word: String, n: usize, tokens: String },
 
     #[error("the {what} `{text}` is {n} tokens ({tokens}), not one: pick a word that is one token for this model (mind the leading space)")]
-    NotOneToken { what: String, text: String, n: usize, tokens: String },
+    NotOneToken {
+        what: String,
+        text: String,
+        n: usize,
+        tokens: String,
+    },
 
     #[error("{0}")]
     Analysis(#[from] AnalysisProblem),
@@ -129,7 +142,10 @@ pub enum Error {
     Plot(#[from] crate::plot::PlotError),
 
     #[error("figure `{figure}`: {source}")]
-    Render { figure: String, source: crate::plot::PlotError },
+    Render {
+        figure: String,
+        source: crate::plot::PlotError,
+    },
 
     #[error("cannot read the program's sources under {root} to stamp the figures ({source}); run the builder from its repository, where src/ and Cargo.lock are")]
     Sources { root: PathBuf, source: std::io::Error },
@@ -214,13 +230,31 @@ pub enum AnalysisProblem {
     #[error("PCA: the points contain NaN or infinite values")]
     PcaNotFinite,
     #[error("PCA ({method}): components {i} and {j} are not orthonormal (dot {dot})")]
-    PcaNotOrthonormal { method: &'static str, i: usize, j: usize, dot: f64 },
+    PcaNotOrthonormal {
+        method: &'static str,
+        i: usize,
+        j: usize,
+        dot: f64,
+    },
     #[error("PCA ({method}): component {i} is not an eigenvector of the covariance (residual {residual:e})")]
-    PcaNotEigenvector { method: &'static str, i: usize, residual: f64 },
+    PcaNotEigenvector {
+        method: &'static str,
+        i: usize,
+        residual: f64,
+    },
     #[error("PCA ({method}): a direction outside the {k} components carries variance {rest}, more than component {k}'s {last}")]
-    PcaMissedDirection { method: &'static str, k: usize, rest: f64, last: f64 },
+    PcaMissedDirection {
+        method: &'static str,
+        k: usize,
+        rest: f64,
+        last: f64,
+    },
     #[error("PCA ({method}): explained variances {explained:?} are not decreasing or exceed the total {total}")]
-    PcaVariances { method: &'static str, explained: Vec<f64>, total: f64 },
+    PcaVariances {
+        method: &'static str,
+        explained: Vec<f64>,
+        total: f64,
+    },
     #[error("PCA (linfa-reduction): {0}")]
     Linfa(String),
     #[error("PCA (linfa-reduction) panicked")]
@@ -230,7 +264,12 @@ pub enum AnalysisProblem {
     #[error("a {rows}x{cols} matrix needs {} values, got {got}", rows * cols)]
     MatrixSize { rows: usize, cols: usize, got: usize },
     #[error("a {win_rows}x{win_cols} moving-average window does not fit a {rows}x{cols} matrix: give a window between 1x1 and {rows}x{cols}")]
-    WindowTooBig { win_rows: usize, win_cols: usize, rows: usize, cols: usize },
+    WindowTooBig {
+        win_rows: usize,
+        win_cols: usize,
+        rows: usize,
+        cols: usize,
+    },
     #[error("a histogram needs at least one bin")]
     NoBins,
     #[error("a histogram of no values: give at least one value")]
@@ -293,6 +332,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

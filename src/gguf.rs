@@ -209,7 +209,9 @@ impl MetaValue {
     pub fn describe(&self) -> String {
         match self {
             MetaValue::Array(t, items) => format!("ARRAY of {} {t}", items.len()),
-            MetaValue::Str(s) if s.chars().count() > 40 => format!("STRING {:?}...", s.chars().take(40).collect::<String>()),
+            MetaValue::Str(s) if s.chars().count() > 40 => {
+                format!("STRING {:?}...", s.chars().take(40).collect::<String>())
+            }
             MetaValue::Str(s) => format!("STRING {s:?}"),
             MetaValue::Bool(b) => format!("BOOL {b}"),
             MetaValue::F32(v) => format!("FLOAT32 {v}"),
@@ -267,7 +269,14 @@ const GGML_TYPES: &[(u32, &str, u64, u64)] = &[
 ];
 
 /// The types [`dequantize`] handles.
-pub const SUPPORTED_TYPES: [GgmlType; 6] = [GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1];
+pub const SUPPORTED_TYPES: [GgmlType; 6] = [
+    GgmlType::F32,
+    GgmlType::F16,
+    GgmlType::BF16,
+    GgmlType::Q8_0,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+];
 
 impl GgmlType {
     pub const F32: GgmlType = GgmlType(0);
@@ -343,7 +352,10 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn err(&self, msg: String) -> Error {
-        Error::Gguf { path: self.path.into(), msg }
+        Error::Gguf {
+            path: self.path.into(),
+            msg,
+        }
     }
 
     fn remaining(&self) -> u64 {
@@ -405,16 +417,28 @@ impl<'a> Cursor<'a> {
             MetaType::Bool => match self.array::<1>(what)?[0] {
                 0 => MetaValue::Bool(false),
                 1 => MetaValue::Bool(true),
-                b => return Err(self.err(format!("corrupt: {} is a BOOL with byte value {b} (must be 0 or 1)", what()))),
+                b => {
+                    return Err(self.err(format!(
+                        "corrupt: {} is a BOOL with byte value {b} (must be 0 or 1)",
+                        what()
+                    )))
+                }
             },
             MetaType::Str => MetaValue::Str(self.string(what)?),
             MetaType::Array => {
                 if depth >= MAX_ARRAY_DEPTH {
-                    return Err(self.err(format!("corrupt: {} nests arrays more than {MAX_ARRAY_DEPTH} deep", what())));
+                    return Err(self.err(format!(
+                        "corrupt: {} nests arrays more than {MAX_ARRAY_DEPTH} deep",
+                        what()
+                    )));
                 }
                 let code = self.u32(&|| format!("the element type of {}", what()))?;
-                let elem = MetaType::from_u32(code)
-                    .ok_or_else(|| self.err(format!("corrupt: {} is an array of unknown value type {code} (GGUF knows 0..=12)", what())))?;
+                let elem = MetaType::from_u32(code).ok_or_else(|| {
+                    self.err(format!(
+                        "corrupt: {} is an array of unknown value type {code} (GGUF knows 0..=12)",
+                        what()
+                    ))
+                })?;
                 let count = self.u64(&|| format!("the element count of {}", what()))?;
                 let need = count.checked_mul(elem.min_size());
                 if need.is_none_or(|n| n > self.remaining()) {
@@ -477,7 +501,10 @@ impl GgufFile {
         let gguf_err = |msg: String| Error::Gguf { path: path.into(), msg };
         let file = std::fs::File::open(path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::MissingFile { path: path.into(), what: "no GGUF file at this path (`make setup` downloads SmolLM2-135M-Instruct)".into() }
+                Error::MissingFile {
+                    path: path.into(),
+                    what: "no GGUF file at this path (`make setup` downloads SmolLM2-135M-Instruct)".into(),
+                }
             } else {
                 Error::io(path, e)
             }
@@ -487,13 +514,20 @@ impl GgufFile {
             return Err(gguf_err("is not a regular file".into()));
         }
         if meta.len() < 24 {
-            return Err(gguf_err(format!("truncated or corrupt: the file is {} bytes long, shorter than a GGUF header (24 bytes)", meta.len())));
+            return Err(gguf_err(format!(
+                "truncated or corrupt: the file is {} bytes long, shorter than a GGUF header (24 bytes)",
+                meta.len()
+            )));
         }
         // SAFETY: the map is read-only. Like every memory map it assumes the file is not
         // truncated by another process while open (that would fault, not corrupt memory).
         let mmap = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
         let parsed = parse(path, &mmap)?;
-        Ok(GgufFile { path: path.into(), mmap, parsed })
+        Ok(GgufFile {
+            path: path.into(),
+            mmap,
+            parsed,
+        })
     }
 
     /// The GGUF format version (2 or 3).
@@ -522,19 +556,31 @@ impl GgufFile {
     }
 
     fn err(&self, msg: String) -> Error {
-        Error::Gguf { path: self.path.clone(), msg }
+        Error::Gguf {
+            path: self.path.clone(),
+            msg,
+        }
     }
 
     /// A metadata value; an error names the key when it is missing.
     pub fn get(&self, key: &str) -> Result<&MetaValue> {
-        self.parsed.meta_index
+        self.parsed
+            .meta_index
             .get(key)
             .map(|&i| &self.parsed.metadata[i].1)
-            .ok_or_else(|| self.err(format!("metadata key `{key}` is missing (the file has {} keys)", self.parsed.metadata.len())))
+            .ok_or_else(|| {
+                self.err(format!(
+                    "metadata key `{key}` is missing (the file has {} keys)",
+                    self.parsed.metadata.len()
+                ))
+            })
     }
 
     fn mistyped(&self, key: &str, want: &str, got: &MetaValue) -> Error {
-        self.err(format!("metadata key `{key}` should be {want}, but is {}", got.describe()))
+        self.err(format!(
+            "metadata key `{key}` should be {want}, but is {}",
+            got.describe()
+        ))
     }
 
     pub fn get_str(&self, key: &str) -> Result<&str> {
@@ -577,12 +623,23 @@ impl GgufFile {
     pub fn get_int_array(&self, key: &str) -> Result<Vec<i64>> {
         let v = self.get(key)?;
         let items = match v {
-            MetaValue::Array(t, items) if !matches!(t, MetaType::F32 | MetaType::F64 | MetaType::Bool | MetaType::Str | MetaType::Array) => items,
+            MetaValue::Array(t, items)
+                if !matches!(
+                    t,
+                    MetaType::F32 | MetaType::F64 | MetaType::Bool | MetaType::Str | MetaType::Array
+                ) =>
+            {
+                items
+            }
             _ => return Err(self.mistyped(key, "an ARRAY of integers", v)),
         };
         items
             .iter()
-            .map(|x| x.as_int().and_then(|i| i64::try_from(i).ok()).ok_or_else(|| self.mistyped(key, "an ARRAY of integers that fit in i64", v)))
+            .map(|x| {
+                x.as_int()
+                    .and_then(|i| i64::try_from(i).ok())
+                    .ok_or_else(|| self.mistyped(key, "an ARRAY of integers that fit in i64", v))
+            })
             .collect()
     }
 
@@ -607,10 +664,16 @@ impl GgufFile {
 
     /// One tensor's table entry; an error names a missing tensor.
     pub fn tensor_info(&self, name: &str) -> Result<&TensorInfo> {
-        self.parsed.tensor_index
+        self.parsed
+            .tensor_index
             .get(name)
             .map(|&i| &self.parsed.tensors[i])
-            .ok_or_else(|| self.err(format!("tensor `{name}` is not in the file (it has {} tensors)", self.parsed.tensors.len())))
+            .ok_or_else(|| {
+                self.err(format!(
+                    "tensor `{name}` is not in the file (it has {} tensors)",
+                    self.parsed.tensors.len()
+                ))
+            })
     }
 
     /// The raw bytes of a tensor in the data section.
@@ -633,7 +696,8 @@ impl GgufFile {
                 supported.join(", ")
             )));
         }
-        let values = dequantize(t.ggml_type, self.tensor_bytes(name)?).expect("supported type and whole blocks (checked in open)");
+        let values = dequantize(t.ggml_type, self.tensor_bytes(name)?)
+            .expect("supported type and whole blocks (checked in open)");
         Ok((values, t.shape()))
     }
 }
@@ -643,7 +707,9 @@ fn parse(path: &Path, buf: &[u8]) -> Result<Parsed> {
     let mut c = Cursor { path, buf, pos: 0 };
     let magic: [u8; 4] = c.array(&|| "the magic number".into())?;
     if magic != MAGIC {
-        return Err(c.err(format!("not a GGUF file: it starts with bytes {magic:02x?}, not \"GGUF\" (47 47 55 46)")));
+        return Err(c.err(format!(
+            "not a GGUF file: it starts with bytes {magic:02x?}, not \"GGUF\" (47 47 55 46)"
+        )));
     }
     let version = c.u32(&|| "the format version".into())?;
     if version != 2 && version != 3 {
@@ -654,7 +720,9 @@ fn parse(path: &Path, buf: &[u8]) -> Result<Parsed> {
         } else {
             String::new()
         };
-        return Err(c.err(format!("unsupported GGUF version {version}; this reader reads versions 2 and 3{hint}")));
+        return Err(c.err(format!(
+            "unsupported GGUF version {version}; this reader reads versions 2 and 3{hint}"
+        )));
     }
     let n_tensors = c.u64(&|| "the tensor count".into())?;
     let n_kv = c.u64(&|| "the metadata key count".into())?;
@@ -667,7 +735,11 @@ fn parse(path: &Path, buf: &[u8]) -> Result<Parsed> {
     for i in 0..n_kv {
         let key = c.string(&|| format!("the key of metadata entry {i}"))?;
         let code = c.u32(&|| format!("the value type of metadata key `{key}`"))?;
-        let ty = MetaType::from_u32(code).ok_or_else(|| c.err(format!("corrupt: metadata key `{key}` has unknown value type {code} (GGUF knows 0..=12)")))?;
+        let ty = MetaType::from_u32(code).ok_or_else(|| {
+            c.err(format!(
+                "corrupt: metadata key `{key}` has unknown value type {code} (GGUF knows 0..=12)"
+            ))
+        })?;
         let value = c.value(ty, 0, &|| format!("the value of metadata key `{key}`"))?;
         if meta_index.insert(key.clone(), metadata.len()).is_some() {
             return Err(c.err(format!("corrupt: metadata key `{key}` appears twice")));
@@ -678,7 +750,12 @@ fn parse(path: &Path, buf: &[u8]) -> Result<Parsed> {
     let alignment = match meta_index.get("general.alignment").map(|&i| &metadata[i].1) {
         None => DEFAULT_ALIGNMENT,
         Some(MetaValue::U32(a)) if a.is_power_of_two() => u64::from(*a),
-        Some(v) => return Err(c.err(format!("corrupt: `general.alignment` must be a UINT32 power of two, but is {}", v.describe()))),
+        Some(v) => {
+            return Err(c.err(format!(
+                "corrupt: `general.alignment` must be a UINT32 power of two, but is {}",
+                v.describe()
+            )))
+        }
     };
 
     let mut tensors = Vec::with_capacity(cap(n_tensors, 24, c.remaining()));
@@ -687,7 +764,9 @@ fn parse(path: &Path, buf: &[u8]) -> Result<Parsed> {
         let name = c.string(&|| format!("the name of tensor {i}"))?;
         let n_dims = c.u32(&|| format!("the number of dimensions of tensor {name}"))?;
         if n_dims as usize > MAX_DIMS {
-            return Err(c.err(format!("corrupt: tensor {name} has {n_dims} dimensions (ggml allows at most {MAX_DIMS})")));
+            return Err(c.err(format!(
+                "corrupt: tensor {name} has {n_dims} dimensions (ggml allows at most {MAX_DIMS})"
+            )));
         }
         let mut ne = Vec::with_capacity(n_dims as usize);
         for d in 0..n_dims {
@@ -696,24 +775,39 @@ fn parse(path: &Path, buf: &[u8]) -> Result<Parsed> {
         let code = c.u32(&|| format!("the type of tensor {name}"))?;
         let ggml_type = GgmlType(code);
         let offset = c.u64(&|| format!("the data offset of tensor {name}"))?;
-        let (block, block_bytes) = ggml_type
-            .block()
-            .ok_or_else(|| c.err(format!("corrupt or too new: tensor {name} has ggml type id {code}, which this reader does not know")))?;
-        let n_elements = ne.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d)).filter(|&n| n <= i64::MAX as u64);
+        let (block, block_bytes) = ggml_type.block().ok_or_else(|| {
+            c.err(format!(
+                "corrupt or too new: tensor {name} has ggml type id {code}, which this reader does not know"
+            ))
+        })?;
+        let n_elements = ne
+            .iter()
+            .try_fold(1u64, |acc, &d| acc.checked_mul(d))
+            .filter(|&n| n <= i64::MAX as u64);
         let Some(n_elements) = n_elements else {
-            return Err(c.err(format!("corrupt: tensor {name} has dimensions {ne:?}, whose product overflows")));
+            return Err(c.err(format!(
+                "corrupt: tensor {name} has dimensions {ne:?}, whose product overflows"
+            )));
         };
         if ne.first().copied().unwrap_or(1) % block != 0 {
             return Err(c.err(format!("corrupt: tensor {name} has ne[0] = {} elements per row, not a multiple of {ggml_type}'s block of {block}", ne[0])));
         }
         let n_bytes = n_elements / block * block_bytes;
         if offset % alignment != 0 {
-            return Err(c.err(format!("corrupt: tensor {name} has data offset {offset}, not a multiple of the alignment {alignment}")));
+            return Err(c.err(format!(
+                "corrupt: tensor {name} has data offset {offset}, not a multiple of the alignment {alignment}"
+            )));
         }
         if tensor_index.insert(name.clone(), tensors.len()).is_some() {
             return Err(c.err(format!("corrupt: tensor {name} appears twice in the tensor table")));
         }
-        tensors.push(TensorInfo { name, ne, ggml_type, offset, n_bytes });
+        tensors.push(TensorInfo {
+            name,
+            ne,
+            ggml_type,
+            offset,
+            n_bytes,
+        });
     }
 
     let end = c.pos as u64;
@@ -766,7 +860,9 @@ pub fn dequantize(ty: GgmlType, data: &[u8]) -> Option<Vec<f32>> {
     match ty {
         GgmlType::F32 => blocks.for_each(|(b, y)| y[0] = f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
         GgmlType::F16 => blocks.for_each(|(b, y)| y[0] = f16_at(b, 0)),
-        GgmlType::BF16 => blocks.for_each(|(b, y)| y[0] = f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16)),
+        GgmlType::BF16 => {
+            blocks.for_each(|(b, y)| y[0] = f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16))
+        }
         GgmlType::Q8_0 => blocks.for_each(|(b, y)| {
             let d = f16_at(b, 0);
             for (y, &q) in y.iter_mut().zip(&b[2..34]) {
@@ -818,7 +914,10 @@ fn byte_alphabet() -> [char; 256] {
 /// The `tokenizers` pre-tokenizer for a `tokenizer.ggml.pre` value, matching the model's
 /// Hugging Face `tokenizer.json` (and llama.cpp's split for that value).
 fn pre_tokenizer_for(pre: &str) -> Option<PreTokenizerWrapper> {
-    let byte_level = ByteLevel::default().add_prefix_space(false).trim_offsets(true).use_regex(true);
+    let byte_level = ByteLevel::default()
+        .add_prefix_space(false)
+        .trim_offsets(true)
+        .use_regex(true);
     match pre {
         // SmolLM / SmolLM2: every digit is its own pre-token, then GPT-2's split.
         "smollm" => Some(PreTokenizerWrapper::Sequence(Sequence::new(vec![
@@ -844,11 +943,17 @@ pub const SUPPORTED_PRE: [&str; 2] = ["smollm", "gpt-2"];
 pub fn tokenizer_from_gguf(g: &GgufFile) -> Result<Tokenizer> {
     let model = g.get_str("tokenizer.ggml.model")?;
     if model != "gpt2" {
-        return Err(g.err(format!("tokenizer.ggml.model is `{model}`; this reader builds only byte-level BPE tokenizers (`gpt2`)")));
+        return Err(g.err(format!(
+            "tokenizer.ggml.model is `{model}`; this reader builds only byte-level BPE tokenizers (`gpt2`)"
+        )));
     }
     let pre = g.get_str("tokenizer.ggml.pre")?;
-    let pre_tokenizer = pre_tokenizer_for(pre)
-        .ok_or_else(|| g.err(format!("tokenizer.ggml.pre is `{pre}`, which this reader does not support; supported: {}", SUPPORTED_PRE.join(", "))))?;
+    let pre_tokenizer = pre_tokenizer_for(pre).ok_or_else(|| {
+        g.err(format!(
+            "tokenizer.ggml.pre is `{pre}`, which this reader does not support; supported: {}",
+            SUPPORTED_PRE.join(", ")
+        ))
+    })?;
 
     let tokens = g.get_str_array("tokenizer.ggml.tokens")?;
     let alphabet = byte_alphabet();
@@ -856,7 +961,11 @@ pub fn tokenizer_from_gguf(g: &GgufFile) -> Result<Tokenizer> {
     let mut vocab = Vocab::with_capacity(tokens.len());
     for (id, &tok) in tokens.iter().enumerate() {
         // a token not spelled in the byte alphabet is respelled (as transformers does)
-        let spelled = if in_alphabet(tok) { tok.to_string() } else { tok.bytes().map(|b| alphabet[b as usize]).collect() };
+        let spelled = if in_alphabet(tok) {
+            tok.to_string()
+        } else {
+            tok.bytes().map(|b| alphabet[b as usize]).collect()
+        };
         vocab.insert(spelled, id as u32);
     }
     let merges = g
@@ -865,7 +974,9 @@ pub fn tokenizer_from_gguf(g: &GgufFile) -> Result<Tokenizer> {
         .enumerate()
         .map(|(i, m)| match m.split(' ').collect::<Vec<_>>()[..] {
             [a, b] => Ok((a.to_string(), b.to_string())),
-            _ => Err(g.err(format!("tokenizer.ggml.merges[{i}] is {m:?}, not two tokens separated by one space"))),
+            _ => Err(g.err(format!(
+                "tokenizer.ggml.merges[{i}] is {m:?}, not two tokens separated by one space"
+            ))),
         })
         .collect::<Result<Vec<_>>>()?;
     let bpe = BPE::builder()
@@ -882,7 +993,11 @@ pub fn tokenizer_from_gguf(g: &GgufFile) -> Result<Tokenizer> {
         Err(_) => Vec::new(),
     };
     if !types.is_empty() && types.len() != tokens.len() {
-        return Err(g.err(format!("tokenizer.ggml.token_type has {} entries but tokenizer.ggml.tokens has {}", types.len(), tokens.len())));
+        return Err(g.err(format!(
+            "tokenizer.ggml.token_type has {} entries but tokenizer.ggml.tokens has {}",
+            types.len(),
+            tokens.len()
+        )));
     }
     let control: Vec<AddedToken> = tokens
         .iter()

@@ -69,7 +69,21 @@ impl HookPoint {
         use HookPoint::*;
         let mut v = vec![Embed, PosEmbed];
         for l in 0..n_layer {
-            v.extend([ResidPre(l), AttnQ(l), AttnK(l), AttnV(l), AttnScores(l), AttnPattern(l), AttnZ(l), AttnOut(l), ResidMid(l), MlpPre(l), MlpPost(l), MlpOut(l), ResidPost(l)]);
+            v.extend([
+                ResidPre(l),
+                AttnQ(l),
+                AttnK(l),
+                AttnV(l),
+                AttnScores(l),
+                AttnPattern(l),
+                AttnZ(l),
+                AttnOut(l),
+                ResidMid(l),
+                MlpPre(l),
+                MlpPost(l),
+                MlpOut(l),
+                ResidPost(l),
+            ]);
         }
         v.extend([LnFinal, Logits]);
         v
@@ -79,7 +93,8 @@ impl HookPoint {
     pub fn layer(self) -> Option<usize> {
         use HookPoint::*;
         match self {
-            ResidPre(l) | AttnQ(l) | AttnK(l) | AttnV(l) | AttnScores(l) | AttnPattern(l) | AttnZ(l) | AttnOut(l) | ResidMid(l) | MlpPre(l) | MlpPost(l) | MlpOut(l) | ResidPost(l) => Some(l),
+            ResidPre(l) | AttnQ(l) | AttnK(l) | AttnV(l) | AttnScores(l) | AttnPattern(l) | AttnZ(l) | AttnOut(l)
+            | ResidMid(l) | MlpPre(l) | MlpPost(l) | MlpOut(l) | ResidPost(l) => Some(l),
             Embed | PosEmbed | LnFinal | Logits => None,
         }
     }
@@ -248,7 +263,10 @@ pub struct ActivationCache {
 
 impl ActivationCache {
     pub fn new(filter: HookFilter) -> Self {
-        ActivationCache { filter, store: HashMap::new() }
+        ActivationCache {
+            filter,
+            store: HashMap::new(),
+        }
     }
 
     /// A cache that keeps every hook point.

@@ -54,7 +54,10 @@ impl Site {
             Site::Neuron { layer, neuron } => {
                 lm.check_layer(layer)?;
                 if neuron >= info.d_mlp {
-                    return Err(Error::BadNeuron { neuron, d_mlp: info.d_mlp });
+                    return Err(Error::BadNeuron {
+                        neuron,
+                        d_mlp: info.d_mlp,
+                    });
                 }
                 Ok(())
             }
@@ -66,9 +69,9 @@ impl Site {
     /// `None` for the whole activation.
     fn slice(self) -> Option<(i64, i64)> {
         match self {
-            Site::Head { head, .. } => Some((2, head as i64)),         // (B, T, H, D)
-            Site::Neuron { neuron, .. } => Some((2, neuron as i64)),   // (B, T, M)
-            Site::AttnOut(_) | Site::MlpOut(_) => None,                // (B, T, C)
+            Site::Head { head, .. } => Some((2, head as i64)), // (B, T, H, D)
+            Site::Neuron { neuron, .. } => Some((2, neuron as i64)), // (B, T, M)
+            Site::AttnOut(_) | Site::MlpOut(_) => None,        // (B, T, C)
         }
     }
 
@@ -95,7 +98,10 @@ impl fmt::Display for Site {
 /// Parses a list of heads `L.H[,L.H...]` (blocks and heads from 0), as the command
 /// line's `--ablate` takes it.
 pub fn parse_heads(text: &str) -> Result<Vec<Site>> {
-    let bad = |item: &str| Error::BadSiteList { item: item.to_string(), text: text.to_string() };
+    let bad = |item: &str| Error::BadSiteList {
+        item: item.to_string(),
+        text: text.to_string(),
+    };
     let mut out = Vec::new();
     for item in text.split(',').map(str::trim) {
         let (l, h) = item.split_once('.').ok_or_else(|| bad(item))?;
@@ -140,7 +146,9 @@ impl Ablation {
         for s in sites {
             s.check(lm)?;
         }
-        Ok(Ablation { sites: sites.iter().map(|&s| (s, None)).collect() })
+        Ok(Ablation {
+            sites: sites.iter().map(|&s| (s, None)).collect(),
+        })
     }
 
     /// Mean-ablation of `sites`: each replaced by its mean over the positions of a run
@@ -154,7 +162,8 @@ impl Ablation {
         let mut out = Vec::new();
         for &s in sites {
             let part = s.part(cache.get(s.hook())?); // (B, T, ...)
-            out.push((s, Some(part.mean_dim([0i64, 1].as_slice(), true, Kind::Float)))); // (1, 1, ...)
+            out.push((s, Some(part.mean_dim([0i64, 1].as_slice(), true, Kind::Float))));
+            // (1, 1, ...)
         }
         Ok(Ablation { sites: out })
     }
@@ -254,7 +263,13 @@ impl Capture for Patch {
             return None; // a decoding step after the patched position
         }
         let out = value.copy(); // (B, T, C)
-        out.narrow(1, self.position as i64, 1).copy_(&self.value.view([1, 1, -1]).expand_as(&out.narrow(1, self.position as i64, 1)));
+        out.narrow(1, self.position as i64, 1)
+            .copy_(
+                &self
+                    .value
+                    .view([1, 1, -1])
+                    .expand_as(&out.narrow(1, self.position as i64, 1)),
+            );
         Some(out)
     }
 }
@@ -282,9 +297,18 @@ pub struct PatchResult {
 /// The T runs of a block go as one batch of T rows, row t patched at position t (one
 /// forward call per block instead of one per cell; each row is the run [`Patch`] would
 /// make).
-pub fn patch_sweep(lm: &LanguageModel, clean: &[u32], corrupt: &[u32], hook: PatchHook, metric: &dyn Fn(&Tensor) -> Result<f64>) -> Result<PatchResult> {
+pub fn patch_sweep(
+    lm: &LanguageModel,
+    clean: &[u32],
+    corrupt: &[u32],
+    hook: PatchHook,
+    metric: &dyn Fn(&Tensor) -> Result<f64>,
+) -> Result<PatchResult> {
     if clean.len() != corrupt.len() {
-        return Err(Error::PatchLengths { clean: clean.len(), corrupt: corrupt.len() });
+        return Err(Error::PatchLengths {
+            clean: clean.len(),
+            corrupt: corrupt.len(),
+        });
     }
     let n_layer = lm.info().n_layer;
     let t = clean.len();
@@ -295,12 +319,32 @@ pub fn patch_sweep(lm: &LanguageModel, clean: &[u32], corrupt: &[u32], hook: Pat
     let batch = crate::model::decoder::ids_tensor(corrupt).repeat([t as i64, 1]); // (T, T): T copies of the corrupted prompt
     let mut patched = Vec::with_capacity(n_layer);
     for l in 0..n_layer {
-        let mut p = DiagonalPatch { hook: hook.at(l), clean: cache.get(hook.at(l))?.get(0) }; // (T, C)
+        let mut p = DiagonalPatch {
+            hook: hook.at(l),
+            clean: cache.get(hook.at(l))?.get(0),
+        }; // (T, C)
         let logits = lm.forward(&batch, None, &mut p)?; // (T rows, T, V)
-        patched.push((0..t).map(|row| metric(&logits.get(row as i64))).collect::<Result<Vec<f64>>>()?);
+        patched.push(
+            (0..t)
+                .map(|row| metric(&logits.get(row as i64)))
+                .collect::<Result<Vec<f64>>>()?,
+        );
     }
-    let restored = patched.iter().map(|row| row.iter().map(|m| if span == 0.0 { f64::NAN } else { (m - m_corrupt) / span }).collect()).collect();
-    Ok(PatchResult { hook: hook.name(), clean: m_clean, corrupt: m_corrupt, patched, restored })
+    let restored = patched
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|m| if span == 0.0 { f64::NAN } else { (m - m_corrupt) / span })
+                .collect()
+        })
+        .collect();
+    Ok(PatchResult {
+        hook: hook.name(),
+        clean: m_clean,
+        corrupt: m_corrupt,
+        patched,
+        restored,
+    })
 }
 
 /// Patches row b of a batch at position b with the clean activation of position b.
@@ -351,9 +395,16 @@ impl Steer {
         lm.check_layer(layer)?;
         let c = lm.info().d_model as i64;
         if vector.size() != [c] {
-            return Err(Error::BadSteeringVector { got: vector.size(), width: lm.info().d_model });
+            return Err(Error::BadSteeringVector {
+                got: vector.size(),
+                width: lm.info().d_model,
+            });
         }
-        Ok(Steer { layer, vector: vector.to_kind(Kind::Float).to_device(lm.device()), scale })
+        Ok(Steer {
+            layer,
+            vector: vector.to_kind(Kind::Float).to_device(lm.device()),
+            scale,
+        })
     }
 }
 
@@ -392,7 +443,10 @@ pub fn head_ablation_scan(lm: &LanguageModel, ids: &[u32], target: u32) -> Resul
     for layer in 0..info.n_layer {
         let mut p = DiagonalHeads { layer };
         let logits = lm.forward(&batch, None, &mut p)?; // (H rows, T, V)
-        let logp = logits.select(1, -1).log_softmax(-1, Kind::Double).select(1, target as i64); // (H)
+        let logp = logits
+            .select(1, -1)
+            .log_softmax(-1, Kind::Double)
+            .select(1, target as i64); // (H)
         out.push(Vec::<f64>::try_from(&logp)?);
     }
     Ok(out)

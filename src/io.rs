@@ -27,13 +27,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// is then synced and renamed over `path`. On any error the temporary file is removed
 /// and `path` is left as it was.
 pub fn write_atomic_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = write(&tmp).and_then(|()| {
         let sync = std::fs::File::open(&tmp).and_then(|f| f.sync_all());
-        sync.and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| Error::io(path, e))
+        sync.and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| Error::io(path, e))
     });
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -51,7 +58,12 @@ impl FileLock {
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
-        let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(|e| Error::io(path, e))?;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
         if f.try_lock().is_err() {
             log::info!("waiting for {who} to finish (lock {})", path.display());
             f.lock().map_err(|e| Error::io(path, e))?;
@@ -78,7 +90,10 @@ pub fn print_line(line: impl std::fmt::Display) -> std::io::Result<()> {
 pub fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut e = Some(e);
     while let Some(err) = e {
-        if err.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+        if err
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        {
             return true;
         }
         e = err.source();

@@ -22,8 +22,8 @@
 //! | P | context window, `n_positions` | 1024 |
 //! | L | blocks, `n_layer` | 12 |
 
-pub mod cli;
 pub mod analysis;
+pub mod cli;
 pub mod corpus;
 pub mod error;
 pub mod experiments;
@@ -83,7 +83,10 @@ pub struct LoadOptions {
 impl Default for LoadOptions {
     /// Downloads allowed, on the CPU.
     fn default() -> Self {
-        LoadOptions { offline: false, device: tch::Device::Cpu }
+        LoadOptions {
+            offline: false,
+            device: tch::Device::Cpu,
+        }
     }
 }
 
@@ -92,25 +95,42 @@ impl LoadedModel {
     /// the HF cache or the hub, `smollm2`, a `.gguf` file, or a local folder. `offline`
     /// forbids downloads. [`LoadedModel::load_with`] chooses the device.
     pub fn load(arg: &str, offline: bool) -> Result<Self> {
-        Self::load_with(arg, &LoadOptions { offline, ..LoadOptions::default() })
+        Self::load_with(
+            arg,
+            &LoadOptions {
+                offline,
+                ..LoadOptions::default()
+            },
+        )
     }
 
     /// As [`LoadedModel::load`], with the options (offline, device) given.
     pub fn load_with(arg: &str, opts: &LoadOptions) -> Result<Self> {
-        Self::from_files(&source::resolve(&source::ModelSpec::parse(arg)?, opts.offline)?, opts.device)
+        Self::from_files(
+            &source::resolve(&source::ModelSpec::parse(arg)?, opts.offline)?,
+            opts.device,
+        )
     }
 
     /// Loads the model and tokenizer of already resolved files onto `device`.
     pub fn from_files(files: &source::ModelFiles, device: tch::Device) -> Result<Self> {
         let (model, tokenizer) = match files.format {
-            source::ModelFormat::Folder => (model::load_folder(&files.path, device)?, Tokenizer::from_dir(&files.path)?),
+            source::ModelFormat::Folder => (
+                model::load_folder(&files.path, device)?,
+                Tokenizer::from_dir(&files.path)?,
+            ),
             source::ModelFormat::Gguf => {
                 let g = gguf::GgufFile::open(&files.path)?;
                 let model = model::Llama::from_gguf(&g, device)?;
                 (model, Tokenizer::from_inner(gguf::tokenizer_from_gguf(&g)?))
             }
         };
-        Ok(LoadedModel { name: files.name.clone(), path: files.path.clone(), model, tokenizer })
+        Ok(LoadedModel {
+            name: files.name.clone(),
+            path: files.path.clone(),
+            model,
+            tokenizer,
+        })
     }
 
     /// Only the tokenizer of what `--model` names (the weights are not read).
@@ -118,7 +138,9 @@ impl LoadedModel {
         let files = source::resolve(&source::ModelSpec::parse(arg)?, offline)?;
         let tok = match files.format {
             source::ModelFormat::Folder => Tokenizer::from_dir(&files.path)?,
-            source::ModelFormat::Gguf => Tokenizer::from_inner(gguf::tokenizer_from_gguf(&gguf::GgufFile::open(&files.path)?)?),
+            source::ModelFormat::Gguf => {
+                Tokenizer::from_inner(gguf::tokenizer_from_gguf(&gguf::GgufFile::open(&files.path)?)?)
+            }
         };
         Ok((files.name, tok))
     }
@@ -126,8 +148,15 @@ impl LoadedModel {
     /// A caption naming the model, e.g. "GPT-2 (gpt2): 12 blocks, 12 heads, C = 768".
     pub fn caption(&self) -> String {
         let i = self.model.info();
-        let kv = if i.n_kv_head != i.n_head { format!(" ({} key/value heads)", i.n_kv_head) } else { String::new() };
-        format!("{} ({}): {} blocks, {} heads{kv}, C = {}", i.family, self.name, i.n_layer, i.n_head, i.d_model)
+        let kv = if i.n_kv_head != i.n_head {
+            format!(" ({} key/value heads)", i.n_kv_head)
+        } else {
+            String::new()
+        };
+        format!(
+            "{} ({}): {} blocks, {} heads{kv}, C = {}",
+            i.family, self.name, i.n_layer, i.n_head, i.d_model
+        )
     }
 
     /// Token ids of a prompt, checked against the context window.

@@ -16,15 +16,19 @@ use serde_json::json;
 
 use gpt2_explorer::analysis::attention;
 use gpt2_explorer::analysis::attribution::logit_attribution;
+use gpt2_explorer::analysis::embedding::{text_vector, MultiToken};
 use gpt2_explorer::analysis::heads::detect_heads;
 use gpt2_explorer::intervene::{self, AblateMode, Ablation, PatchHook};
-use gpt2_explorer::analysis::embedding::{text_vector, MultiToken};
 use gpt2_explorer::sampling::{self, Sampling};
 use gpt2_explorer::synthetic::{self, Layout};
 use gpt2_explorer::{Gpt2Config, LoadedModel};
 
 #[derive(Parser)]
-#[command(name = "gpt2-explorer", version, about = "Open up GPT-2: tokens, next-token probabilities, generation")]
+#[command(
+    name = "gpt2-explorer",
+    version,
+    about = "Open up GPT-2: tokens, next-token probabilities, generation"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -51,7 +55,13 @@ impl ModelArgs {
     /// Loads the model named by --model onto the --device.
     fn load(&self) -> Result<LoadedModel> {
         let device = gpt2_explorer::model::device::resolve_device(&self.device)?;
-        Ok(LoadedModel::load_with(&self.model, &gpt2_explorer::LoadOptions { offline: self.offline, device })?)
+        Ok(LoadedModel::load_with(
+            &self.model,
+            &gpt2_explorer::LoadOptions {
+                offline: self.offline,
+                device,
+            },
+        )?)
     }
 }
 
@@ -67,18 +77,28 @@ struct PromptArgs {
 impl PromptArgs {
     fn text(&self) -> Result<String> {
         let (bytes, source) = match (&self.prompt, &self.file) {
-            (_, Some(path)) => (std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?, path.display().to_string()),
+            (_, Some(path)) => (
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+                path.display().to_string(),
+            ),
             (Some(p), None) if p == "-" => {
                 let mut b = Vec::new();
-                std::io::stdin().read_to_end(&mut b).context("cannot read standard input")?;
+                std::io::stdin()
+                    .read_to_end(&mut b)
+                    .context("cannot read standard input")?;
                 (b, "standard input".to_string())
             }
             (Some(p), None) => return Ok(p.clone()),
-            (None, None) => bail!("no prompt given: pass the text as an argument, `-` for standard input, or --file PATH"),
+            (None, None) => {
+                bail!("no prompt given: pass the text as an argument, `-` for standard input, or --file PATH")
+            }
         };
         match String::from_utf8(bytes) {
             Ok(s) => Ok(s),
-            Err(e) => bail!("{source} is not valid UTF-8 (first bad byte at offset {}); save it as UTF-8 text", e.utf8_error().valid_up_to()),
+            Err(e) => bail!(
+                "{source} is not valid UTF-8 (first bad byte at offset {}); save it as UTF-8 text",
+                e.utf8_error().valid_up_to()
+            ),
         }
     }
 }
@@ -103,7 +123,7 @@ impl AblateArgs {
             Some(list) => intervene::parse_heads(list).context("--ablate")?,
             None => Vec::new(),
         };
-        Ok(Ablation::new(&lm.model, &sites, mode, ids).context("--ablate")?)
+        Ablation::new(&lm.model, &sites, mode, ids).context("--ablate")
     }
 }
 
@@ -346,13 +366,19 @@ fn main() {
                     .collect();
                 let msg = parts.join(" ");
                 let msg = msg.trim_start_matches("error:").trim();
-                fail(&format!("{} (see --help)", if msg.is_empty() { "invalid arguments" } else { msg }));
+                fail(&format!(
+                    "{} (see --help)",
+                    if msg.is_empty() { "invalid arguments" } else { msg }
+                ));
             }
         },
     };
     if let Err(e) = run(cli) {
         // A reader that went away (`| head`) is not an error of ours.
-        let broken_pipe = e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe));
+        let broken_pipe = e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        });
         if broken_pipe && e.to_string() == STDOUT_ERROR {
             std::process::exit(0);
         }
@@ -383,28 +409,55 @@ fn ablated(ablation: &Ablation, a: &AblateArgs) -> serde_json::Value {
 
 /// `gpt2-explorer attribute`: direct logit attribution at one position, of (--target,
 /// --target-id, --position).
-fn attribute(m: &ModelArgs, p: &PromptArgs, (target, target_id, position): (Option<String>, Option<u32>, Option<usize>), format: Format) -> Result<()> {
+fn attribute(
+    m: &ModelArgs,
+    p: &PromptArgs,
+    (target, target_id, position): (Option<String>, Option<u32>, Option<usize>),
+    format: Format,
+) -> Result<()> {
     let text = p.text()?;
     let lm = m.load()?;
     let ids = lm.encode_prompt(&text)?;
     let position = position.unwrap_or(ids.len() - 1);
     if position >= ids.len() {
-        return Err(gpt2_explorer::Error::BadPosition { position, len: ids.len() }).context("--position");
+        return Err(gpt2_explorer::Error::BadPosition {
+            position,
+            len: ids.len(),
+        })
+        .context("--position");
     }
     let target_id = match (target, target_id) {
         (_, Some(id)) => id,
         (Some(t), None) => one_token(&lm, &t, "--target")?,
-        (None, None) => lm.model.logits(&ids)?.get(position as i64).argmax(0, false).int64_value(&[]) as u32,
+        (None, None) => lm
+            .model
+            .logits(&ids)?
+            .get(position as i64)
+            .argmax(0, false)
+            .int64_value(&[]) as u32,
     };
     let a = logit_attribution(&lm.model, &ids, position, target_id)?;
     let target = lm.tokenizer.token_str(target_id);
     if format == Format::Json {
-        out(json!({"model": lm.name, "prompt_ids": ids, "position": position, "target_id": target_id, "target": target, "logit": a.logit, "components": a.components, "heads": a.heads}))?;
+        out(
+            json!({"model": lm.name, "prompt_ids": ids, "position": position, "target_id": target_id, "target": target, "logit": a.logit, "components": a.components, "heads": a.heads}),
+        )?;
     } else if format == Format::Csv {
-        let rows = [("component", &a.components), ("head", &a.heads)].into_iter().flat_map(|(kind, terms)| terms.iter().map(move |t| vec![kind.to_string(), t.name.clone(), t.value.to_string()]));
+        let rows = [("component", &a.components), ("head", &a.heads)]
+            .into_iter()
+            .flat_map(|(kind, terms)| {
+                terms
+                    .iter()
+                    .map(move |t| vec![kind.to_string(), t.name.clone(), t.value.to_string()])
+            });
         out_csv(&["kind", "name", "value"], rows)?;
     } else {
-        out(format_args!("logit of {} at position {position}: {:.4} (the components sum to {:.4})", lm.tokenizer.token_label(target_id), a.logit, a.total()))?;
+        out(format_args!(
+            "logit of {} at position {position}: {:.4} (the components sum to {:.4})",
+            lm.tokenizer.token_label(target_id),
+            a.logit,
+            a.total()
+        ))?;
         for t in &a.components {
             out(format_args!("  {:<14} {:+9.4}", t.name, t.value))?;
         }
@@ -424,7 +477,11 @@ fn one_token(lm: &LoadedModel, text: &str, flag: &str) -> Result<u32> {
     match ids[..] {
         [id] => Ok(id),
         _ => {
-            let tokens = ids.iter().map(|&i| lm.tokenizer.token_label(i)).collect::<Vec<_>>().join(" | ");
+            let tokens = ids
+                .iter()
+                .map(|&i| lm.tokenizer.token_label(i))
+                .collect::<Vec<_>>()
+                .join(" | ");
             bail!("{flag} `{text}` is {} tokens ({tokens}), not one: give a single token (mind the leading space, e.g. \" learn\")", ids.len())
         }
     }
@@ -438,15 +495,34 @@ fn patch(m: &ModelArgs, [clean, corrupt, answer, wrong]: [&str; 4], hook: &str, 
     let clean_ids = lm.encode_prompt(clean).context("--clean")?;
     let corrupt_ids = lm.encode_prompt(corrupt).context("--corrupt")?;
     let (answer_id, wrong_id) = (one_token(&lm, answer, "--answer")?, one_token(&lm, wrong, "--wrong")?);
-    let r = intervene::patch_sweep(&lm.model, &clean_ids, &corrupt_ids, hook, &intervene::logit_diff(answer_id, wrong_id))?;
+    let r = intervene::patch_sweep(
+        &lm.model,
+        &clean_ids,
+        &corrupt_ids,
+        hook,
+        &intervene::logit_diff(answer_id, wrong_id),
+    )?;
     let tokens: Vec<String> = clean_ids.iter().map(|&i| lm.tokenizer.token_str(i)).collect();
     if json {
-        out(json!({"model": lm.name, "hook": r.hook, "clean_ids": clean_ids, "corrupt_ids": corrupt_ids, "tokens": tokens, "answer_id": answer_id, "wrong_id": wrong_id, "clean": r.clean, "corrupt": r.corrupt, "patched": r.patched, "restored": r.restored}))?;
+        out(
+            json!({"model": lm.name, "hook": r.hook, "clean_ids": clean_ids, "corrupt_ids": corrupt_ids, "tokens": tokens, "answer_id": answer_id, "wrong_id": wrong_id, "clean": r.clean, "corrupt": r.corrupt, "patched": r.patched, "restored": r.restored}),
+        )?;
     } else {
         out(format_args!("logit({answer}) - logit({wrong}): clean {:.3}, corrupted {:.3}; share restored by patching {} at each block (rows) and position (columns):", r.clean, r.corrupt, r.hook))?;
-        out(format_args!("{:>6} {}", "", clean_ids.iter().map(|&i| format!("{:>8.8}", lm.tokenizer.token_label(i))).collect::<String>()))?;
+        out(format_args!(
+            "{:>6} {}",
+            "",
+            clean_ids
+                .iter()
+                .map(|&i| format!("{:>8.8}", lm.tokenizer.token_label(i)))
+                .collect::<String>()
+        ))?;
         for (l, row) in r.restored.iter().enumerate() {
-            out(format_args!("{:>6} {}", format!("{l}"), row.iter().map(|v| format!("{v:>8.2}")).collect::<String>()))?;
+            out(format_args!(
+                "{:>6} {}",
+                format!("{l}"),
+                row.iter().map(|v| format!("{v:>8.2}")).collect::<String>()
+            ))?;
         }
     }
     Ok(())
@@ -457,12 +533,23 @@ fn heads(m: &ModelArgs, tokens: usize, seed: u64, json: bool) -> Result<()> {
     let lm = m.load()?;
     let s = detect_heads(&lm.model, tokens, seed).context("--tokens")?;
     if json {
-        out(json!({"model": lm.name, "tokens": s.tokens, "seed": s.seed, "previous_token": s.previous_token, "duplicate_token": s.duplicate_token, "induction": s.induction}))?;
+        out(
+            json!({"model": lm.name, "tokens": s.tokens, "seed": s.seed, "previous_token": s.previous_token, "duplicate_token": s.duplicate_token, "induction": s.induction}),
+        )?;
     } else {
-        out(format_args!("{:<8} {:>15} {:>16} {:>10}", "head", "previous-token", "duplicate-token", "induction"))?;
+        out(format_args!(
+            "{:<8} {:>15} {:>16} {:>10}",
+            "head", "previous-token", "duplicate-token", "induction"
+        ))?;
         for l in 0..s.n_layer {
             for h in 0..s.n_head {
-                out(format_args!("{:<8} {:>15.3} {:>16.3} {:>10.3}", format!("L{l}H{h}"), s.previous_token[l][h], s.duplicate_token[l][h], s.induction[l][h]))?;
+                out(format_args!(
+                    "{:<8} {:>15.3} {:>16.3} {:>10.3}",
+                    format!("L{l}H{h}"),
+                    s.previous_token[l][h],
+                    s.duplicate_token[l][h],
+                    s.induction[l][h]
+                ))?;
             }
         }
     }
@@ -474,14 +561,56 @@ fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Tokens { m, p, json } => tokens(&m, &p, json),
         Cmd::NextToken { m, p, top, a, json } => next_token(&m, &p, top, &a, json),
-        Cmd::Generate { m, p, max_new_tokens, temperature, seed, a, json } => generate(&m, &p, (max_new_tokens, temperature, seed), &a, json),
-        Cmd::Attribute { m, p, target, target_id, position, json, csv } => attribute(&m, &p, (target, target_id, position), Format::of(json, csv)),
-        Cmd::Patch { m, clean, corrupt, answer, wrong, hook, json } => patch(&m, [&clean, &corrupt, &answer, &wrong], &hook, json),
+        Cmd::Generate {
+            m,
+            p,
+            max_new_tokens,
+            temperature,
+            seed,
+            a,
+            json,
+        } => generate(&m, &p, (max_new_tokens, temperature, seed), &a, json),
+        Cmd::Attribute {
+            m,
+            p,
+            target,
+            target_id,
+            position,
+            json,
+            csv,
+        } => attribute(&m, &p, (target, target_id, position), Format::of(json, csv)),
+        Cmd::Patch {
+            m,
+            clean,
+            corrupt,
+            answer,
+            wrong,
+            hook,
+            json,
+        } => patch(&m, [&clean, &corrupt, &answer, &wrong], &hook, json),
         Cmd::Heads { m, tokens, seed, json } => heads(&m, tokens, seed, json),
-        Cmd::Synthetic { out, size, seed, layout } => synthetic_model(&out, size, seed, layout),
+        Cmd::Synthetic {
+            out,
+            size,
+            seed,
+            layout,
+        } => synthetic_model(&out, size, seed, layout),
         Cmd::Ngrams(args) => ngrams(&args),
-        Cmd::Attention { m, p, layer, head, json, csv } => attention_weights(&m, &p, layer, head, Format::of(json, csv)),
-        Cmd::Embed { m, words, multi_token, json, csv } => embed(&m, &words, multi_token, Format::of(json, csv)),
+        Cmd::Attention {
+            m,
+            p,
+            layer,
+            head,
+            json,
+            csv,
+        } => attention_weights(&m, &p, layer, head, Format::of(json, csv)),
+        Cmd::Embed {
+            m,
+            words,
+            multi_token,
+            json,
+            csv,
+        } => embed(&m, &words, multi_token, Format::of(json, csv)),
     }
 }
 
@@ -544,14 +673,27 @@ fn next_token(m: &ModelArgs, p: &PromptArgs, top: usize, a: &AblateArgs, json: b
     } else {
         out(&text)?;
         for (rank, t) in table.iter().enumerate() {
-            out(format_args!("{:>3}. {:<16} {:>7.3}%   logprob {:>8.4}   id {}", rank + 1, lm.tokenizer.token_label(t.id), 100.0 * t.prob, t.logprob, t.id))?;
+            out(format_args!(
+                "{:>3}. {:<16} {:>7.3}%   logprob {:>8.4}   id {}",
+                rank + 1,
+                lm.tokenizer.token_label(t.id),
+                100.0 * t.prob,
+                t.logprob,
+                t.id
+            ))?;
         }
     }
     Ok(())
 }
 
 /// `gpt2-explorer generate`: the prompt continued by (new tokens, temperature, seed).
-fn generate(m: &ModelArgs, p: &PromptArgs, (max_new_tokens, temperature, seed): (usize, f64, u64), a: &AblateArgs, json: bool) -> Result<()> {
+fn generate(
+    m: &ModelArgs,
+    p: &PromptArgs,
+    (max_new_tokens, temperature, seed): (usize, f64, u64),
+    a: &AblateArgs,
+    json: bool,
+) -> Result<()> {
     let rule = Sampling::new(temperature, seed)?;
     let text = p.text()?;
     let lm = m.load()?;
@@ -561,7 +703,9 @@ fn generate(m: &ModelArgs, p: &PromptArgs, (max_new_tokens, temperature, seed): 
     let new_ids: Vec<u32> = steps.iter().map(|s| s.id).collect();
     let continuation = lm.tokenizer.decode(&new_ids)?;
     if json {
-        out(json!({"model": lm.name, "prompt_ids": ids, "generated_ids": new_ids, "text": continuation, "seed": seed, "temperature": temperature, "ablated": ablated(&ablation, a)}))?;
+        out(
+            json!({"model": lm.name, "prompt_ids": ids, "generated_ids": new_ids, "text": continuation, "seed": seed, "temperature": temperature, "ablated": ablated(&ablation, a)}),
+        )?;
     } else {
         out(format_args!("{text}{continuation}"))?;
     }
@@ -579,7 +723,10 @@ fn synthetic_model(out: &std::path::Path, size: Size, seed: u64, layout: LayoutA
         LayoutArg::Transformers => Layout::Transformers,
     };
     synthetic::write_model_folder(out, &cfg, seed, layout, &gpt2_explorer::gpt2_tokenizer_dir())?;
-    eprintln!("wrote a synthetic (random-weights) GPT-2 checkpoint, seed {seed}, to {}", out.display());
+    eprintln!(
+        "wrote a synthetic (random-weights) GPT-2 checkpoint, seed {seed}, to {}",
+        out.display()
+    );
     Ok(())
 }
 
@@ -595,22 +742,39 @@ fn attention_weights(m: &ModelArgs, p: &PromptArgs, layer: usize, head: Option<u
     let heads: Vec<usize> = head.map_or_else(|| (0..all.len()).collect(), |h| vec![h]);
     let tokens: Vec<String> = ids.iter().map(|&i| lm.tokenizer.token_str(i)).collect();
     if format == Format::Json {
-        let patterns: Vec<Vec<Vec<f64>>> = heads.iter().map(|&h| all[h].values.chunks(all[h].cols).map(<[f64]>::to_vec).collect()).collect();
-        out(json!({"model": lm.name, "layer": layer, "heads": heads, "ids": ids, "tokens": tokens, "patterns": patterns}))?;
+        let patterns: Vec<Vec<Vec<f64>>> = heads
+            .iter()
+            .map(|&h| all[h].values.chunks(all[h].cols).map(<[f64]>::to_vec).collect())
+            .collect();
+        out(
+            json!({"model": lm.name, "layer": layer, "heads": heads, "ids": ids, "tokens": tokens, "patterns": patterns}),
+        )?;
     } else if format == Format::Csv {
         let mut rows = Vec::new();
         for &h in &heads {
             for q in 0..ids.len() {
                 for k in 0..ids.len() {
-                    rows.push(vec![h.to_string(), q.to_string(), tokens[q].clone(), k.to_string(), tokens[k].clone(), all[h].at(q, k).to_string()]);
+                    rows.push(vec![
+                        h.to_string(),
+                        q.to_string(),
+                        tokens[q].clone(),
+                        k.to_string(),
+                        tokens[k].clone(),
+                        all[h].at(q, k).to_string(),
+                    ]);
                 }
             }
         }
-        out_csv(&["head", "query_pos", "query_token", "key_pos", "key_token", "weight"], rows)?;
+        out_csv(
+            &["head", "query_pos", "query_token", "key_pos", "key_token", "weight"],
+            rows,
+        )?;
     } else {
         let labels: Vec<String> = ids.iter().map(|&i| lm.tokenizer.token_label(i)).collect();
         for &h in &heads {
-            out(format_args!("block {layer}, head {h}: row = position attending, columns = positions attended to (per cent)"))?;
+            out(format_args!(
+                "block {layer}, head {h}: row = position attending, columns = positions attended to (per cent)"
+            ))?;
             for (q, label) in labels.iter().enumerate() {
                 let cells: Vec<String> = (0..=q).map(|k| format!("{:>5.1}", 100.0 * all[h].at(q, k))).collect();
                 out(format_args!("{q:>4} {label:<14} {}", cells.join(" ")))?;
@@ -629,7 +793,10 @@ fn embed(m: &ModelArgs, words: &[String], multi_token: MultiTokenArg, format: Fo
         MultiTokenArg::Mean => MultiToken::Mean,
     };
     // Every word is checked before anything is printed.
-    let vectors = words.iter().map(|w| text_vector(&lm, w, rule)).collect::<std::result::Result<Vec<_>, _>>()?;
+    let vectors = words
+        .iter()
+        .map(|w| text_vector(&lm, w, rule))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     if format == Format::Json {
         out(json!({"model": lm.name, "multi_token": rule, "words": vectors}))?;
     } else if format == Format::Csv {
@@ -647,7 +814,15 @@ fn embed(m: &ModelArgs, words: &[String], multi_token: MultiTokenArg, format: Fo
             let norm = v.vector.iter().map(|x| x * x).sum::<f64>().sqrt();
             let head: Vec<String> = v.vector.iter().take(6).map(|x| format!("{x:+.4}")).collect();
             let labels: Vec<String> = v.ids.iter().map(|&i| lm.tokenizer.token_label(i)).collect();
-            out(format_args!("{:<14} ids {:?} ({}; {})  |v| {norm:.4}  [{} ... {} values]", v.word, v.ids, labels.join(" "), v.how, head.join(" "), v.vector.len()))?;
+            out(format_args!(
+                "{:<14} ids {:?} ({}; {})  |v| {norm:.4}  [{} ... {} values]",
+                v.word,
+                v.ids,
+                labels.join(" "),
+                v.how,
+                head.join(" "),
+                v.vector.len()
+            ))?;
         }
     }
     Ok(())
@@ -664,7 +839,16 @@ fn thread_cpu_seconds() -> Option<f64> {
 fn ngrams(args: &NgramsArgs) -> Result<()> {
     use gpt2_explorer::analysis::ngram::{LetterModel, WordCounts};
     use gpt2_explorer::corpus::Corpus;
-    let NgramsArgs { unit, n, ref corpus, sample, seed, ref start, top, .. } = *args;
+    let NgramsArgs {
+        unit,
+        n,
+        ref corpus,
+        sample,
+        seed,
+        ref start,
+        top,
+        ..
+    } = *args;
     let format = Format::of(args.json, args.csv);
     if unit == NgramUnit::Words && n != 1 && n != 2 {
         bail!("words: --n must be 1 or 2 (word 1-grams or 2-grams), got {n}");
@@ -699,7 +883,13 @@ fn ngrams(args: &NgramsArgs) -> Result<()> {
         if format == Format::Json {
             out(json!({"unit": unit_name, "n": n, "corpus": corpus_name, "seed": seed, "samples": samples}))?;
         } else if format == Format::Csv {
-            out_csv(&["index", "sample"], samples.iter().enumerate().map(|(i, s)| vec![(i + 1).to_string(), s.clone()]))?;
+            out_csv(
+                &["index", "sample"],
+                samples
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| vec![(i + 1).to_string(), s.clone()]),
+            )?;
         } else {
             out(samples.join(" "))?;
         }
@@ -709,7 +899,14 @@ fn ngrams(args: &NgramsArgs) -> Result<()> {
         NgramUnit::Letters => {
             let m = LetterModel::count(&c, n)?;
             let all = m.ngrams();
-            (all.iter().take(if top == 0 { all.len() } else { top }).cloned().collect(), m.total(), all.len())
+            (
+                all.iter()
+                    .take(if top == 0 { all.len() } else { top })
+                    .cloned()
+                    .collect(),
+                m.total(),
+                all.len(),
+            )
         }
         NgramUnit::Words => {
             let w = WordCounts::count(&c, n)?;
@@ -725,12 +922,25 @@ fn ngrams(args: &NgramsArgs) -> Result<()> {
     let cpu_seconds = thread_cpu_seconds().zip(cpu_started).map(|(b, a)| b - a);
     let p = |count: u64| count as f64 / total.max(1) as f64;
     if format == Format::Json {
-        let list: Vec<_> = rows.iter().map(|(g, count)| json!({"ngram": g, "count": count, "probability": p(*count)})).collect();
-        out(json!({"unit": unit_name, "n": n, "corpus": corpus_name, "bytes": c.bytes, "seconds": seconds, "cpu_seconds": cpu_seconds, "total": total, "distinct": distinct, "ngrams": list}))?;
+        let list: Vec<_> = rows
+            .iter()
+            .map(|(g, count)| json!({"ngram": g, "count": count, "probability": p(*count)}))
+            .collect();
+        out(
+            json!({"unit": unit_name, "n": n, "corpus": corpus_name, "bytes": c.bytes, "seconds": seconds, "cpu_seconds": cpu_seconds, "total": total, "distinct": distinct, "ngrams": list}),
+        )?;
     } else if format == Format::Csv {
-        out_csv(&["ngram", "count", "probability"], rows.iter().map(|(g, count)| vec![g.clone(), count.to_string(), p(*count).to_string()]))?;
+        out_csv(
+            &["ngram", "count", "probability"],
+            rows.iter()
+                .map(|(g, count)| vec![g.clone(), count.to_string(), p(*count).to_string()]),
+        )?;
     } else {
-        out(format_args!("{unit_name} {n}-grams of {} ({}): {total} in all, {distinct} distinct", corpus_name, c.describe()))?;
+        out(format_args!(
+            "{unit_name} {n}-grams of {} ({}): {total} in all, {distinct} distinct",
+            corpus_name,
+            c.describe()
+        ))?;
         for (g, count) in &rows {
             out(format_args!("{g:<16} {count:>12} {:>10.6}", p(*count)))?;
         }

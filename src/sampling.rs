@@ -40,7 +40,12 @@ pub fn top_k(logits: &Tensor, k: usize, tok: &Tokenizer) -> Result<Vec<TopToken>
     Ok(idx
         .into_iter()
         .zip(vals)
-        .map(|(id, lp)| TopToken { id: id as u32, token: tok.token_str(id as u32), prob: lp.exp(), logprob: lp })
+        .map(|(id, lp)| TopToken {
+            id: id as u32,
+            token: tok.token_str(id as u32),
+            prob: lp.exp(),
+            logprob: lp,
+        })
         .collect())
 }
 
@@ -59,7 +64,11 @@ impl Sampling {
         if !temperature.is_finite() || temperature < 0.0 {
             return Err(Error::BadTemperature(temperature));
         }
-        Ok(if temperature == 0.0 { Sampling::Greedy } else { Sampling::Temperature { temperature, seed } })
+        Ok(if temperature == 0.0 {
+            Sampling::Greedy
+        } else {
+            Sampling::Temperature { temperature, seed }
+        })
     }
 }
 
@@ -75,7 +84,10 @@ impl Sampler {
             Sampling::Temperature { seed, .. } => seed,
             Sampling::Greedy => 0,
         };
-        Sampler { rule, rng: ChaCha8Rng::seed_from_u64(seed) }
+        Sampler {
+            rule,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
     }
 
     /// The next token from one position's logits (V).
@@ -122,26 +134,52 @@ pub struct Step {
 /// Grows `prompt` by `max_new_tokens` tokens, one at a time, with a KV cache: the
 /// prompt is run once, then each step feeds only the newest token. `on_token` sees
 /// each new id as it is chosen (for streaming output). Returns the new ids.
-pub fn generate<M: CausalLm + ?Sized>(model: &M, prompt: &[u32], max_new_tokens: usize, rule: Sampling, on_token: impl FnMut(u32)) -> Result<Vec<u32>> {
-    Ok(generate_steps(model, prompt, max_new_tokens, rule, on_token)?.into_iter().map(|s| s.id).collect())
+pub fn generate<M: CausalLm + ?Sized>(
+    model: &M,
+    prompt: &[u32],
+    max_new_tokens: usize,
+    rule: Sampling,
+    on_token: impl FnMut(u32),
+) -> Result<Vec<u32>> {
+    Ok(generate_steps(model, prompt, max_new_tokens, rule, on_token)?
+        .into_iter()
+        .map(|s| s.id)
+        .collect())
 }
 
 /// As [`generate`], with the model's probability of each chosen token.
-pub fn generate_steps<M: CausalLm + ?Sized>(model: &M, prompt: &[u32], max_new_tokens: usize, rule: Sampling, on_token: impl FnMut(u32)) -> Result<Vec<Step>> {
+pub fn generate_steps<M: CausalLm + ?Sized>(
+    model: &M,
+    prompt: &[u32],
+    max_new_tokens: usize,
+    rule: Sampling,
+    on_token: impl FnMut(u32),
+) -> Result<Vec<Step>> {
     generate_steps_with(model, prompt, max_new_tokens, rule, &mut NoCapture, on_token)
 }
 
 /// As [`generate_steps`], with `hooks` offered every hook point of every forward call
 /// (the prompt's, then each new token's): an intervention such as an ablation or a
 /// steering vector then acts on the whole generation, with the KV cache.
-pub fn generate_steps_with<M: CausalLm + ?Sized>(model: &M, prompt: &[u32], max_new_tokens: usize, rule: Sampling, hooks: &mut dyn Capture, mut on_token: impl FnMut(u32)) -> Result<Vec<Step>> {
+pub fn generate_steps_with<M: CausalLm + ?Sized>(
+    model: &M,
+    prompt: &[u32],
+    max_new_tokens: usize,
+    rule: Sampling,
+    hooks: &mut dyn Capture,
+    mut on_token: impl FnMut(u32),
+) -> Result<Vec<Step>> {
     if prompt.is_empty() {
         return Err(Error::EmptyPrompt);
     }
     // The last new token is not fed back: prompt + max_new_tokens - 1 positions.
     let max = model.n_ctx();
     if prompt.len() + max_new_tokens.saturating_sub(1) > max {
-        return Err(Error::TooLongToGenerate { prompt: prompt.len(), max_new: max_new_tokens, max });
+        return Err(Error::TooLongToGenerate {
+            prompt: prompt.len(),
+            max_new: max_new_tokens,
+            max,
+        });
     }
     let mut sampler = Sampler::new(rule);
     let mut cache = KvCache::new();
@@ -149,10 +187,13 @@ pub fn generate_steps_with<M: CausalLm + ?Sized>(model: &M, prompt: &[u32], max_
     let mut input = ids_tensor(prompt); // (1, T)
     for _ in 0..max_new_tokens {
         let logits = model.forward(&input, Some(&mut cache), hooks)?; // (1, T, V)
-        // The one host transfer of a step: the last position's logits, for the sampler.
+                                                                      // The one host transfer of a step: the last position's logits, for the sampler.
         let last = logits.get(0).get(-1).to_device(tch::Device::Cpu); // (V)
         let next = sampler.pick(&last)?;
-        let prob = last.to_kind(Kind::Double).softmax(-1, Kind::Double).double_value(&[next as i64]);
+        let prob = last
+            .to_kind(Kind::Double)
+            .softmax(-1, Kind::Double)
+            .double_value(&[next as i64]);
         on_token(next);
         out.push(Step { id: next, prob });
         input = ids_tensor(&[next]); // (1, 1)

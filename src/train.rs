@@ -89,13 +89,24 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { seed: 0, optimizer: Optimizer::Adam, lr: 1e-3, iterations: 100, batch_size: 64, progress: true }
+        TrainConfig {
+            seed: 0,
+            optimizer: Optimizer::Adam,
+            lr: 1e-3,
+            iterations: 100,
+            batch_size: 64,
+            progress: true,
+        }
     }
 }
 
 /// The error for a hyper-parameter `name` with value `value` that breaks `rule`.
 pub fn bad_hyper_parameter(name: &str, value: impl std::fmt::Display, rule: &str) -> Error {
-    Error::BadHyperParameter { name: name.to_string(), value: value.to_string(), rule: rule.to_string() }
+    Error::BadHyperParameter {
+        name: name.to_string(),
+        value: value.to_string(),
+        rule: rule.to_string(),
+    }
 }
 
 impl TrainConfig {
@@ -103,10 +114,18 @@ impl TrainConfig {
     /// momentum in [0, 1).
     pub fn validate(&self) -> Result<()> {
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(bad_hyper_parameter("learning rate", self.lr, "a finite number > 0, e.g. 0.01"));
+            return Err(bad_hyper_parameter(
+                "learning rate",
+                self.lr,
+                "a finite number > 0, e.g. 0.01",
+            ));
         }
         if self.iterations == 0 {
-            return Err(bad_hyper_parameter("iterations (epochs of fit, steps of train_steps)", self.iterations, "at least 1"));
+            return Err(bad_hyper_parameter(
+                "iterations (epochs of fit, steps of train_steps)",
+                self.iterations,
+                "at least 1",
+            ));
         }
         if self.batch_size == 0 {
             return Err(bad_hyper_parameter("batch size", self.batch_size, "at least 1"));
@@ -121,7 +140,11 @@ impl TrainConfig {
 
     fn optimizer(&self, vs: &VarStore) -> Result<nn::Optimizer> {
         Ok(match self.optimizer {
-            Optimizer::Sgd { momentum } => nn::Sgd { momentum, ..Default::default() }.build(vs, self.lr)?,
+            Optimizer::Sgd { momentum } => nn::Sgd {
+                momentum,
+                ..Default::default()
+            }
+            .build(vs, self.lr)?,
             Optimizer::Adam => nn::Adam::default().build(vs, self.lr)?,
         })
     }
@@ -162,7 +185,7 @@ impl Loss {
     /// The mean loss of `out` against `target`.
     pub fn of(self, out: &Tensor, target: &Tensor) -> Tensor {
         match self {
-            Loss::Mse => out.mse_loss(target, tch::Reduction::Mean), // ()
+            Loss::Mse => out.mse_loss(target, tch::Reduction::Mean),    // ()
             Loss::CrossEntropy => out.cross_entropy_for_logits(target), // ()
         }
     }
@@ -187,7 +210,11 @@ fn progress_bar(len: usize, show: bool) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let pb = indicatif::ProgressBar::new(len as u64);
-    pb.set_style(indicatif::ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} loss {msg}").expect("a valid template").progress_chars("=> "));
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} loss {msg}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
     pb.set_prefix("training");
     pb
 }
@@ -205,7 +232,10 @@ where
     cfg.validate()?;
     let n = x.size().first().copied().unwrap_or(0);
     if n == 0 || y.size().first().copied() != Some(n) {
-        return Err(Error::Train(TrainProblem::ShapeMismatch { inputs: x.size(), targets: y.size() }));
+        return Err(Error::Train(TrainProblem::ShapeMismatch {
+            inputs: x.size(),
+            targets: y.size(),
+        }));
     }
     let mut opt = cfg.optimizer(vs)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
@@ -231,7 +261,11 @@ where
         }
         let mean = total / n as f64;
         if !mean.is_finite() {
-            return Err(Error::Train(TrainProblem::DivergedEpoch { loss: mean, epochs: history.loss.len() + 1, lr: cfg.lr }));
+            return Err(Error::Train(TrainProblem::DivergedEpoch {
+                loss: mean,
+                epochs: history.loss.len() + 1,
+                lr: cfg.lr,
+            }));
         }
         history.loss.push(mean);
         pb.set_message(format!("{mean:.4}"));
@@ -258,7 +292,11 @@ where
         opt.backward_step(&l);
         let v = l.double_value(&[]);
         if !v.is_finite() {
-            return Err(Error::Train(TrainProblem::DivergedStep { loss: v, step: step + 1, lr: cfg.lr }));
+            return Err(Error::Train(TrainProblem::DivergedStep {
+                loss: v,
+                step: step + 1,
+                lr: cfg.lr,
+            }));
         }
         history.loss.push(v);
         if step % 10 == 0 {
@@ -301,12 +339,20 @@ impl Mlp {
     /// least an input and an output size.
     pub fn new(path: &nn::Path, sizes: &[i64], activation: Activation) -> Result<Mlp> {
         if sizes.len() < 2 {
-            return Err(bad_hyper_parameter("layer sizes", format!("{sizes:?}"), "at least two sizes: inputs and outputs, e.g. [2, 8, 3]"));
+            return Err(bad_hyper_parameter(
+                "layer sizes",
+                format!("{sizes:?}"),
+                "at least two sizes: inputs and outputs, e.g. [2, 8, 3]",
+            ));
         }
         for &s in sizes {
             check_size("layer size", s)?;
         }
-        let layers = sizes.windows(2).enumerate().map(|(i, w)| nn::linear(path / format!("layer{i}"), w[0], w[1], Default::default())).collect();
+        let layers = sizes
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| nn::linear(path / format!("layer{i}"), w[0], w[1], Default::default()))
+            .collect();
         Ok(Mlp { layers, activation })
     }
 
@@ -332,7 +378,10 @@ impl Mlp {
 
     /// Number of weights and biases.
     pub fn n_params(&self) -> i64 {
-        self.layers.iter().map(|l| l.ws.numel() as i64 + l.bs.as_ref().map_or(0, |b| b.numel() as i64)).sum()
+        self.layers
+            .iter()
+            .map(|l| l.ws.numel() as i64 + l.bs.as_ref().map_or(0, |b| b.numel() as i64))
+            .sum()
     }
 }
 
@@ -349,8 +398,12 @@ impl Default for TrainCache {
     /// [`crate::data_cache_dir`]); `retrain` when the environment variable
     /// `GPT2_EXPLORER_RETRAIN` is `1`.
     fn default() -> Self {
-        let dir = std::env::var_os("GPT2_EXPLORER_TRAINED").map_or_else(|| crate::data_cache_dir().join("trained"), PathBuf::from);
-        TrainCache { dir, retrain: std::env::var("GPT2_EXPLORER_RETRAIN").is_ok_and(|v| v == "1") }
+        let dir = std::env::var_os("GPT2_EXPLORER_TRAINED")
+            .map_or_else(|| crate::data_cache_dir().join("trained"), PathBuf::from);
+        TrainCache {
+            dir,
+            retrain: std::env::var("GPT2_EXPLORER_RETRAIN").is_ok_and(|v| v == "1"),
+        }
     }
 }
 
@@ -372,7 +425,10 @@ const HISTORY_KEY: &str = "__history__.loss";
 impl TrainCache {
     /// A cache in `dir` that uses cached weights.
     pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
-        TrainCache { dir: dir.into(), retrain: false }
+        TrainCache {
+            dir: dir.into(),
+            retrain: false,
+        }
     }
 
     /// The file for experiment `name` with configuration `key`:
@@ -405,9 +461,19 @@ impl TrainCache {
         let mut warning = None;
         if !self.retrain && path.exists() {
             match load_into(&path, vs) {
-                Ok(history) => return Ok(Trained { history, from_cache: true, path, warning: None }),
+                Ok(history) => {
+                    return Ok(Trained {
+                        history,
+                        from_cache: true,
+                        path,
+                        warning: None,
+                    })
+                }
                 Err(why) => {
-                    let w = format!("cached weights {} are unusable ({why}); training again and overwriting them", path.display());
+                    let w = format!(
+                        "cached weights {} are unusable ({why}); training again and overwriting them",
+                        path.display()
+                    );
                     log::warn!("{w}");
                     warning = Some(w);
                 }
@@ -416,14 +482,26 @@ impl TrainCache {
         let history = train(vs)?;
         save(&path, vs, &history)?;
         let note = serde_json::json!({"experiment": name, "config": key, "final_loss": history.last(), "note": "written by gpt2_explorer::train::TrainCache; delete to retrain"});
-        crate::io::write_atomic(&path.with_extension("json"), serde_json::to_string_pretty(&note).expect("JSON serialises").as_bytes())?;
-        Ok(Trained { history, from_cache: false, path, warning })
+        crate::io::write_atomic(
+            &path.with_extension("json"),
+            serde_json::to_string_pretty(&note).expect("JSON serialises").as_bytes(),
+        )?;
+        Ok(Trained {
+            history,
+            from_cache: false,
+            path,
+            warning,
+        })
     }
 }
 
 /// Writes every variable of `vs` and the history to `path` atomically.
 fn save(path: &Path, vs: &VarStore, history: &History) -> Result<()> {
-    let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().map(|(k, v)| (k, v.detach().contiguous())).collect();
+    let mut named: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(k, v)| (k, v.detach().contiguous()))
+        .collect();
     named.sort_by(|a, b| a.0.cmp(&b.0));
     named.push((HISTORY_KEY.to_string(), Tensor::from_slice(&history.loss))); // (epochs,)
     crate::io::write_atomic_with(path, |tmp| Tensor::write_safetensors(&named, tmp).map_err(Error::from))
@@ -461,8 +539,15 @@ fn load_into(path: &Path, vs: &mut VarStore) -> std::result::Result<History, Unu
         let var = &vars[name];
         let t = tensors.get(name).ok_or_else(|| Unusable::Missing(name.clone()))?;
         if t.size() != var.size() || t.kind() != var.kind() {
-            let (have, want) = (format!("{:?} {:?}", t.size(), t.kind()), format!("{:?} {:?}", var.size(), var.kind()));
-            return Err(Unusable::Shape { name: name.clone(), have, want });
+            let (have, want) = (
+                format!("{:?} {:?}", t.size(), t.kind()),
+                format!("{:?} {:?}", var.size(), var.kind()),
+            );
+            return Err(Unusable::Shape {
+                name: name.clone(),
+                have,
+                want,
+            });
         }
     }
     tch::no_grad(|| {

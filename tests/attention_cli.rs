@@ -11,7 +11,15 @@ fn attention_json_rows_sum_to_one_and_are_causal() {
     let sb = Sandbox::new();
     let m = sb.synthetic_small("m");
     let m = m.to_str().unwrap();
-    let v = json_ok(&sb.run(&["attention", "--model", m, "--layer", "1", "--json", "hello hello bye bye"]));
+    let v = json_ok(&sb.run(&[
+        "attention",
+        "--model",
+        m,
+        "--layer",
+        "1",
+        "--json",
+        "hello hello bye bye",
+    ]));
     assert_eq!(v["layer"], 1);
     assert_eq!(v["heads"].as_array().unwrap().len(), 4);
     assert_eq!(v["ids"], serde_json::json!([31373, 23748, 33847, 33847]));
@@ -22,10 +30,30 @@ fn attention_json_rows_sum_to_one_and_are_causal() {
             assert!(row[q + 1..].iter().all(|&x| x == 0.0), "row {q} looks ahead: {row:?}");
         }
     }
-    let one = json_ok(&sb.run(&["attention", "--model", m, "--layer", "0", "--head", "3", "--json", "hello hello bye bye"]));
+    let one = json_ok(&sb.run(&[
+        "attention",
+        "--model",
+        m,
+        "--layer",
+        "0",
+        "--head",
+        "3",
+        "--json",
+        "hello hello bye bye",
+    ]));
     assert_eq!(one["heads"], serde_json::json!([3]));
 
-    let o = sb.run(&["attention", "--model", m, "--layer", "0", "--head", "2", "--csv", "a b c"]);
+    let o = sb.run(&[
+        "attention",
+        "--model",
+        m,
+        "--layer",
+        "0",
+        "--head",
+        "2",
+        "--csv",
+        "a b c",
+    ]);
     assert!(o.status.success(), "{}", common::stderr(&o));
     let text = stdout(&o);
     let lines: Vec<&str> = text.lines().collect();
@@ -33,7 +61,11 @@ fn attention_json_rows_sum_to_one_and_are_causal() {
     assert_eq!(lines.len(), 1 + 9);
 
     let o = sb.run(&["attention", "--model", m, "--layer", "0", "hello bye"]);
-    assert!(o.status.success() && stdout(&o).contains("block 0, head 3"), "{}", common::stderr(&o));
+    assert!(
+        o.status.success() && stdout(&o).contains("block 0, head 3"),
+        "{}",
+        common::stderr(&o)
+    );
 }
 
 #[test]
@@ -41,10 +73,19 @@ fn attention_out_of_range_layer_and_head_name_the_valid_range() {
     let sb = Sandbox::new();
     let m = sb.synthetic_small("m");
     let m = m.to_str().unwrap();
-    assert_one_line_error(&sb.run(&["attention", "--model", m, "--layer", "2", "hi there"]), &["block 2 does not exist", "2 blocks", "0..2"]);
-    assert_one_line_error(&sb.run(&["attention", "--model", m, "--layer", "0", "--head", "4", "hi there"]), &["head 4 does not exist", "4 heads", "0..4"]);
+    assert_one_line_error(
+        &sb.run(&["attention", "--model", m, "--layer", "2", "hi there"]),
+        &["block 2 does not exist", "2 blocks", "0..2"],
+    );
+    assert_one_line_error(
+        &sb.run(&["attention", "--model", m, "--layer", "0", "--head", "4", "hi there"]),
+        &["head 4 does not exist", "4 heads", "0..4"],
+    );
     assert_one_line_error(&sb.run(&["attention", "--model", m, "--layer", "-1", "hi"]), &["-1"]);
-    assert_one_line_error(&sb.run(&["attention", "--model", m, "--layer", "0", "--json", "--csv", "hi"]), &["--csv"]);
+    assert_one_line_error(
+        &sb.run(&["attention", "--model", m, "--layer", "0", "--json", "--csv", "hi"]),
+        &["--csv"],
+    );
     assert_one_line_error(&sb.run(&["attention", "--model", m, "--layer", "0", ""]), &["empty"]);
     assert_one_line_error(&sb.run(&["attention", "--model", m, "hi"]), &["--layer"]);
 }
@@ -61,7 +102,10 @@ fn embed_single_tokens_and_the_several_token_rule() {
     assert_eq!(words[1]["ids"], serde_json::json!([33847]));
     assert_eq!(words[0]["vector"].as_array().unwrap().len(), 64);
 
-    let line = assert_one_line_error(&sb.run(&["embed", "--model", m, " hello", " alligator"]), &["alligator", "tokens", "--multi-token"]);
+    let line = assert_one_line_error(
+        &sb.run(&["embed", "--model", m, " hello", " alligator"]),
+        &["alligator", "tokens", "--multi-token"],
+    );
     assert!(line.contains("first") && line.contains("mean"), "{line}");
     let first = json_ok(&sb.run(&["embed", "--model", m, "--json", "--multi-token", "first", " alligator"]));
     let mean = json_ok(&sb.run(&["embed", "--model", m, "--json", "--multi-token", "mean", " alligator"]));
@@ -76,5 +120,8 @@ fn embed_single_tokens_and_the_several_token_rule() {
     assert_eq!(text.lines().count(), 2);
 
     assert_one_line_error(&sb.run(&["embed", "--model", m]), &["word"]);
-    assert_one_line_error(&sb.run(&["embed", "--model", m, "--multi-token", "sum", "x"]), &["--multi-token"]);
+    assert_one_line_error(
+        &sb.run(&["embed", "--model", m, "--multi-token", "sum", "x"]),
+        &["--multi-token"],
+    );
 }

@@ -34,7 +34,7 @@ fn nearest_point_and_single_neuron_hand_checks() {
     assert_eq!(nearest::grid(4)[0], (-0.75, -0.75));
     assert_eq!(g[0], 0.0);
     assert_eq!(g[15], 2.0); // (0.75, 0.75): C (0.5625 + 0.0225) beats B (0.04 + 0.9025)
-    // ReLU(x - y + 0.5) at (-0.75, -0.75) is 0.5; ReLU(-2x + ...) is zero where negative.
+                            // ReLU(x - y + 0.5) at (-0.75, -0.75) is 0.5; ReLU(-2x + ...) is zero where negative.
     assert!((nearest::single_neuron(1.0, -1.0, 0.5, 4)[0] - 0.5).abs() < 1e-12);
     assert_eq!(nearest::single_neuron(1.0, 0.0, 0.0, 4)[0], 0.0);
 }
@@ -43,7 +43,10 @@ fn nearest_point_and_single_neuron_hand_checks() {
 fn rule_30_grows_as_known() {
     // The first rows of rule 30 from one cell: 1, 111, 11001, 1101111, 110010001.
     let rows = automaton::elementary(30, 9, 5);
-    let s: Vec<String> = rows.iter().map(|r| r.iter().map(|&c| if c == 1 { '1' } else { '0' }).collect()).collect();
+    let s: Vec<String> = rows
+        .iter()
+        .map(|r| r.iter().map(|&c| if c == 1 { '1' } else { '0' }).collect())
+        .collect();
     assert_eq!(s, ["000010000", "000111000", "001100100", "011011110", "110010001"]);
     // Rule 90 (XOR of the neighbours) draws Pascal's triangle mod 2.
     let r90 = automaton::elementary(90, 9, 4);
@@ -60,28 +63,57 @@ fn two_weight_gradient_matches_finite_differences_and_descent_goes_downhill() {
         let h = 1e-6;
         let f1 = (function::two_weight_loss(a + h, b, &data) - function::two_weight_loss(a - h, b, &data)) / (2.0 * h);
         let f2 = (function::two_weight_loss(a, b + h, &data) - function::two_weight_loss(a, b - h, &data)) / (2.0 * h);
-        assert!((g1 - f1).abs() < 1e-6 && (g2 - f2).abs() < 1e-6, "at ({a}, {b}): grad ({g1}, {g2}) vs finite differences ({f1}, {f2})");
+        assert!(
+            (g1 - f1).abs() < 1e-6 && (g2 - f2).abs() < 1e-6,
+            "at ({a}, {b}): grad ({g1}, {g2}) vs finite differences ({f1}, {f2})"
+        );
     }
     // The figure's defaults: from (-0.5, -2.8), lr 0.3, 300 steps, downhill all the way to (-2, -1.5).
     let path = function::descent_path((-0.5, -2.8), 0.3, 300, &data).unwrap();
-    assert!(path.windows(2).all(|w| w[1].2 <= w[0].2), "the loss went up along the path");
+    assert!(
+        path.windows(2).all(|w| w[1].2 <= w[0].2),
+        "the loss went up along the path"
+    );
     let end = path.last().unwrap();
-    assert!((end.0 + 2.0).abs() < 0.15 && (end.1 + 1.5).abs() < 0.05, "ended at ({}, {})", end.0, end.1);
-    assert!(function::descent_path((0.0, 0.0), 0.0, 5, &data).unwrap_err().to_string().contains("learning rate"));
+    assert!(
+        (end.0 + 2.0).abs() < 0.15 && (end.1 + 1.5).abs() < 0.05,
+        "ended at ({}, {})",
+        end.0,
+        end.1
+    );
+    assert!(function::descent_path((0.0, 0.0), 0.0, 5, &data)
+        .unwrap_err()
+        .to_string()
+        .contains("learning rate"));
 }
 
 #[test]
 fn nearest_point_nets_learn_the_task_with_the_default_budget() {
     fresh_cache();
     // The defaults of the nearest-point-nets figure.
-    let cfg = TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 0.01, iterations: 60, batch_size: 100, progress: false };
+    let cfg = TrainConfig {
+        seed: 1,
+        optimizer: Optimizer::Adam,
+        lr: 0.01,
+        iterations: 60,
+        batch_size: 100,
+        progress: false,
+    };
     let cache = TrainCache::default();
     let big = nearest::train_net(&cache, &[2, 16, 16, 3], 2000, &cfg, 100).unwrap();
     assert!(!big.from_cache);
-    assert!(big.agreement >= 0.97, "a 2-16-16-3 net agrees with the true nearest point on only {:.1}% of the plane", 100.0 * big.agreement);
+    assert!(
+        big.agreement >= 0.97,
+        "a 2-16-16-3 net agrees with the true nearest point on only {:.1}% of the plane",
+        100.0 * big.agreement
+    );
     // One hidden neuron cannot split the plane into three regions.
     let tiny = nearest::train_net(&cache, &[2, 1, 3], 2000, &cfg, 100).unwrap();
-    assert!(tiny.agreement < 0.8, "a net with one hidden neuron got {:.1}% right", 100.0 * tiny.agreement);
+    assert!(
+        tiny.agreement < 0.8,
+        "a net with one hidden neuron got {:.1}% right",
+        100.0 * tiny.agreement
+    );
     // A second call loads the cache: same answers, nothing trained.
     let again = nearest::train_net(&cache, &[2, 16, 16, 3], 2000, &cfg, 100).unwrap();
     assert!(again.from_cache);
@@ -92,19 +124,41 @@ fn nearest_point_nets_learn_the_task_with_the_default_budget() {
 fn a_function_net_learns_the_curve_with_the_default_budget() {
     fresh_cache();
     // The defaults of the equivalent-solutions figure (seed 1): 1-32-32-1, 3000 steps.
-    let cfg = TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 0.005, iterations: 3000, batch_size: 32, progress: false };
+    let cfg = TrainConfig {
+        seed: 1,
+        optimizer: Optimizer::Adam,
+        lr: 0.005,
+        iterations: 3000,
+        batch_size: 32,
+        progress: false,
+    };
     let run = function::train_function(&TrainCache::default(), &[1, 32, 32, 1], &cfg).unwrap();
     let xs = function::linspace(-1.5, 1.5, 301);
     let ys = run.net.eval(&xs).unwrap();
-    let rms = (xs.iter().zip(&ys).map(|(x, y)| (y - function::target(*x)).powi(2)).sum::<f64>() / xs.len() as f64).sqrt();
+    let rms = (xs
+        .iter()
+        .zip(&ys)
+        .map(|(x, y)| (y - function::target(*x)).powi(2))
+        .sum::<f64>()
+        / xs.len() as f64)
+        .sqrt();
     assert!(rms < 0.05, "rms error {rms} on the training range");
     let h = &run.history.loss;
     let early: f64 = h[..100].iter().sum::<f64>() / 100.0;
     let late: f64 = h[h.len() - 100..].iter().sum::<f64>() / 100.0;
     assert!(late < early / 50.0, "the loss fell only from {early} to {late}");
     // Random weights are nowhere near it.
-    let random = function::FunctionNet::random(&[1, 32, 32, 1], 1).unwrap().eval(&xs).unwrap();
-    let rms0 = (xs.iter().zip(&random).map(|(x, y)| (y - function::target(*x)).powi(2)).sum::<f64>() / xs.len() as f64).sqrt();
+    let random = function::FunctionNet::random(&[1, 32, 32, 1], 1)
+        .unwrap()
+        .eval(&xs)
+        .unwrap();
+    let rms0 = (xs
+        .iter()
+        .zip(&random)
+        .map(|(x, y)| (y - function::target(*x)).powi(2))
+        .sum::<f64>()
+        / xs.len() as f64)
+        .sqrt();
     assert!(rms0 > 0.5, "an untrained net already fits (rms {rms0})");
 }
 
@@ -127,7 +181,11 @@ fn every_chapter4_figure_builds_with_tiny_budgets() {
     // The digit net's figure of this chapter (digits.rs) is built, and its LeNet trained,
     // by tests/digits.rs; the rest are made here.
     let digit_ids: Vec<&str> = figures::digits::section4().iter().map(|f| f.id).collect();
-    let ids: Vec<&str> = figures::chapter4::figures().iter().map(|f| f.id).filter(|id| !digit_ids.contains(id)).collect();
+    let ids: Vec<&str> = figures::chapter4::figures()
+        .iter()
+        .map(|f| f.id)
+        .filter(|id| !digit_ids.contains(id))
+        .collect();
     assert_eq!(ids.len(), 15);
     for id in ids {
         let fig = figures::make(id, tiny(id), None).unwrap_or_else(|e| panic!("{id}: {e}"));
@@ -139,7 +197,12 @@ fn every_chapter4_figure_builds_with_tiny_budgets() {
 #[test]
 fn bad_figure_parameters_are_clear_errors() {
     fresh_cache();
-    let err = |id: &str, p: serde_json::Value| figures::make(id, p, None).err().unwrap_or_else(|| panic!("{id} accepted bad parameters")).to_string();
+    let err = |id: &str, p: serde_json::Value| {
+        figures::make(id, p, None)
+            .err()
+            .unwrap_or_else(|| panic!("{id} accepted bad parameters"))
+            .to_string()
+    };
     let e = err("net-size-fits", json!({"sizes": [[1, 0, 1]], "steps": 5}));
     assert!(e.contains("layer size must be a whole number >= 1, got 0"), "{e}");
     let e = err("equivalent-solutions", json!({"lr": 0.0, "steps": 5}));
@@ -151,7 +214,10 @@ fn bad_figure_parameters_are_clear_errors() {
     let e = err("nearest-point-nets", json!({"sizes": [[3, 4, 3]], "epochs": 1}));
     assert!(e.contains("2 inputs and 3 outputs"), "{e}");
     let e = err("function-random-nets", json!({"sizes": "big"}));
-    assert!(e.contains("figure `function-random-nets`: parameter `sizes`") && e.contains("expected a sequence"), "{e}");
+    assert!(
+        e.contains("figure `function-random-nets`: parameter `sizes`") && e.contains("expected a sequence"),
+        "{e}"
+    );
     let e = err("cellular-automaton", json!({"rule": 300}));
     assert!(e.contains("rule must be 0..=255"), "{e}");
 }

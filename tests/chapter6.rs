@@ -16,12 +16,23 @@ use gpt2_explorer::analysis::lens::{lens_logits, logit_lens};
 use gpt2_explorer::analysis::matrix::{histogram, moving_average_2d, Matrix};
 use gpt2_explorer::figures::{self, chapter6, Figure};
 use gpt2_explorer::synthetic::{self, Layout};
-use gpt2_explorer::{ActivationCache, Error, Gpt2, Gpt2Config, HookFilter, HookPoint, LanguageModel, Llama, LoadedModel};
+use gpt2_explorer::{
+    ActivationCache, Error, Gpt2, Gpt2Config, HookFilter, HookPoint, LanguageModel, Llama, LoadedModel,
+};
 use parity_support::{assert_close, Reference};
 use serde_json::json;
 use tch::{Device, Kind};
 
-const IDS: [&str; 8] = ["embedding-module", "attention-block1-heads", "attn-proj-matrix", "attn-proj-matrix-smoothed", "attention-head1-blocks", "attn-proj-matrices-all", "weight-histograms", "logit-lens"];
+const IDS: [&str; 8] = [
+    "embedding-module",
+    "attention-block1-heads",
+    "attn-proj-matrix",
+    "attn-proj-matrix-smoothed",
+    "attention-head1-blocks",
+    "attn-proj-matrices-all",
+    "weight-histograms",
+    "logit-lens",
+];
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol * (1.0 + b.abs())
@@ -60,7 +71,10 @@ fn histogram_counts_and_moments_by_hand() {
     let h = histogram(&[-1.0, 1.0], 2, Some((-2.0, 2.0))).unwrap();
     assert_eq!((h.counts.clone(), h.excess_kurtosis), (vec![1.0, 1.0], -2.0));
     // Out-of-range values are not counted.
-    assert_eq!(histogram(&[-5.0, 0.1, 5.0], 1, Some((0.0, 1.0))).unwrap().counts, vec![1.0]);
+    assert_eq!(
+        histogram(&[-5.0, 0.1, 5.0], 1, Some((0.0, 1.0))).unwrap().counts,
+        vec![1.0]
+    );
     assert!(histogram(&[], 3, None).is_err());
     assert!(histogram(&[1.0, f64::NAN], 3, None).is_err());
     assert!(histogram(&[1.0], 0, None).is_err());
@@ -78,7 +92,11 @@ fn previous_token_score_by_hand() {
 
 fn tokenizer_dir() -> PathBuf {
     let dir = gpt2_explorer::gpt2_tokenizer_dir();
-    assert!(dir.join("vocab.json").is_file(), "GPT-2 tokenizer files missing in {}: run `make setup`", dir.display());
+    assert!(
+        dir.join("vocab.json").is_file(),
+        "GPT-2 tokenizer files missing in {}: run `make setup`",
+        dir.display()
+    );
     dir
 }
 
@@ -97,7 +115,8 @@ fn smollm2() -> LoadedModel {
     LoadedModel::load("smollm2", true).unwrap()
 }
 
-const HELLO_BYE: &str = "hello hello hello hello hello hello hello hello hello hello bye bye bye bye bye bye bye bye bye bye";
+const HELLO_BYE: &str =
+    "hello hello hello hello hello hello hello hello hello hello bye bye bye bye bye bye bye bye bye bye";
 
 #[test]
 fn the_hello_bye_prompt_is_the_essays_gpt2_tokens() {
@@ -107,7 +126,9 @@ fn the_hello_bye_prompt_is_the_essays_gpt2_tokens() {
     want.extend([33847; 10]);
     assert_eq!(lm.encode_prompt(HELLO_BYE).unwrap(), want);
     for id in ["embedding-module", "attention-block1-heads", "attention-head1-blocks"] {
-        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("data/figures/{id}.json"))).unwrap();
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("data/figures/{id}.json")))
+                .unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["prompt"], HELLO_BYE, "data/figures/{id}.json");
     }
@@ -140,8 +161,13 @@ fn attention_rows_sum_to_one_and_never_look_ahead() {
     }
     let e = attention::block_patterns(&lm.model, &[1, 2], 2).unwrap_err();
     assert!(matches!(e, Error::BadLayer { layer: 2, n_layer: 2 }), "{e}");
-    let e = attention::head_across_blocks(&lm.model, &[1, 2], 4).unwrap_err().to_string();
-    assert!(e.contains("head 4 does not exist") && e.contains("4 heads") && e.contains("0..4"), "{e}");
+    let e = attention::head_across_blocks(&lm.model, &[1, 2], 4)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("head 4 does not exist") && e.contains("4 heads") && e.contains("0..4"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -180,13 +206,20 @@ fn word_vectors_single_first_mean_and_refusal() {
     assert_eq!(v.ids, vec![23748]);
     assert_eq!(v.vector[3], lm.model.w_e().double_value(&[23748, 3]));
     // " alligator" is several GPT-2 tokens.
-    let e = text_vector(&lm, " alligator", MultiToken::Refuse).unwrap_err().to_string();
+    let e = text_vector(&lm, " alligator", MultiToken::Refuse)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("tokens") && e.contains("MultiToken::First"), "{e}");
     let first = text_vector(&lm, " alligator", MultiToken::First).unwrap();
     let mean = text_vector(&lm, " alligator", MultiToken::Mean).unwrap();
     assert!(first.ids.len() > 1);
     assert_eq!(first.vector[5], lm.model.w_e().double_value(&[first.ids[0] as i64, 5]));
-    let want: f64 = first.ids.iter().map(|&i| lm.model.w_e().double_value(&[i as i64, 5])).sum::<f64>() / first.ids.len() as f64;
+    let want: f64 = first
+        .ids
+        .iter()
+        .map(|&i| lm.model.w_e().double_value(&[i as i64, 5]))
+        .sum::<f64>()
+        / first.ids.len() as f64;
     assert!(close(mean.vector[5], want, 1e-12));
 }
 
@@ -195,17 +228,29 @@ fn word_vectors_single_first_mean_and_refusal() {
 fn lens_case(name: &str, model: &LanguageModel, r: &Reference) {
     let n_layer = model.info().n_layer;
     for p in 0..r.n_prompts() {
-        let Some(want) = r.t(&format!("p{p}.logits")) else { continue };
+        let Some(want) = r.t(&format!("p{p}.logits")) else {
+            continue;
+        };
         let ids = r.prompt_ids(p);
         let mut cache = ActivationCache::new(HookFilter::Only(vec![HookPoint::ResidPost(n_layer - 1)]));
         let _ = model.run_with_cache(&ids, &mut cache).unwrap();
         let resid = cache.resid_post(n_layer - 1).unwrap().get(0); // (T, C)
         let got = lens_logits(model, &resid).get(-1); // (V)
-        assert_close(&format!("{name} p{p}: lens after the last block vs transformers' logits"), &got, want, parity_support::TOL);
+        assert_close(
+            &format!("{name} p{p}: lens after the last block vs transformers' logits"),
+            &got,
+            want,
+            parity_support::TOL,
+        );
         // Through the HF reference residual stream too, where the fixture has it.
         if let Some(hf_resid) = r.t(&format!("p{p}.resid_post.{}", n_layer - 1)) {
             let got = lens_logits(model, hf_resid).get(-1);
-            assert_close(&format!("{name} p{p}: lens of transformers' last residual"), &got, want, 1e-3);
+            assert_close(
+                &format!("{name} p{p}: lens of transformers' last residual"),
+                &got,
+                want,
+                1e-3,
+            );
         }
     }
 }
@@ -224,13 +269,21 @@ fn logit_lens_after_the_last_block_equals_the_models_logits() {
 /// Every row of the lens (embeddings, then after each block) against transformers' own
 /// final norm and lm_head applied to its hidden states (scripts/parity/make_lens_fixtures.py).
 fn lens_rows_case(fixture: &str, model: &LanguageModel, tok: &gpt2_explorer::Tokenizer) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lens").join(fixture);
-    let refs = gpt2_explorer::model::checkpoint::Checkpoint::read(&path).unwrap().tensors;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/lens")
+        .join(fixture);
+    let refs = gpt2_explorer::model::checkpoint::Checkpoint::read(&path)
+        .unwrap()
+        .tensors;
     let n_layer = model.info().n_layer;
     let mut prompts = 0;
     for (name, want) in refs.iter().filter(|(k, _)| k.ends_with(".lens")) {
         let p = name.trim_end_matches(".lens");
-        let ids: Vec<u32> = Vec::<f32>::try_from(&refs[&format!("{p}.ids")]).unwrap().iter().map(|&i| i as u32).collect();
+        let ids: Vec<u32> = Vec::<f32>::try_from(&refs[&format!("{p}.ids")])
+            .unwrap()
+            .iter()
+            .map(|&i| i as u32)
+            .collect();
         assert_eq!(want.size()[0] as usize, n_layer + 1);
         let mut hooks = vec![HookPoint::ResidPre(0)];
         hooks.extend((0..n_layer).map(HookPoint::ResidPost));
@@ -238,14 +291,23 @@ fn lens_rows_case(fixture: &str, model: &LanguageModel, tok: &gpt2_explorer::Tok
         let _ = model.run_with_cache(&ids, &mut cache).unwrap();
         for (row, hook) in hooks.iter().enumerate() {
             let got = lens_logits(model, &cache.get(*hook).unwrap().get(0)); // (T, V)
-            assert_close(&format!("{fixture} {p} lens row {row}"), &got, &want.get(row as i64), parity_support::TOL);
+            assert_close(
+                &format!("{fixture} {p} lens row {row}"),
+                &got,
+                &want.get(row as i64),
+                parity_support::TOL,
+            );
         }
         // The analysis function's top guesses are the reference's argmax.
         let lens = logit_lens(model, tok, &ids).unwrap();
         let top = want.argmax(-1, false); // (L+1, T)
         for (row, cells) in lens.cells.iter().enumerate() {
             for (t, cell) in cells.iter().enumerate() {
-                assert_eq!(cell.id as i64, top.int64_value(&[row as i64, t as i64]), "{fixture} {p} row {row} position {t}");
+                assert_eq!(
+                    cell.id as i64,
+                    top.int64_value(&[row as i64, t as i64]),
+                    "{fixture} {p} row {row} position {t}"
+                );
             }
         }
         prompts += 1;
@@ -282,7 +344,11 @@ fn logit_lens_rows_and_its_last_row_is_the_models_top_token() {
 // ---------------------------------------------------------------- figures and their CSVs
 
 fn col(fig: &Figure, name: &str) -> usize {
-    fig.table.headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name} in {:?}", fig.table.headers))
+    fig.table
+        .headers
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name} in {:?}", fig.table.headers))
 }
 
 fn num(s: &str) -> f64 {
@@ -301,9 +367,19 @@ fn check_figures(lm: &LoadedModel, gpt2: bool) {
         // The CSV file reads back as exactly the table (quoting of commas and newlines).
         let bytes = fig.table.to_csv().unwrap();
         let mut reader = csv::Reader::from_reader(bytes.as_slice());
-        assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), fig.table.headers, "{id}");
-        let records: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
-        assert!(records == fig.table.rows, "{id}: the CSV does not read back as its table");
+        assert_eq!(
+            reader.headers().unwrap().iter().collect::<Vec<_>>(),
+            fig.table.headers,
+            "{id}"
+        );
+        let records: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        assert!(
+            records == fig.table.rows,
+            "{id}: the CSV does not read back as its table"
+        );
     }
     let ids = lm.encode_prompt(HELLO_BYE).unwrap();
 
@@ -311,27 +387,56 @@ fn check_figures(lm: &LoadedModel, gpt2: bool) {
     let fig = figures::make("embedding-module", json!({}), Some(lm)).unwrap();
     let arrays: Vec<&str> = fig.table.rows.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(arrays.iter().filter(|a| **a == "token").count(), c);
-    assert_eq!(arrays.iter().filter(|a| **a == "position").count(), if gpt2 { c } else { 0 });
+    assert_eq!(
+        arrays.iter().filter(|a| **a == "position").count(),
+        if gpt2 { c } else { 0 }
+    );
     assert_eq!(fig.table.headers.len(), 2 + ids.len());
     for row in fig.table.rows.iter().filter(|r| r[0] == "token" || r[0] == "position") {
         let e: i64 = row[1].parse().unwrap();
         for (t, &id) in ids.iter().enumerate() {
-            let want = if row[0] == "token" { lm.model.w_e().double_value(&[id as i64, e]) } else { lm.model.w_pos().unwrap().double_value(&[t as i64, e]) };
-            assert!(close(num(&row[2 + t]), want, 1e-6), "embedding-module {} element {e} position {t}", row[0]);
+            let want = if row[0] == "token" {
+                lm.model.w_e().double_value(&[id as i64, e])
+            } else {
+                lm.model.w_pos().unwrap().double_value(&[t as i64, e])
+            };
+            assert!(
+                close(num(&row[2 + t]), want, 1e-6),
+                "embedding-module {} element {e} position {t}",
+                row[0]
+            );
         }
     }
 
     // Attention figures: the captured pattern, read directly.
-    let mut cache = ActivationCache::new(HookFilter::Only((0..info.n_layer).map(HookPoint::AttnPattern).collect()));
+    let mut cache = ActivationCache::new(HookFilter::Only(
+        (0..info.n_layer).map(HookPoint::AttnPattern).collect(),
+    ));
     let _ = lm.model.run_with_cache(&ids, &mut cache).unwrap();
-    for (id, what, fixed) in [("attention-block1-heads", "head", 0usize), ("attention-head1-blocks", "block", 0usize)] {
+    for (id, what, fixed) in [
+        ("attention-block1-heads", "head", 0usize),
+        ("attention-head1-blocks", "block", 0usize),
+    ] {
         let fig = figures::make(id, json!({}), Some(lm)).unwrap();
         let n = if what == "head" { info.n_head } else { info.n_layer };
         assert_eq!(fig.table.rows.len(), n * ids.len() * ids.len(), "{id}");
-        let (wc, qc, kc, vc) = (col(&fig, what), col(&fig, "query_pos"), col(&fig, "key_pos"), col(&fig, "weight"));
+        let (wc, qc, kc, vc) = (
+            col(&fig, what),
+            col(&fig, "query_pos"),
+            col(&fig, "key_pos"),
+            col(&fig, "weight"),
+        );
         for row in fig.table.rows.iter().step_by(7) {
-            let (i, q, k): (i64, i64, i64) = (row[wc].parse().unwrap(), row[qc].parse().unwrap(), row[kc].parse().unwrap());
-            let (layer, head) = if what == "head" { (fixed, i) } else { (i as usize, fixed as i64) };
+            let (i, q, k): (i64, i64, i64) = (
+                row[wc].parse().unwrap(),
+                row[qc].parse().unwrap(),
+                row[kc].parse().unwrap(),
+            );
+            let (layer, head) = if what == "head" {
+                (fixed, i)
+            } else {
+                (i as usize, fixed as i64)
+            };
             let want = cache.attn_pattern(layer).unwrap().double_value(&[0, head, q, k]);
             assert!(close(num(&row[vc]), want, 1e-6), "{id} {row:?} vs {want}");
         }
@@ -340,29 +445,53 @@ fn check_figures(lm: &LoadedModel, gpt2: bool) {
     // attn-proj-matrix: the projection oriented input x output, which the decoder keeps
     // for every family (Llama's o_proj.weight is stored (C, H D) and loaded transposed).
     let stored = lm.model.attn_proj(0).unwrap();
-    assert_eq!(stored.size(), vec![(info.n_head * info.d_head) as i64, c as i64], "attn_proj is (H D in, C out)");
+    assert_eq!(
+        stored.size(),
+        vec![(info.n_head * info.d_head) as i64, c as i64],
+        "attn_proj is (H D in, C out)"
+    );
     let raw = |i: usize, j: usize| stored.double_value(&[i as i64, j as i64]);
     let fig = figures::make("attn-proj-matrix", json!({}), Some(lm)).unwrap();
     assert_eq!((fig.table.rows.len(), fig.table.headers.len()), (c, c + 1));
     for (i, j) in [(0, 0), (1, c - 1), (c / 2, 3), (c - 1, c - 1)] {
-        assert!(close(num(&fig.table.rows[i][j + 1]), raw(i, j), 1e-6), "attn-proj-matrix ({i}, {j})");
+        assert!(
+            close(num(&fig.table.rows[i][j + 1]), raw(i, j), 1e-6),
+            "attn-proj-matrix ({i}, {j})"
+        );
     }
 
     // Smoothed: a naive window mean of the raw weights.
     let w = 64.min(c / 4);
-    let naive = |i0: usize, j0: usize| (i0..i0 + w).flat_map(|i| (j0..j0 + w).map(move |j| (i, j))).map(|(i, j)| raw(i, j)).sum::<f64>() / (w * w) as f64;
+    let naive = |i0: usize, j0: usize| {
+        (i0..i0 + w)
+            .flat_map(|i| (j0..j0 + w).map(move |j| (i, j)))
+            .map(|(i, j)| raw(i, j))
+            .sum::<f64>()
+            / (w * w) as f64
+    };
     let fig = figures::make("attn-proj-matrix-smoothed", json!({}), Some(lm)).unwrap();
     assert_eq!(fig.table.rows.len(), c - w + 1);
     for (i, j) in [(0, 0), (3, c - w), (c - w, 1)] {
-        assert!(close(num(&fig.table.rows[i][j + 1]), naive(i, j), 1e-5), "smoothed ({i}, {j})");
+        assert!(
+            close(num(&fig.table.rows[i][j + 1]), naive(i, j), 1e-5),
+            "smoothed ({i}, {j})"
+        );
     }
     let fig = figures::make("attn-proj-matrices-all", json!({}), Some(lm)).unwrap();
-    let (bc, rc, cc, vc) = (col(&fig, "block"), col(&fig, "window_row_start"), col(&fig, "window_col_start"), col(&fig, "mean_weight"));
+    let (bc, rc, cc, vc) = (
+        col(&fig, "block"),
+        col(&fig, "window_row_start"),
+        col(&fig, "window_col_start"),
+        col(&fig, "mean_weight"),
+    );
     let blocks: std::collections::BTreeSet<&str> = fig.table.rows.iter().map(|r| r[bc].as_str()).collect();
     assert_eq!(blocks.len(), info.n_layer);
     for row in fig.table.rows.iter().filter(|r| r[bc] == "0").step_by(11) {
         let (i, j): (usize, usize) = (row[rc].parse().unwrap(), row[cc].parse().unwrap());
-        assert!(close(num(&row[vc]), naive(i, j), 1e-5), "matrices-all block 0 at ({i}, {j})");
+        assert!(
+            close(num(&row[vc]), naive(i, j), 1e-5),
+            "matrices-all block 0 at ({i}, {j})"
+        );
     }
 
     // weight-histograms: n is the matrix size; counted values lie within mean +- 5 sd.
@@ -373,7 +502,11 @@ fn check_figures(lm: &LoadedModel, gpt2: bool) {
         assert_eq!(rows.len(), 60);
         let total: f64 = rows.iter().map(|r| num(&r[cc])).sum();
         assert_eq!(num(&rows[0][nc]) as usize, c * c);
-        assert_eq!(total as usize, c * c, "block {l}: with the full range every weight is counted");
+        assert_eq!(
+            total as usize,
+            c * c,
+            "block {l}: with the full range every weight is counted"
+        );
     }
 
     // logit-lens: the last row is the model's own top token at every position.
@@ -384,7 +517,11 @@ fn check_figures(lm: &LoadedModel, gpt2: bool) {
     let rows: Vec<_> = fig.table.rows.iter().filter(|r| r[0] == last).collect();
     assert_eq!(rows.len(), lids.len());
     for (t, r) in rows.iter().enumerate() {
-        assert_eq!(num(&r[col(&fig, "top_id")]) as i64, top.int64_value(&[t as i64]), "logit-lens position {t}");
+        assert_eq!(
+            num(&r[col(&fig, "top_id")]) as i64,
+            top.int64_value(&[t as i64]),
+            "logit-lens position {t}"
+        );
     }
     assert_eq!(fig.table.rows.len(), (info.n_layer + 1) * lids.len());
 }
@@ -400,30 +537,54 @@ fn every_section6_figure_builds_on_smollm2_and_its_csv_matches() {
     let lm = smollm2();
     check_figures(&lm, false);
     // The RoPE model's embedding figure says there are no position embeddings.
-    let svg = figures::make("embedding-module", json!({}), Some(&lm)).unwrap().svg().unwrap();
-    assert!(svg.contains("position embeddings: none (RoPE)"), "the figure should say so");
+    let svg = figures::make("embedding-module", json!({}), Some(&lm))
+        .unwrap()
+        .svg()
+        .unwrap();
+    assert!(
+        svg.contains("position embeddings: none (RoPE)"),
+        "the figure should say so"
+    );
 }
 
 #[test]
 fn figure_parameters_out_of_range_give_clear_errors() {
     let (_d, lm) = synthetic_small();
-    let e = figures::make("attention-block1-heads", json!({"layer": 2}), Some(&lm)).err().unwrap().to_string();
+    let e = figures::make("attention-block1-heads", json!({"layer": 2}), Some(&lm))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("block 2 does not exist") && e.contains("2 blocks"), "{e}");
-    let e = figures::make("attention-head1-blocks", json!({"head": 9}), Some(&lm)).err().unwrap().to_string();
+    let e = figures::make("attention-head1-blocks", json!({"head": 9}), Some(&lm))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("head 9 does not exist") && e.contains("4 heads"), "{e}");
-    let e = figures::make("attn-proj-matrix", json!({"layer": 5}), Some(&lm)).err().unwrap().to_string();
+    let e = figures::make("attn-proj-matrix", json!({"layer": 5}), Some(&lm))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("block 5 does not exist"), "{e}");
-    let e = figures::make("logit-lens", json!({"prompt": ""}), Some(&lm)).err().unwrap().to_string();
+    let e = figures::make("logit-lens", json!({"prompt": ""}), Some(&lm))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("empty"), "{e}");
 }
 
 #[test]
 fn side_by_side_names_the_missing_model() {
     let (_d, lm) = synthetic_small();
-    let missing = LoadedModel::load("/nonexistent/gpt2-folder", true).err().expect("no such folder");
-    let models: Vec<(String, Result<&LoadedModel, &gpt2_explorer::Error>)> = vec![("synthetic".into(), Ok(&lm)), ("gpt2".into(), Err(&missing))];
+    let missing = LoadedModel::load("/nonexistent/gpt2-folder", true)
+        .err()
+        .expect("no such folder");
+    let models: Vec<(String, Result<&LoadedModel, &gpt2_explorer::Error>)> =
+        vec![("synthetic".into(), Ok(&lm)), ("gpt2".into(), Err(&missing))];
     let fig = chapter6::side_by_side("The cat sat on the", &models, 5).unwrap();
     assert_eq!(fig.table.rows.len(), 5);
     let svg = fig.svg().unwrap();
-    assert!(svg.contains("gpt2") && svg.contains("missing"), "the figure should name the missing model");
+    assert!(
+        svg.contains("gpt2") && svg.contains("missing"),
+        "the figure should name the missing model"
+    );
 }

@@ -20,7 +20,12 @@ fn fails(sb: &Sandbox, args: &[&str], needles: &[&str]) -> String {
     let before = sb.snapshot();
     let out = sb.run(args);
     let line = assert_one_line_error(&out, needles);
-    assert_eq!(before, sb.snapshot(), "the failed command `{}` changed files in the sandbox", args.join(" "));
+    assert_eq!(
+        before,
+        sb.snapshot(),
+        "the failed command `{}` changed files in the sandbox",
+        args.join(" ")
+    );
     line
 }
 
@@ -36,11 +41,17 @@ fn rewrite_weights(dir: &Path, edit: impl FnOnce(&mut Entries)) {
     let path = dir.join("model.safetensors");
     let bytes = std::fs::read(&path).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
-    let mut entries: Entries = st.tensors().into_iter().map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec())).collect();
+    let mut entries: Entries = st
+        .tensors()
+        .into_iter()
+        .map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec()))
+        .collect();
     drop(st);
     edit(&mut entries);
-    let views: Vec<(String, TensorView)> =
-        entries.iter().map(|(n, d, s, b)| (n.clone(), TensorView::new(*d, s.clone(), b).unwrap())).collect();
+    let views: Vec<(String, TensorView)> = entries
+        .iter()
+        .map(|(n, d, s, b)| (n.clone(), TensorView::new(*d, s.clone(), b).unwrap()))
+        .collect();
     let data = safetensors::serialize(views, None).unwrap();
     std::fs::write(&path, data).unwrap();
 }
@@ -62,9 +73,21 @@ fn words(n: usize) -> String {
 #[test]
 fn missing_model_folder() {
     let sb = Sandbox::new();
-    fails(&sb, &["next-token", "--model", "/nonexistent/dir", "Hello"], &["/nonexistent/dir", "does not exist"]);
-    fails(&sb, &["generate", "--model", "./nope", "Hello"], &["./nope", "does not exist"]);
-    fails(&sb, &["tokens", "--model", "/nonexistent/dir", "Hello"], &["/nonexistent/dir", "does not exist"]);
+    fails(
+        &sb,
+        &["next-token", "--model", "/nonexistent/dir", "Hello"],
+        &["/nonexistent/dir", "does not exist"],
+    );
+    fails(
+        &sb,
+        &["generate", "--model", "./nope", "Hello"],
+        &["./nope", "does not exist"],
+    );
+    fails(
+        &sb,
+        &["tokens", "--model", "/nonexistent/dir", "Hello"],
+        &["/nonexistent/dir", "does not exist"],
+    );
 }
 
 #[test]
@@ -72,7 +95,11 @@ fn folder_without_config_json() {
     let sb = Sandbox::new();
     let dir = sb.synthetic_small("m");
     std::fs::remove_file(dir.join("config.json")).unwrap();
-    fails(&sb, &["next-token", "--model", p(&dir), "Hello"], &["config.json", "missing"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "Hello"],
+        &["config.json", "missing"],
+    );
 }
 
 #[test]
@@ -80,8 +107,16 @@ fn folder_without_model_safetensors() {
     let sb = Sandbox::new();
     let dir = sb.synthetic_small("m");
     std::fs::remove_file(dir.join("model.safetensors")).unwrap();
-    fails(&sb, &["next-token", "--model", p(&dir), "Hello"], &["model.safetensors", "missing"]);
-    fails(&sb, &["generate", "--model", p(&dir), "Hello"], &["model.safetensors", "missing"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "Hello"],
+        &["model.safetensors", "missing"],
+    );
+    fails(
+        &sb,
+        &["generate", "--model", p(&dir), "Hello"],
+        &["model.safetensors", "missing"],
+    );
 }
 
 #[test]
@@ -89,7 +124,11 @@ fn folder_without_tokenizer_files() {
     let sb = Sandbox::new();
     let dir = sb.path("tiny");
     copy_dir(&tiny_hf_fixture(), &dir);
-    fails(&sb, &["next-token", "--model", p(&dir), "Hello"], &["tokenizer.json", "vocab.json", "merges.txt"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "Hello"],
+        &["tokenizer.json", "vocab.json", "merges.txt"],
+    );
     fails(&sb, &["tokens", "--model", p(&dir), "Hello"], &["tokenizer.json"]);
 }
 
@@ -100,23 +139,41 @@ fn truncated_model_safetensors() {
     let w = dir.join("model.safetensors");
     let bytes = std::fs::read(&w).unwrap();
     std::fs::write(&w, &bytes[..bytes.len() / 2]).unwrap();
-    fails(&sb, &["next-token", "--model", p(&dir), "Hello"], &["model.safetensors", "truncated"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "Hello"],
+        &["model.safetensors", "truncated"],
+    );
 }
 
 #[test]
 fn garbage_model_safetensors() {
     let sb = Sandbox::new();
     let dir = sb.synthetic_small("m");
-    let garbage: Vec<u8> = (0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..5000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(dir.join("model.safetensors"), garbage).unwrap();
-    fails(&sb, &["next-token", "--model", p(&dir), "Hello"], &["model.safetensors", "corrupt"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "Hello"],
+        &["model.safetensors", "corrupt"],
+    );
     // Empty, and a header length that claims more than the file holds.
     std::fs::write(dir.join("model.safetensors"), b"").unwrap();
-    fails(&sb, &["next-token", "--model", p(&dir), "Hello"], &["model.safetensors"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "Hello"],
+        &["model.safetensors"],
+    );
     let mut lying = 100u64.to_le_bytes().to_vec();
     lying.extend_from_slice(b"{}");
     std::fs::write(dir.join("model.safetensors"), lying).unwrap();
-    fails(&sb, &["next-token", "--model", p(&dir), "Hello"], &["model.safetensors"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "Hello"],
+        &["model.safetensors"],
+    );
 }
 
 #[test]
@@ -124,18 +181,38 @@ fn invalid_config_json() {
     let sb = Sandbox::new();
     let dir = sb.synthetic_small("m");
     std::fs::write(dir.join("config.json"), "{ not json").unwrap();
-    fails(&sb, &["next-token", "--model", p(&dir), "Hello"], &["config.json", "invalid"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "Hello"],
+        &["config.json", "invalid"],
+    );
     std::fs::write(dir.join("config.json"), r#"{"vocab_size": 50257}"#).unwrap();
-    fails(&sb, &["next-token", "--model", p(&dir), "Hello"], &["config.json", "n_positions"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "Hello"],
+        &["config.json", "n_positions"],
+    );
     let dir2 = sb.synthetic_small("m2");
     edit_config(&dir2, "model_type", "bert".into());
-    fails(&sb, &["next-token", "--model", p(&dir2), "Hello"], &["config.json", "model_type", "bert"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir2), "Hello"],
+        &["config.json", "model_type", "bert"],
+    );
     // A llama model_type goes to the Llama loader, which names what its config lacks.
     edit_config(&dir2, "model_type", "llama".into());
-    fails(&sb, &["next-token", "--model", p(&dir2), "Hello"], &["config.json", "hidden_size"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir2), "Hello"],
+        &["config.json", "hidden_size"],
+    );
     edit_config(&dir2, "model_type", "gpt2".into());
     edit_config(&dir2, "n_head", 3.into());
-    fails(&sb, &["next-token", "--model", p(&dir2), "Hello"], &["config.json", "n_head"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir2), "Hello"],
+        &["config.json", "n_head"],
+    );
 }
 
 #[test]
@@ -143,7 +220,11 @@ fn config_n_embd_disagrees_with_checkpoint() {
     let sb = Sandbox::new();
     let dir = sb.synthetic_small("m");
     edit_config(&dir, "n_embd", 128.into());
-    fails(&sb, &["next-token", "--model", p(&dir), "Hello"], &["shape", "config.json"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "Hello"],
+        &["shape", "config.json"],
+    );
 }
 
 #[test]
@@ -170,7 +251,11 @@ fn config_vocab_size_disagrees_with_checkpoint() {
     let sb = Sandbox::new();
     let dir = sb.synthetic_small("m");
     edit_config(&dir, "vocab_size", 50000.into());
-    fails(&sb, &["next-token", "--model", p(&dir), "Hello"], &["wte.weight", "shape"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "Hello"],
+        &["wte.weight", "shape"],
+    );
 }
 
 #[test]
@@ -182,16 +267,30 @@ fn tokenizer_ids_outside_the_model_vocabulary() {
     for f in ["vocab.json", "merges.txt"] {
         std::fs::copy(common::tokenizer_dir().join(f), dir.join(f)).unwrap();
     }
-    fails(&sb, &["next-token", "--model", p(&dir), "Hello"], &["15496", "vocabulary", "512"]);
-    fails(&sb, &["generate", "--model", p(&dir), "Hello"], &["15496", "vocabulary"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "Hello"],
+        &["15496", "vocabulary", "512"],
+    );
+    fails(
+        &sb,
+        &["generate", "--model", p(&dir), "Hello"],
+        &["15496", "vocabulary"],
+    );
 }
 
 #[test]
 fn unexpected_extra_tensor() {
     let sb = Sandbox::new();
     let dir = sb.synthetic_small("m");
-    rewrite_weights(&dir, |e| e.push(("h.0.attn.extra_weight".into(), Dtype::F32, vec![2], vec![0; 8])));
-    fails(&sb, &["next-token", "--model", p(&dir), "Hello"], &["h.0.attn.extra_weight", "unexpected"]);
+    rewrite_weights(&dir, |e| {
+        e.push(("h.0.attn.extra_weight".into(), Dtype::F32, vec![2], vec![0; 8]))
+    });
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "Hello"],
+        &["h.0.attn.extra_weight", "unexpected"],
+    );
 }
 
 #[test]
@@ -199,7 +298,11 @@ fn missing_tensor() {
     let sb = Sandbox::new();
     let dir = sb.synthetic_small("m");
     rewrite_weights(&dir, |e| e.retain(|(n, ..)| n != "h.1.mlp.c_fc.bias"));
-    fails(&sb, &["next-token", "--model", p(&dir), "Hello"], &["h.1.mlp.c_fc.bias", "missing"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "Hello"],
+        &["h.1.mlp.c_fc.bias", "missing"],
+    );
 }
 
 #[test]
@@ -211,7 +314,11 @@ fn wrong_shaped_and_wrong_typed_tensors() {
         t.2 = vec![32];
         t.3.truncate(32 * 4);
     });
-    fails(&sb, &["next-token", "--model", p(&dir), "Hello"], &["ln_f.bias", "shape", "[32]", "[64]"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "Hello"],
+        &["ln_f.bias", "shape", "[32]", "[64]"],
+    );
     let dir = sb.synthetic_small("dtype");
     rewrite_weights(&dir, |e| {
         let t = e.iter_mut().find(|(n, ..)| n == "ln_f.bias").unwrap();
@@ -224,7 +331,11 @@ fn wrong_shaped_and_wrong_typed_tensors() {
         let t = e.iter().find(|(n, ..)| n == "ln_f.bias").unwrap().clone();
         e.push(("transformer.ln_f.bias".into(), t.1, t.2, t.3));
     });
-    fails(&sb, &["next-token", "--model", p(&dir), "Hello"], &["ln_f.bias", "twice"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "Hello"],
+        &["ln_f.bias", "twice"],
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -238,7 +349,11 @@ fn empty_prompt() {
         fails(&sb, &[cmd, "--model", p(&dir), ""], &["empty"]);
     }
     std::fs::write(sb.path("empty.txt"), b"").unwrap();
-    fails(&sb, &["next-token", "--model", p(&dir), "--file", p(&sb.path("empty.txt"))], &["empty"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "--file", p(&sb.path("empty.txt"))],
+        &["empty"],
+    );
 }
 
 #[test]
@@ -253,8 +368,16 @@ fn prompt_longer_than_the_context_window() {
     let sb = Sandbox::new();
     let dir = sb.synthetic_small("m");
     let long = words(200);
-    fails(&sb, &["next-token", "--model", p(&dir), &long], &["200 tokens", "context window is 128"]);
-    fails(&sb, &["generate", "--model", p(&dir), "--max-new-tokens", "1", &long], &["200 tokens", "context window is 128"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), &long],
+        &["200 tokens", "context window is 128"],
+    );
+    fails(
+        &sb,
+        &["generate", "--model", p(&dir), "--max-new-tokens", "1", &long],
+        &["200 tokens", "context window is 128"],
+    );
 }
 
 #[test]
@@ -262,10 +385,25 @@ fn prompt_plus_new_tokens_longer_than_the_context_window() {
     let sb = Sandbox::new();
     let dir = sb.synthetic_small("m");
     let prompt = words(100); // 100 tokens: "word" and 99 " word"
-    let line = fails(&sb, &["generate", "--model", p(&dir), "--max-new-tokens", "30", &prompt], &["100 tokens", "new tokens", "128"]);
-    assert!(line.contains("at most 29"), "the error should say how many new tokens fit: {line}");
+    let line = fails(
+        &sb,
+        &["generate", "--model", p(&dir), "--max-new-tokens", "30", &prompt],
+        &["100 tokens", "new tokens", "128"],
+    );
+    assert!(
+        line.contains("at most 29"),
+        "the error should say how many new tokens fit: {line}"
+    );
     // Exactly at the edge it works: 100 + 29 - 1 = 128 positions.
-    let v = json_ok(&sb.run(&["generate", "--model", p(&dir), "--max-new-tokens", "29", "--json", &prompt]));
+    let v = json_ok(&sb.run(&[
+        "generate",
+        "--model",
+        p(&dir),
+        "--max-new-tokens",
+        "29",
+        "--json",
+        &prompt,
+    ]));
     assert_eq!(v["generated_ids"].as_array().unwrap().len(), 29);
 }
 
@@ -275,7 +413,11 @@ fn invalid_utf8_from_a_file() {
     let dir = sb.synthetic_small("m");
     let f = sb.path("bad.txt");
     std::fs::write(&f, b"Hello \xff\xfe world").unwrap();
-    fails(&sb, &["next-token", "--model", p(&dir), "--file", p(&f)], &["bad.txt", "utf-8", "offset 6"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "--file", p(&f)],
+        &["bad.txt", "utf-8", "offset 6"],
+    );
     fails(&sb, &["generate", "--model", p(&dir), "--file", p(&f)], &["utf-8"]);
     fails(&sb, &["tokens", "--model", p(&dir), "--file", p(&f)], &["utf-8"]);
 }
@@ -296,8 +438,16 @@ fn invalid_utf8_from_stdin() {
 fn unreadable_prompt_file() {
     let sb = Sandbox::new();
     let dir = sb.synthetic_small("m");
-    fails(&sb, &["next-token", "--model", p(&dir), "--file", "/nonexistent/prompt.txt"], &["/nonexistent/prompt.txt"]);
-    fails(&sb, &["next-token", "--model", p(&dir), "--file", p(sb.root())], &["cannot read"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "--file", "/nonexistent/prompt.txt"],
+        &["/nonexistent/prompt.txt"],
+    );
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "--file", p(sb.root())],
+        &["cannot read"],
+    );
 }
 
 #[test]
@@ -305,19 +455,43 @@ fn bad_temperatures() {
     let sb = Sandbox::new();
     let dir = sb.synthetic_small("m");
     for t in ["-1", "NaN", "nan", "inf", "-0.5"] {
-        fails(&sb, &["generate", "--model", p(&dir), "--temperature", t, "Hello"], &["temperature", ">= 0"]);
+        fails(
+            &sb,
+            &["generate", "--model", p(&dir), "--temperature", t, "Hello"],
+            &["temperature", ">= 0"],
+        );
     }
-    fails(&sb, &["generate", "--model", p(&dir), "--temperature", "warm", "Hello"], &["temperature"]);
+    fails(
+        &sb,
+        &["generate", "--model", p(&dir), "--temperature", "warm", "Hello"],
+        &["temperature"],
+    );
 }
 
 #[test]
 fn bad_top() {
     let sb = Sandbox::new();
     let dir = sb.synthetic_small("m");
-    fails(&sb, &["next-token", "--model", p(&dir), "--top", "0", "Hello"], &["--top", "got 0"]);
-    fails(&sb, &["next-token", "--model", p(&dir), "--top", "50258", "Hello"], &["--top", "50257"]);
-    fails(&sb, &["next-token", "--model", p(&dir), "--top", "abc", "Hello"], &["--top"]);
-    fails(&sb, &["next-token", "--model", p(&dir), "--top", "-1", "Hello"], &["-1"]);
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "--top", "0", "Hello"],
+        &["--top", "got 0"],
+    );
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "--top", "50258", "Hello"],
+        &["--top", "50257"],
+    );
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "--top", "abc", "Hello"],
+        &["--top"],
+    );
+    fails(
+        &sb,
+        &["next-token", "--model", p(&dir), "--top", "-1", "Hello"],
+        &["-1"],
+    );
 }
 
 #[test]
@@ -335,7 +509,11 @@ fn bad_arguments_are_one_line_too() {
 #[test]
 fn unknown_model_name() {
     let sb = Sandbox::new();
-    let line = fails(&sb, &["next-token", "--model", "not-a-model", "Hello"], &["not-a-model", "gpt2", "folder"]);
+    let line = fails(
+        &sb,
+        &["next-token", "--model", "not-a-model", "Hello"],
+        &["not-a-model", "gpt2", "folder"],
+    );
     assert!(!line.contains(" ,"), "stray space in: {line}");
     fails(&sb, &["next-token", "--model", "a/b/c", "Hello"], &["a/b/c"]);
 }
@@ -344,12 +522,30 @@ fn unknown_model_name() {
 fn hub_name_not_in_the_cache_offline() {
     let sb = Sandbox::new();
     let hub = sb.hf_home().join("hub");
-    for args in [&["next-token", "--model", "gpt2", "Hello"][..], &["tokens", "--model", "gpt2-medium", "Hello"], &["generate", "--model", "someone/model", "Hello"]] {
-        let line = fails(&sb, args, &[p(&hub), "not in the Hugging Face cache", "offline", "HF_HOME", "Fix"]);
-        assert!(line.contains(args[2].rsplit('/').next().unwrap()), "the error should name the model: {line}");
+    for args in [
+        &["next-token", "--model", "gpt2", "Hello"][..],
+        &["tokens", "--model", "gpt2-medium", "Hello"],
+        &["generate", "--model", "someone/model", "Hello"],
+    ] {
+        let line = fails(
+            &sb,
+            args,
+            &[p(&hub), "not in the Hugging Face cache", "offline", "HF_HOME", "Fix"],
+        );
+        assert!(
+            line.contains(args[2].rsplit('/').next().unwrap()),
+            "the error should name the model: {line}"
+        );
     }
-    let line = fails(&sb, &["next-token", "--model", "gpt2", "Hello"], &["models--openai-community--gpt2", "models--gpt2"]);
-    assert!(line.contains("--model"), "the fix should mention a local --model folder: {line}");
+    let line = fails(
+        &sb,
+        &["next-token", "--model", "gpt2", "Hello"],
+        &["models--openai-community--gpt2", "models--gpt2"],
+    );
+    assert!(
+        line.contains("--model"),
+        "the fix should mention a local --model folder: {line}"
+    );
 }
 
 #[test]
@@ -359,7 +555,10 @@ fn synthetic_without_tokenizer_files_leaves_nothing_behind() {
     std::fs::create_dir_all(&empty).unwrap();
     let out_dir = sb.path("out/model");
     let before = sb.snapshot();
-    let out = sb.run_env(&["synthetic", "--size", "small", "--out", p(&out_dir)], &[("GPT2_EXPLORER_CACHE", &empty)]);
+    let out = sb.run_env(
+        &["synthetic", "--size", "small", "--out", p(&out_dir)],
+        &[("GPT2_EXPLORER_CACHE", &empty)],
+    );
     assert_one_line_error(&out, &["vocab.json", "make setup"]);
     assert_eq!(before, sb.snapshot(), "a failed `synthetic` left files behind");
 }
@@ -368,7 +567,11 @@ fn synthetic_without_tokenizer_files_leaves_nothing_behind() {
 fn synthetic_onto_a_file_fails_cleanly() {
     let sb = Sandbox::new();
     std::fs::write(sb.path("afile"), b"x").unwrap();
-    fails(&sb, &["synthetic", "--size", "small", "--out", p(&sb.path("afile"))], &["afile", "not a folder"]);
+    fails(
+        &sb,
+        &["synthetic", "--size", "small", "--out", p(&sb.path("afile"))],
+        &["afile", "not a folder"],
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -380,16 +583,25 @@ fn synthetic_is_deterministic_and_leaves_no_temporary_files() {
     let a = sb.synthetic_small("a");
     let b = sb.synthetic_small("b");
     for f in ["config.json", "model.safetensors", "vocab.json", "merges.txt"] {
-        assert!(std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(), "{f} differs between two runs");
+        assert!(
+            std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
+            "{f} differs between two runs"
+        );
     }
     // Rewriting into an existing folder replaces the files in place.
     let out = sb.run(&["synthetic", "--size", "small", "--seed", "7", "--out", p(&a)]);
     assert!(out.status.success(), "{}", common::stderr(&out));
     assert!(std::fs::read(a.join("model.safetensors")).unwrap() != std::fs::read(b.join("model.safetensors")).unwrap());
-    let mut names: Vec<String> = std::fs::read_dir(sb.root()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(sb.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     assert_eq!(names, ["a", "b", "cwd", "hf"]);
-    let mut names: Vec<String> = std::fs::read_dir(&a).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     assert_eq!(names, ["config.json", "merges.txt", "model.safetensors", "vocab.json"]);
 }
@@ -399,7 +611,12 @@ fn tokens_json_hello_world() {
     let sb = Sandbox::new();
     let dir = sb.synthetic_small("m");
     let v = json_ok(&sb.run(&["tokens", "--json", "--model", p(&dir), "Hello world!"]));
-    let ids: Vec<u64> = v["ids"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
+    let ids: Vec<u64> = v["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect();
     assert_eq!(ids, HELLO_IDS);
     assert_eq!(v["tokens"], serde_json::json!(["Hello", " world", "!"]));
     assert_eq!(v["model"], p(&dir));
@@ -425,7 +642,11 @@ fn tokens_needs_only_the_tokenizer() {
 fn help_and_version_still_work() {
     let sb = Sandbox::new();
     let out = sb.run(&["--help"]);
-    assert!(out.status.success() && stdout(&out).contains("next-token"), "{}", common::stderr(&out));
+    assert!(
+        out.status.success() && stdout(&out).contains("next-token"),
+        "{}",
+        common::stderr(&out)
+    );
     let out = sb.run(&["generate", "--help"]);
     assert!(out.status.success() && stdout(&out).contains("--temperature"));
     let out = sb.run(&["--version"]);
@@ -458,7 +679,12 @@ fn next_token_json_schema() {
     let v = json_ok(&sb.run(&["next-token", "--top", "5", "--json", "--model", p(&dir), "Hello world!"]));
     assert_eq!(keys(&v), ["model", "prompt_ids", "top"]);
     assert!(v["model"].is_string());
-    let ids: Vec<u64> = v["prompt_ids"].as_array().unwrap().iter().map(|x| x.as_u64().expect("an integer id")).collect();
+    let ids: Vec<u64> = v["prompt_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().expect("an integer id"))
+        .collect();
     assert_eq!(ids, HELLO_IDS);
     let top = v["top"].as_array().unwrap();
     assert_eq!(top.len(), 5);
@@ -473,7 +699,10 @@ fn next_token_json_schema() {
         let logprob = row["logprob"].as_f64().unwrap();
         assert!(prob > 0.0 && prob <= 1.0, "prob {prob}");
         assert!(prob <= last, "probabilities are not descending: {top:?}");
-        assert!((logprob - prob.ln()).abs() < 1e-9, "logprob {logprob} != ln(prob {prob})");
+        assert!(
+            (logprob - prob.ln()).abs() < 1e-9,
+            "logprob {logprob} != ln(prob {prob})"
+        );
         last = prob;
     }
     // The table form: the prompt, then one line per token.
@@ -481,7 +710,10 @@ fn next_token_json_schema() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4, "{text}");
     assert_eq!(lines[0], "Hello world!");
-    assert!(lines[1].trim_start().starts_with("1.") && lines[1].contains(&format!("id {}", top[0]["id"])), "{text}");
+    assert!(
+        lines[1].trim_start().starts_with("1.") && lines[1].contains(&format!("id {}", top[0]["id"])),
+        "{text}"
+    );
 }
 
 fn generate(sb: &Sandbox, dir: &Path, extra: &[&str]) -> Value {
@@ -492,14 +724,22 @@ fn generate(sb: &Sandbox, dir: &Path, extra: &[&str]) -> Value {
 }
 
 fn ids(v: &Value) -> Vec<u32> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().expect("an integer id") as u32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().expect("an integer id") as u32)
+        .collect()
 }
 
 #[test]
 fn generate_json_schema_and_seeds() {
     let sb = Sandbox::new();
     let dir = sb.synthetic_small("m");
-    let a = generate(&sb, &dir, &["--temperature", "0.8", "--seed", "1", "--max-new-tokens", "30"]);
+    let a = generate(
+        &sb,
+        &dir,
+        &["--temperature", "0.8", "--seed", "1", "--max-new-tokens", "30"],
+    );
     let mut k = keys(&a);
     k.retain(|x| x != "temperature");
     assert_eq!(k, ["generated_ids", "model", "prompt_ids", "seed", "text"]);
@@ -516,12 +756,34 @@ fn generate_json_schema_and_seeds() {
     let tok = gpt2_explorer::Tokenizer::from_dir(&dir).unwrap();
     assert_eq!(a["text"].as_str().unwrap(), tok.decode(&gen).unwrap());
     // The same seed gives the same text; another seed another text.
-    let b = generate(&sb, &dir, &["--temperature", "0.8", "--seed", "1", "--max-new-tokens", "30"]);
+    let b = generate(
+        &sb,
+        &dir,
+        &["--temperature", "0.8", "--seed", "1", "--max-new-tokens", "30"],
+    );
     assert_eq!(a, b);
-    let c = generate(&sb, &dir, &["--temperature", "0.8", "--seed", "2", "--max-new-tokens", "30"]);
-    assert_ne!(a["generated_ids"], c["generated_ids"], "seeds 1 and 2 gave the same 30 tokens");
+    let c = generate(
+        &sb,
+        &dir,
+        &["--temperature", "0.8", "--seed", "2", "--max-new-tokens", "30"],
+    );
+    assert_ne!(
+        a["generated_ids"], c["generated_ids"],
+        "seeds 1 and 2 gave the same 30 tokens"
+    );
     // The plain form prints the prompt and its continuation.
-    let out = sb.run(&["generate", "--temperature", "0.8", "--seed", "1", "--max-new-tokens", "30", "--model", p(&dir), "Hello world!"]);
+    let out = sb.run(&[
+        "generate",
+        "--temperature",
+        "0.8",
+        "--seed",
+        "1",
+        "--max-new-tokens",
+        "30",
+        "--model",
+        p(&dir),
+        "Hello world!",
+    ]);
     assert_eq!(stdout(&out), format!("Hello world!{}\n", a["text"].as_str().unwrap()));
 }
 
@@ -529,8 +791,16 @@ fn generate_json_schema_and_seeds() {
 fn temperature_zero_is_greedy() {
     let sb = Sandbox::new();
     let dir = sb.synthetic_small("m");
-    let a = generate(&sb, &dir, &["--temperature", "0", "--seed", "1", "--max-new-tokens", "12"]);
-    let b = generate(&sb, &dir, &["--temperature", "0", "--seed", "99", "--max-new-tokens", "12"]);
+    let a = generate(
+        &sb,
+        &dir,
+        &["--temperature", "0", "--seed", "1", "--max-new-tokens", "12"],
+    );
+    let b = generate(
+        &sb,
+        &dir,
+        &["--temperature", "0", "--seed", "99", "--max-new-tokens", "12"],
+    );
     let c = generate(&sb, &dir, &["--max-new-tokens", "12"]); // the default temperature is 0
     assert_eq!(a["generated_ids"], b["generated_ids"]);
     assert_eq!(a["generated_ids"], c["generated_ids"]);
@@ -560,7 +830,11 @@ fn a_closed_stdout_is_not_a_panic() {
     let out = child.wait_with_output().unwrap();
     let err = common::stderr(&out);
     assert!(!err.contains("panicked"), "{err}");
-    assert!(out.status.success(), "a closed pipe should end the program quietly: {:?} {err}", out.status);
+    assert!(
+        out.status.success(),
+        "a closed pipe should end the program quietly: {:?} {err}",
+        out.status
+    );
 }
 
 /// `figures list | head -5`: the reader goes away; the binary ends quietly (status 0,
@@ -570,7 +844,12 @@ fn a_closed_stdout_is_not_a_panic() {
 fn figures_list_into_a_closed_pipe_ends_quietly() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_figures")).arg("list").stdout(writer).stderr(std::process::Stdio::piped()).output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_figures"))
+        .arg("list")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "status {:?}, stderr: {err}", out.status);
     assert!(err.is_empty(), "stderr: {err}");
@@ -584,11 +863,21 @@ fn library_errors_are_told_in_the_flag_names() {
     let lib = Error::BadTopK { k: 0, vocab: 50257 };
     assert!(!lib.to_string().contains("--"), "{lib}");
     let e = anyhow::Error::from(lib).context("next-word table");
-    assert_eq!(gpt2_explorer::cli::message(&e), "next-word table: --top must be between 1 and the vocabulary size 50257, got 0");
+    assert_eq!(
+        gpt2_explorer::cli::message(&e),
+        "next-word table: --top must be between 1 and the vocabulary size 50257, got 0"
+    );
     let e = anyhow::Error::from(Error::CudaNotBuilt { asked: "cuda".into() });
     let m = gpt2_explorer::cli::message(&e);
-    assert!(m.starts_with("--device cuda: this build has no GPU support") && m.ends_with("or use --device cpu"), "{m}");
-    let lib = Error::MultiToken { word: "alligator".into(), n: 3, tokens: "…".into() };
+    assert!(
+        m.starts_with("--device cuda: this build has no GPU support") && m.ends_with("or use --device cpu"),
+        "{m}"
+    );
+    let lib = Error::MultiToken {
+        word: "alligator".into(),
+        n: 3,
+        tokens: "…".into(),
+    };
     assert!(!lib.to_string().contains("--multi-token"));
     assert!(gpt2_explorer::cli::message(&anyhow::Error::from(lib)).contains("--multi-token first"));
 }

@@ -18,25 +18,40 @@ fn reference() -> serde_json::Value {
 fn loader_matches_the_python_reference() {
     let m = Mnist::load_default().expect("MNIST missing: run `make setup`");
     let r = reference();
-    let counts: Vec<i64> = r["counts"].as_array().unwrap().iter().map(|c| c.as_i64().unwrap()).collect();
+    let counts: Vec<i64> = r["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_i64().unwrap())
+        .collect();
     assert_eq!(m.len() as i64, counts.iter().sum::<i64>());
     assert_eq!(m.len(), 10_000);
-    let offsets: Vec<i64> = counts.iter().scan(0, |acc, c| {
-        let o = *acc;
-        *acc += c;
-        Some(o)
-    })
-    .collect();
+    let offsets: Vec<i64> = counts
+        .iter()
+        .scan(0, |acc, c| {
+            let o = *acc;
+            *acc += c;
+            Some(o)
+        })
+        .collect();
     for d in 0..10 {
         assert_eq!(m.of_digit(d).len() as i64, counts[d as usize], "digit {d}");
     }
     for p in r["pixels"].as_array().unwrap() {
-        let (d, k, row, col) = (p["digit"].as_i64().unwrap(), p["image"].as_i64().unwrap(), p["row"].as_i64().unwrap(), p["col"].as_i64().unwrap());
+        let (d, k, row, col) = (
+            p["digit"].as_i64().unwrap(),
+            p["image"].as_i64().unwrap(),
+            p["row"].as_i64().unwrap(),
+            p["col"].as_i64().unwrap(),
+        );
         let i = offsets[d as usize] + k;
         assert_eq!(m.label(i as usize), d);
         let got = m.images.double_value(&[i, 0, row, col]);
         let want = p["value"].as_f64().unwrap();
-        assert!((got - want).abs() < 1e-6, "digit {d} image {k} ({row}, {col}): {got} vs {want}");
+        assert!(
+            (got - want).abs() < 1e-6,
+            "digit {d} image {k} ({row}, {col}): {got} vs {want}"
+        );
     }
     for s in r["sums"].as_array().unwrap() {
         let i = offsets[s["digit"].as_i64().unwrap() as usize] + s["image"].as_i64().unwrap();
@@ -57,12 +72,20 @@ fn missing_or_corrupt_files_name_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let e = Mnist::load(dir.path()).err().expect("an empty folder loaded");
     assert!(matches!(e, Error::MissingFile { .. }));
-    assert!(e.to_string().contains("0.json") && e.to_string().contains("make setup"), "{e}");
+    assert!(
+        e.to_string().contains("0.json") && e.to_string().contains("make setup"),
+        "{e}"
+    );
     for d in 0..10 {
         std::fs::write(dir.path().join(format!("{d}.json")), r#"{"data": [0.5, 0.5]}"#).unwrap();
     }
     let e = Mnist::load(dir.path()).err().unwrap();
-    assert!(matches!(e, Error::BadData { .. }) && e.to_string().contains("multiple of 784") && e.to_string().contains("make setup"), "{e}");
+    assert!(
+        matches!(e, Error::BadData { .. })
+            && e.to_string().contains("multiple of 784")
+            && e.to_string().contains("make setup"),
+        "{e}"
+    );
     std::fs::write(dir.path().join("0.json"), b"{\"data\": [").unwrap();
     let e = Mnist::load(dir.path()).err().unwrap();
     assert!(matches!(e, Error::BadData { .. }), "{e}");
@@ -79,7 +102,10 @@ fn blur_spreads_a_dot_as_a_normalised_gaussian() {
     assert!((b.sum(Kind::Double).double_value(&[]) - 1.0).abs() < 1e-5);
     assert!((b.double_value(&[0, 14, 14]) - 1.0 / (s * s)).abs() < 1e-6);
     assert!((b.double_value(&[0, 14, 15]) - (-0.5f64).exp() / (s * s)).abs() < 1e-6);
-    assert_eq!(Vec::<f32>::try_from(digits::blur(&img, 0.0).flatten(0, -1)).unwrap(), Vec::<f32>::try_from(img.flatten(0, -1)).unwrap());
+    assert_eq!(
+        Vec::<f32>::try_from(digits::blur(&img, 0.0).flatten(0, -1)).unwrap(),
+        Vec::<f32>::try_from(img.flatten(0, -1)).unwrap()
+    );
 }
 
 #[test]
@@ -88,29 +114,60 @@ fn pca_finds_the_closed_form_components() {
     // first component is the x axis with 90% of the variance, the second the y axis.
     let x = Tensor::from_slice(&[8.0f64, 5.0, 2.0, 5.0, 5.0, 6.0, 5.0, 4.0]).view([4, 2]);
     let (coords, ratios) = digits::pca_project(&x, 2).unwrap();
-    assert!((ratios[0] - 0.9).abs() < 1e-9 && (ratios[1] - 0.1).abs() < 1e-9, "{ratios:?}");
+    assert!(
+        (ratios[0] - 0.9).abs() < 1e-9 && (ratios[1] - 0.1).abs() < 1e-9,
+        "{ratios:?}"
+    );
     let c = Vec::<f64>::try_from(coords.flatten(0, -1)).unwrap();
     let want = [3.0, 0.0, -3.0, 0.0, 0.0, 1.0, 0.0, -1.0];
     for (g, w) in c.iter().zip(want) {
         assert!((g.abs() - f64::abs(w)).abs() < 1e-9, "{c:?}");
     }
-    assert!(c[0] > 0.0, "the sign convention (largest loading positive) gives +3 for (8, 5)");
-    assert!(matches!(digits::pca_project(&x, 3), Err(Error::BadHyperParameter { .. })));
+    assert!(
+        c[0] > 0.0,
+        "the sign convention (largest loading positive) gives +3 for (8, 5)"
+    );
+    assert!(matches!(
+        digits::pca_project(&x, 3),
+        Err(Error::BadHyperParameter { .. })
+    ));
 }
 
 #[test]
 fn lenet_default_budget_reaches_95_percent_on_held_out_digits() {
     let t0 = std::time::Instant::now();
     let m = digits::train_model(&DigitsConfig::default(), &TrainCache::default()).unwrap();
-    eprintln!("LeNet: from cache {}, trained in {:.0} s, test accuracy {:.4}, took {:.0} s", m.from_cache, m.seconds, m.test_accuracy, t0.elapsed().as_secs_f64());
+    eprintln!(
+        "LeNet: from cache {}, trained in {:.0} s, test accuracy {:.4}, took {:.0} s",
+        m.from_cache,
+        m.seconds,
+        m.test_accuracy,
+        t0.elapsed().as_secs_f64()
+    );
     assert_eq!(m.test.len(), 1996);
-    assert!(m.test_accuracy >= 0.95, "held-out accuracy {:.4} < 0.95", m.test_accuracy);
-    assert_eq!(m.net.n_params(), 20 * 25 + 20 + 50 * 20 * 25 + 50 + 800 * 500 + 500 + 5010);
-    let bad = DigitsConfig { n_train: 0, ..DigitsConfig::default() };
-    assert!(matches!(digits::train_model(&bad, &TrainCache::default()), Err(Error::BadHyperParameter { .. })));
+    assert!(
+        m.test_accuracy >= 0.95,
+        "held-out accuracy {:.4} < 0.95",
+        m.test_accuracy
+    );
+    assert_eq!(
+        m.net.n_params(),
+        20 * 25 + 20 + 50 * 20 * 25 + 50 + 800 * 500 + 500 + 5010
+    );
+    let bad = DigitsConfig {
+        n_train: 0,
+        ..DigitsConfig::default()
+    };
+    assert!(matches!(
+        digits::train_model(&bad, &TrainCache::default()),
+        Err(Error::BadHyperParameter { .. })
+    ));
     let mut bad = DigitsConfig::default();
     bad.train.batch_size = 0;
-    assert!(matches!(digits::train_model(&bad, &TrainCache::default()), Err(Error::BadHyperParameter { .. })));
+    assert!(matches!(
+        digits::train_model(&bad, &TrainCache::default()),
+        Err(Error::BadHyperParameter { .. })
+    ));
 }
 
 #[test]
@@ -118,7 +175,19 @@ fn every_digit_figure_builds_and_softmax_of_the_logits_gives_the_probabilities()
     use gpt2_explorer::figures;
     use serde_json::json;
     let ids: Vec<&str> = figures::digits::figures().iter().map(|f| f.id).collect();
-    assert_eq!(ids, ["digits-samples", "digits-classifier", "digits-blur", "digit-separation", "digit-softmax", "digit-presoftmax", "digit-signatures", "digit-embedding-3d"]);
+    assert_eq!(
+        ids,
+        [
+            "digits-samples",
+            "digits-classifier",
+            "digits-blur",
+            "digit-separation",
+            "digit-softmax",
+            "digit-presoftmax",
+            "digit-signatures",
+            "digit-embedding-3d"
+        ]
+    );
     let mut tables = std::collections::HashMap::new();
     for id in &ids {
         let fig = figures::make(id, json!({}), None).unwrap_or_else(|e| panic!("{id}: {e}"));

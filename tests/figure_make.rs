@@ -13,13 +13,25 @@ fn makes_a_card_in_memory_as_svg_and_png() {
 
 #[test]
 fn refuses_unknown_ids_parameters_and_missing_models() {
-    let e = figures::make("no-such-figure", json!({}), None).err().unwrap().to_string();
+    let e = figures::make("no-such-figure", json!({}), None)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("unknown figure id `no-such-figure`"), "{e}");
-    let e = figures::make("next-word-top5", json!({"promt": "x"}), None).err().unwrap().to_string();
+    let e = figures::make("next-word-top5", json!({"promt": "x"}), None)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("has no parameter `promt`") && e.contains("prompt"), "{e}");
-    let e = figures::make("next-word-top5", json!({"prompt": "x"}), None).err().unwrap().to_string();
+    let e = figures::make("next-word-top5", json!({"prompt": "x"}), None)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("needs a model"), "{e}");
-    let e = figures::make("next-word-top5", json!([1]), None).err().unwrap().to_string();
+    let e = figures::make("next-word-top5", json!([1]), None)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("must be a JSON object"), "{e}");
 }
 
@@ -27,11 +39,23 @@ fn refuses_unknown_ids_parameters_and_missing_models() {
 /// parameters it was read as 0 or "" and drawn).
 #[test]
 fn refuses_mistyped_parameters_naming_the_key_and_the_figure() {
-    let e = figures::make("next-word-top5", json!({"top": "five"}), None).err().unwrap().to_string();
-    assert!(e.contains("figure `next-word-top5`") && e.contains("parameter `top`") && e.contains("invalid type"), "{e}");
-    let e = figures::make("fit-line", json!({"floors": -2}), None).err().unwrap().to_string();
+    let e = figures::make("next-word-top5", json!({"top": "five"}), None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("figure `next-word-top5`") && e.contains("parameter `top`") && e.contains("invalid type"),
+        "{e}"
+    );
+    let e = figures::make("fit-line", json!({"floors": -2}), None)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("figure `fit-line`: parameter `floors`"), "{e}");
-    let e = figures::make("sampled-five", json!({"seeds": [1, "two"]}), None).err().unwrap().to_string();
+    let e = figures::make("sampled-five", json!({"seeds": [1, "two"]}), None)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("parameter `seeds[1]`"), "{e}");
     assert!(!e.contains('\n'), "one line: {e}");
 }
@@ -43,14 +67,30 @@ fn captions_are_made_from_the_parameters() {
     for spec in figures::registry() {
         let params = spec.params().unwrap_or_else(|e| panic!("{}: {e}", spec.id));
         for key in figures::params::placeholders(spec.caption_template) {
-            assert!(params.contains_key(key), "{}: caption names `{key}`, which is not a parameter", spec.id);
+            assert!(
+                params.contains_key(key),
+                "{}: caption names `{key}`, which is not a parameter",
+                spec.id
+            );
         }
-        assert!(!spec.caption(&params).contains('{'), "{}: {}", spec.id, spec.caption(&params));
+        assert!(
+            !spec.caption(&params).contains('{'),
+            "{}: {}",
+            spec.id,
+            spec.caption(&params)
+        );
     }
-    let spec = figures::select(&["sampled-continuation".to_string()]).unwrap().pop().unwrap();
+    let spec = figures::select(&["sampled-continuation".to_string()])
+        .unwrap()
+        .pop()
+        .unwrap();
     let mut params = spec.params().unwrap();
     params.insert("temperature".into(), json!(1.5));
-    assert!(spec.caption(&params).contains("temperature 1.5"), "{}", spec.caption(&params));
+    assert!(
+        spec.caption(&params).contains("temperature 1.5"),
+        "{}",
+        spec.caption(&params)
+    );
 }
 
 /// Every figure of the essay's list (tests/fixtures/essay_figure_ids.txt, copied from
@@ -58,10 +98,21 @@ fn captions_are_made_from_the_parameters() {
 /// logit lens) may sit between them.
 #[test]
 fn the_registry_holds_every_essay_figure_in_essay_order() {
-    let want: Vec<String> = include_str!("fixtures/essay_figure_ids.txt").lines().filter(|l| !l.starts_with('#') && !l.is_empty()).map(str::to_string).collect();
+    let want: Vec<String> = include_str!("fixtures/essay_figure_ids.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(str::to_string)
+        .collect();
     let have: Vec<&str> = figures::registry().iter().map(|f| f.id).collect();
     let missing: Vec<&String> = want.iter().filter(|id| !have.contains(&id.as_str())).collect();
-    assert!(missing.is_empty(), "figures of the essay missing from the registry: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "figures of the essay missing from the registry: {missing:?}"
+    );
     let order: Vec<&str> = have.iter().copied().filter(|id| want.iter().any(|w| w == id)).collect();
-    assert_eq!(order, want.iter().map(String::as_str).collect::<Vec<_>>(), "registry order differs from the essay's");
+    assert_eq!(
+        order,
+        want.iter().map(String::as_str).collect::<Vec<_>>(),
+        "registry order differs from the essay's"
+    );
 }

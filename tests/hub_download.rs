@@ -61,7 +61,12 @@ fn serve(repo: &str, files: BTreeMap<String, Vec<u8>>, cut: Option<&str>) -> Fak
                 Some((a, b)) => (a, b.unwrap_or(body.len() - 1).min(body.len() - 1)),
                 None => (0, body.len() - 1),
             };
-            let etag = format!("\"{:016x}{:08x}\"", body.iter().fold(0xcbf29ce484222325u64, |h, &x| (h ^ x as u64).wrapping_mul(0x100000001b3)), body.len());
+            let etag = format!(
+                "\"{:016x}{:08x}\"",
+                body.iter().fold(0xcbf29ce484222325u64, |h, &x| (h ^ x as u64)
+                    .wrapping_mul(0x100000001b3)),
+                body.len()
+            );
             let part = &body[a..=b];
             let head = format!(
                 "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {a}-{b}/{}\r\nx-repo-commit: {COMMIT}\r\netag: {etag}\r\nConnection: close\r\n\r\n",
@@ -69,7 +74,11 @@ fn serve(repo: &str, files: BTreeMap<String, Vec<u8>>, cut: Option<&str>) -> Fak
                 body.len()
             );
             let _ = stream.write_all(head.as_bytes());
-            let send = if cut.as_deref() == Some(name) && part.len() > 1 { &part[..part.len() / 2] } else { part };
+            let send = if cut.as_deref() == Some(name) && part.len() > 1 {
+                &part[..part.len() / 2]
+            } else {
+                part
+            };
             let _ = stream.write_all(send);
         }
     });
@@ -77,7 +86,10 @@ fn serve(repo: &str, files: BTreeMap<String, Vec<u8>>, cut: Option<&str>) -> Fak
 }
 
 fn files_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    ["config.json", "model.safetensors", "vocab.json", "merges.txt"].iter().map(|f| (f.to_string(), std::fs::read(dir.join(f)).unwrap())).collect()
+    ["config.json", "model.safetensors", "vocab.json", "merges.txt"]
+        .iter()
+        .map(|f| (f.to_string(), std::fs::read(dir.join(f)).unwrap()))
+        .collect()
 }
 
 #[test]
@@ -91,15 +103,25 @@ fn downloads_into_the_standard_cache_then_works_offline() {
     let out = c.output().unwrap();
     let downloaded = json_ok(&out);
     let reference = json_ok(&sb.run(&["next-token", "--model", src.to_str().unwrap(), "--json", prompt]));
-    assert_eq!(downloaded["top"], reference["top"], "the downloaded model gives other numbers than its source folder");
+    assert_eq!(
+        downloaded["top"], reference["top"],
+        "the downloaded model gives other numbers than its source folder"
+    );
     let requested = hub.requests.lock().unwrap().clone();
-    assert!(requested.iter().any(|r| r.ends_with("/model.safetensors")), "model.safetensors was not requested: {requested:?}");
+    assert!(
+        requested.iter().any(|r| r.ends_with("/model.safetensors")),
+        "model.safetensors was not requested: {requested:?}"
+    );
 
     let repo = sb.hf_home().join("hub/models--openai-community--gpt2");
     assert_eq!(std::fs::read_to_string(repo.join("refs/main")).unwrap().trim(), COMMIT);
     for f in ["config.json", "model.safetensors", "vocab.json", "merges.txt"] {
         let p = repo.join("snapshots").join(COMMIT).join(f);
-        assert_eq!(std::fs::read(&p).unwrap(), std::fs::read(src.join(f)).unwrap(), "{f} in the cache differs from the served file");
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            std::fs::read(src.join(f)).unwrap(),
+            "{f} in the cache differs from the served file"
+        );
     }
 
     // From the cache, offline, with the server gone from the picture.
@@ -119,9 +141,18 @@ fn a_download_cut_short_leaves_no_file_in_the_snapshot() {
     let err = common::stderr(&out);
     let last = err.lines().last().unwrap_or("");
     assert!(!out.status.success() && !err.contains("panicked"), "{err}");
-    assert!(last.starts_with("error: ") && last.contains("model.safetensors") && last.contains("Fix:"), "{err}");
-    let snap = sb.hf_home().join("hub/models--openai-community--gpt2/snapshots").join(COMMIT);
-    assert!(!snap.join("model.safetensors").exists(), "a half-downloaded model.safetensors was left in the snapshot");
+    assert!(
+        last.starts_with("error: ") && last.contains("model.safetensors") && last.contains("Fix:"),
+        "{err}"
+    );
+    let snap = sb
+        .hf_home()
+        .join("hub/models--openai-community--gpt2/snapshots")
+        .join(COMMIT);
+    assert!(
+        !snap.join("model.safetensors").exists(),
+        "a half-downloaded model.safetensors was left in the snapshot"
+    );
     // And offline the model is (correctly) still not there.
     assert_one_line_error(&sb.run(&["next-token", "--model", "gpt2", "hello"]), &["gpt2"]);
 }

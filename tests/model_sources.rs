@@ -33,7 +33,13 @@ fn hub_cache(hub: &Path, folder: &str, src: &Path, refs_main: Option<&str>) -> P
         std::fs::create_dir_all(repo.join("refs")).unwrap();
         std::fs::write(repo.join("refs/main"), r).unwrap();
     }
-    for (f, blob) in [("model.safetensors", "4f1ecd2d3b4f5d0a8e7c6b5a49382716a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0"), ("config.json", "10c66461e4c109d7c8ad5d37b5e8e3d2a1b0c9f8")] {
+    for (f, blob) in [
+        (
+            "model.safetensors",
+            "4f1ecd2d3b4f5d0a8e7c6b5a49382716a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0",
+        ),
+        ("config.json", "10c66461e4c109d7c8ad5d37b5e8e3d2a1b0c9f8"),
+    ] {
         std::fs::copy(src.join(f), repo.join("blobs").join(blob)).unwrap();
         std::os::unix::fs::symlink(Path::new("../../blobs").join(blob), snap.join(f)).unwrap();
     }
@@ -66,7 +72,12 @@ fn a_folder_laid_out_like_a_hub_snapshot() {
     let sb = Sandbox::new();
     let src = sb.synthetic_small("src");
     let want = reference(&sb, &src);
-    let snap = hub_cache(&sb.path("elsewhere"), "models--openai-community--gpt2", &src, Some(COMMIT));
+    let snap = hub_cache(
+        &sb.path("elsewhere"),
+        "models--openai-community--gpt2",
+        &src,
+        Some(COMMIT),
+    );
     let (name, got) = without_model(next_token(&sb, p(&snap), &[]));
     assert_eq!(name, p(&snap));
     assert_eq!(got, want);
@@ -77,7 +88,12 @@ fn hub_name_from_hf_home_cache() {
     let sb = Sandbox::new();
     let src = sb.synthetic_small("src");
     let want = reference(&sb, &src);
-    hub_cache(&sb.hf_home().join("hub"), "models--openai-community--gpt2", &src, Some(COMMIT));
+    hub_cache(
+        &sb.hf_home().join("hub"),
+        "models--openai-community--gpt2",
+        &src,
+        Some(COMMIT),
+    );
     for model in ["gpt2", "openai-community/gpt2"] {
         let (name, got) = without_model(next_token(&sb, model, &[]));
         assert_eq!(name, model);
@@ -87,7 +103,15 @@ fn hub_name_from_hf_home_cache() {
     let v = json_ok(&sb.run(&["tokens", "--json", "--model", "gpt2", "Hello world!"]));
     assert_eq!(v["ids"], serde_json::json!([15496, 995, 0]));
     let a = json_ok(&sb.run(&["generate", "--json", "--max-new-tokens", "5", "--model", "gpt2", PROMPT]));
-    let b = json_ok(&sb.run(&["generate", "--json", "--max-new-tokens", "5", "--model", p(&src), PROMPT]));
+    let b = json_ok(&sb.run(&[
+        "generate",
+        "--json",
+        "--max-new-tokens",
+        "5",
+        "--model",
+        p(&src),
+        PROMPT,
+    ]));
     assert_eq!(a["generated_ids"], b["generated_ids"]);
     assert_eq!(a["model"], "gpt2");
 }
@@ -127,7 +151,12 @@ fn refs_main_with_a_trailing_newline() {
     let sb = Sandbox::new();
     let src = sb.synthetic_small("src");
     let want = reference(&sb, &src);
-    hub_cache(&sb.hf_home().join("hub"), "models--openai-community--gpt2", &src, Some(&format!("{COMMIT}\n")));
+    hub_cache(
+        &sb.hf_home().join("hub"),
+        "models--openai-community--gpt2",
+        &src,
+        Some(&format!("{COMMIT}\n")),
+    );
     let (_, got) = without_model(next_token(&sb, "gpt2", &[]));
     assert_eq!(got, want);
 }
@@ -142,7 +171,10 @@ fn a_single_snapshot_without_refs_main() {
     let (_, got) = without_model(next_token(&sb, "gpt2", &[]));
     assert_eq!(got, want);
     // Two snapshots and no refs/main: ambiguous, so an error that names refs/main.
-    std::fs::create_dir_all(hub.join("models--openai-community--gpt2/snapshots/0000000000000000000000000000000000000000")).unwrap();
+    std::fs::create_dir_all(
+        hub.join("models--openai-community--gpt2/snapshots/0000000000000000000000000000000000000000"),
+    )
+    .unwrap();
     let out = sb.run(&["next-token", "--model", "gpt2", PROMPT]);
     assert_one_line_error(&out, &["refs/main"]);
 }
@@ -170,7 +202,11 @@ fn incomplete_cached_snapshots_are_explained() {
     let out = sb.run(&["next-token", "--model", "gpt2", PROMPT]);
     assert_one_line_error(&out, &["lacks model.safetensors"]);
     // refs/main naming a snapshot that is not there.
-    std::fs::write(hub.join("models--openai-community--gpt2/refs/main"), "ffffffffffffffffffffffffffffffffffffffff").unwrap();
+    std::fs::write(
+        hub.join("models--openai-community--gpt2/refs/main"),
+        "ffffffffffffffffffffffffffffffffffffffff",
+    )
+    .unwrap();
     let out = sb.run(&["next-token", "--model", "gpt2", PROMPT]);
     assert_one_line_error(&out, &["ffffffffffffffffffffffffffffffffffffffff", "does not exist"]);
 }
@@ -207,7 +243,11 @@ fn a_failed_download_is_one_error_line() {
     for n in ["someone/model", "could not be downloaded", "127.0.0.1:9", "Fix"] {
         assert!(errors[0].contains(n), "the error does not mention {n}: {}", errors[0]);
     }
-    assert!(err.lines().all(|l| l.starts_with("error:") || l.starts_with("downloading ")), "unexpected stderr: {err}");
+    assert!(
+        err.lines()
+            .all(|l| l.starts_with("error:") || l.starts_with("downloading ")),
+        "unexpected stderr: {err}"
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -216,15 +256,43 @@ fn a_failed_download_is_one_error_line() {
 #[test]
 fn model_spec_parse() {
     let gpt2_repos = vec!["openai-community/gpt2".to_string(), "gpt2".to_string()];
-    assert_eq!(ModelSpec::parse("gpt2").unwrap(), ModelSpec::Hub { name: "gpt2".into(), repos: gpt2_repos.clone() });
-    assert_eq!(ModelSpec::parse("openai-community/gpt2").unwrap(), ModelSpec::Hub { name: "openai-community/gpt2".into(), repos: gpt2_repos });
+    assert_eq!(
+        ModelSpec::parse("gpt2").unwrap(),
+        ModelSpec::Hub {
+            name: "gpt2".into(),
+            repos: gpt2_repos.clone()
+        }
+    );
+    assert_eq!(
+        ModelSpec::parse("openai-community/gpt2").unwrap(),
+        ModelSpec::Hub {
+            name: "openai-community/gpt2".into(),
+            repos: gpt2_repos
+        }
+    );
     assert_eq!(
         ModelSpec::parse("distilgpt2").unwrap(),
-        ModelSpec::Hub { name: "distilgpt2".into(), repos: vec!["distilbert/distilgpt2".into(), "distilgpt2".into()] }
+        ModelSpec::Hub {
+            name: "distilgpt2".into(),
+            repos: vec!["distilbert/distilgpt2".into(), "distilgpt2".into()]
+        }
     );
-    assert_eq!(ModelSpec::parse("someone/model").unwrap(), ModelSpec::Hub { name: "someone/model".into(), repos: vec!["someone/model".into()] });
-    assert!(matches!(ModelSpec::parse("./nope"), Err(Error::MissingModelDir(p)) if p == Path::new("./nope")), "{:?}", ModelSpec::parse("./nope"));
-    assert!(matches!(ModelSpec::parse("/nonexistent/dir"), Err(Error::MissingModelDir(_))));
+    assert_eq!(
+        ModelSpec::parse("someone/model").unwrap(),
+        ModelSpec::Hub {
+            name: "someone/model".into(),
+            repos: vec!["someone/model".into()]
+        }
+    );
+    assert!(
+        matches!(ModelSpec::parse("./nope"), Err(Error::MissingModelDir(p)) if p == Path::new("./nope")),
+        "{:?}",
+        ModelSpec::parse("./nope")
+    );
+    assert!(matches!(
+        ModelSpec::parse("/nonexistent/dir"),
+        Err(Error::MissingModelDir(_))
+    ));
     assert!(matches!(ModelSpec::parse("a/b/c"), Err(Error::MissingModelDir(_))));
     match ModelSpec::parse("nonsense") {
         Err(e @ Error::UnknownModel { .. }) => {

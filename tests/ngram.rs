@@ -15,7 +15,10 @@ use gpt2_explorer::{figures, Error};
 use serde_json::{json, Value};
 
 fn tmp() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("gpt2-explorer-ngram").tempdir().unwrap()
+    tempfile::Builder::new()
+        .prefix("gpt2-explorer-ngram")
+        .tempdir()
+        .unwrap()
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
@@ -58,11 +61,29 @@ fn letters_and_words_of_a_hand_checked_text() {
     assert_eq!(w.total, 6);
     assert_eq!(w.letters, want);
     let top: HashMap<String, u64> = w.top(0).into_iter().collect();
-    assert_eq!(top, HashMap::from([("the".into(), 2), ("cat".into(), 1), ("sat".into(), 1), ("cat's".into(), 1), ("hat".into(), 1)]));
+    assert_eq!(
+        top,
+        HashMap::from([
+            ("the".into(), 2),
+            ("cat".into(), 1),
+            ("sat".into(), 1),
+            ("cat's".into(), 1),
+            ("hat".into(), 1)
+        ])
+    );
     assert_eq!(w.top(1), vec![("the".to_string(), 2)]);
     assert_eq!(w.lengths, vec![0, 0, 0, 5, 1]);
     let pairs: HashMap<String, u64> = w.top_pairs(0).into_iter().collect();
-    assert_eq!(pairs, HashMap::from([("the cat".into(), 1), ("cat sat".into(), 1), ("sat the".into(), 1), ("the cat's".into(), 1), ("cat's hat".into(), 1)]));
+    assert_eq!(
+        pairs,
+        HashMap::from([
+            ("the cat".into(), 1),
+            ("cat sat".into(), 1),
+            ("sat the".into(), 1),
+            ("the cat's".into(), 1),
+            ("cat's hat".into(), 1)
+        ])
+    );
     assert_eq!(w.pair_count("the", "cat"), 1);
     assert_eq!(w.pair_count("cat", "the"), 0);
 }
@@ -71,32 +92,63 @@ fn letters_and_words_of_a_hand_checked_text() {
 fn letter_ngram_models_of_a_hand_checked_text() {
     let m = LetterModel::of_text("cat cat act", 2).unwrap();
     let got: HashMap<String, u64> = m.ngrams().into_iter().collect();
-    let want: HashMap<String, u64> = [("_c", 2), ("ca", 2), ("at", 2), ("t_", 3), ("_a", 1), ("ac", 1), ("ct", 1)].map(|(g, n)| (g.to_string(), n)).into();
+    let want: HashMap<String, u64> = [
+        ("_c", 2),
+        ("ca", 2),
+        ("at", 2),
+        ("t_", 3),
+        ("_a", 1),
+        ("ac", 1),
+        ("ct", 1),
+    ]
+    .map(|(g, n)| (g.to_string(), n))
+    .into();
     assert_eq!(got, want);
     assert_eq!(m.total(), 12);
     assert_eq!((m.letters, m.runs, m.longest_run), (9, 3, 3));
 
     let m3 = LetterModel::of_text("cat cat act", 3).unwrap();
     let got: HashMap<String, u64> = m3.ngrams().into_iter().collect();
-    let want: HashMap<String, u64> = [("__c", 2), ("_ca", 2), ("cat", 2), ("at_", 2), ("__a", 1), ("_ac", 1), ("act", 1), ("ct_", 1)].map(|(g, n)| (g.to_string(), n)).into();
+    let want: HashMap<String, u64> = [
+        ("__c", 2),
+        ("_ca", 2),
+        ("cat", 2),
+        ("at_", 2),
+        ("__a", 1),
+        ("_ac", 1),
+        ("act", 1),
+        ("ct_", 1),
+    ]
+    .map(|(g, n)| (g.to_string(), n))
+    .into();
     assert_eq!(got, want);
 
     let m1 = LetterModel::of_text("Cat, CAT!", 1).unwrap();
-    assert_eq!((m1.count_of("c"), m1.count_of("a"), m1.count_of("t"), m1.count_of("_")), (2, 2, 2, 2));
+    assert_eq!(
+        (m1.count_of("c"), m1.count_of("a"), m1.count_of("t"), m1.count_of("_")),
+        (2, 2, 2, 2)
+    );
 
     // The letter-pair matrix: rows are the first letter, P(second | first) inside runs.
     let pm = m.letter_pair_matrix().unwrap();
     assert_eq!(pm[letter('c')][letter('a')], 2.0 / 3.0);
     assert_eq!(pm[letter('c')][letter('t')], 1.0 / 3.0);
     assert_eq!(pm[letter('a')][letter('t')], 2.0 / 3.0);
-    assert_eq!(pm[letter('t')].iter().sum::<f64>(), 0.0, "t is never followed by a letter");
+    assert_eq!(
+        pm[letter('t')].iter().sum::<f64>(),
+        0.0,
+        "t is never followed by a letter"
+    );
     assert!(m3.letter_pair_matrix().is_err());
 }
 
 #[test]
 fn apostrophes_and_non_ascii_letters() {
     let ws = ngram::words_of("Don’t stop, rock 'n' roll; café ÉCOLE naïve o''clock dogs' Bob’s");
-    assert_eq!(ws, ["don't", "stop", "rock", "n", "roll", "caf", "cole", "na", "ve", "o", "clock", "dogs", "bob's"]);
+    assert_eq!(
+        ws,
+        ["don't", "stop", "rock", "n", "roll", "caf", "cole", "na", "ve", "o", "clock", "dogs", "bob's"]
+    );
     assert_eq!(ngram::letter_index(b'Q'), Some(16));
     assert_eq!(ngram::letter_index(b'\''), None);
     assert_eq!(ngram::letter_index(0xC3), None);
@@ -139,16 +191,34 @@ fn seeded_samples_are_reproducible_and_differ_between_seeds() {
     assert_eq!(m.sample_words(20, 7), m.sample_words(20, 7));
     assert_ne!(m.sample_words(20, 7), m.sample_words(20, 8));
     let lc = LetterCounts::of_text(text);
-    assert_eq!(ngram::sample_letters(&lc, 200, 1).unwrap(), ngram::sample_letters(&lc, 200, 1).unwrap());
-    assert_ne!(ngram::sample_letters(&lc, 200, 1).unwrap(), ngram::sample_letters(&lc, 200, 2).unwrap());
-    assert_eq!(ngram::sample_letters_with_space(&lc, 200, 1).unwrap(), ngram::sample_letters_with_space(&lc, 200, 1).unwrap());
+    assert_eq!(
+        ngram::sample_letters(&lc, 200, 1).unwrap(),
+        ngram::sample_letters(&lc, 200, 1).unwrap()
+    );
+    assert_ne!(
+        ngram::sample_letters(&lc, 200, 1).unwrap(),
+        ngram::sample_letters(&lc, 200, 2).unwrap()
+    );
+    assert_eq!(
+        ngram::sample_letters_with_space(&lc, 200, 1).unwrap(),
+        ngram::sample_letters_with_space(&lc, 200, 1).unwrap()
+    );
 
     let d = tmp();
     let c = Corpus::open(write(d.path(), "t.txt", text.as_bytes())).unwrap();
     let w = WordCounts::count(&c, 2).unwrap();
-    assert_eq!(w.sample_chains("cat", 3, 10, 5).unwrap(), w.sample_chains("cat", 3, 10, 5).unwrap());
-    assert_eq!(w.sample_independent(30, 0, 5).unwrap(), w.sample_independent(30, 0, 5).unwrap());
-    assert_ne!(w.sample_independent(30, 0, 5).unwrap(), w.sample_independent(30, 0, 6).unwrap());
+    assert_eq!(
+        w.sample_chains("cat", 3, 10, 5).unwrap(),
+        w.sample_chains("cat", 3, 10, 5).unwrap()
+    );
+    assert_eq!(
+        w.sample_independent(30, 0, 5).unwrap(),
+        w.sample_independent(30, 0, 5).unwrap()
+    );
+    assert_ne!(
+        w.sample_independent(30, 0, 5).unwrap(),
+        w.sample_independent(30, 0, 6).unwrap()
+    );
     // Every step of a chain is a 2-gram of the text.
     for chain in w.sample_chains("the", 5, 12, 1).unwrap() {
         assert_eq!(chain[0], "the");
@@ -174,7 +244,10 @@ fn sampling_follows_the_counts() {
     let ws = ngram::sample_words_with_lengths(&lc, &[0, 0, 1, 0, 0, 1], 1000, 3).unwrap();
     assert!(ws.iter().all(|w| w.len() == 2 || w.len() == 5));
     let twos = ws.iter().filter(|w| w.len() == 2).count();
-    assert!((400..600).contains(&twos), "{twos} of 1000 words have length 2, want about 500");
+    assert!(
+        (400..600).contains(&twos),
+        "{twos} of 1000 words have length 2, want about 500"
+    );
 }
 
 #[test]
@@ -186,7 +259,10 @@ fn an_order_above_the_longest_word_reproduces_words() {
     }
     // n = 1: letters and the boundary by frequency, never an empty word.
     let m1 = LetterModel::of_text("cat dog", 1).unwrap();
-    assert!(m1.sample_words(100, 2).iter().all(|w| !w.is_empty() && w.chars().all(|c| "catdog".contains(c))));
+    assert!(m1
+        .sample_words(100, 2)
+        .iter()
+        .all(|w| !w.is_empty() && w.chars().all(|c| "catdog".contains(c))));
 }
 
 #[test]
@@ -200,9 +276,16 @@ fn bad_orders_are_clear_errors() {
     let d = tmp();
     let c = Corpus::open(write(d.path(), "one.txt", b"hello 123")).unwrap();
     assert!(WordCounts::count(&c, 0).unwrap_err().to_string().contains("1, 2 or 3"));
-    assert!(WordCounts::count(&c, 2).unwrap_err().to_string().contains("too small for word 2-grams"));
+    assert!(WordCounts::count(&c, 2)
+        .unwrap_err()
+        .to_string()
+        .contains("too small for word 2-grams"));
     let w = WordCounts::count(&c, 1).unwrap();
-    assert!(w.sample_chains("hello", 1, 3, 0).unwrap_err().to_string().contains("2-gram"));
+    assert!(w
+        .sample_chains("hello", 1, 3, 0)
+        .unwrap_err()
+        .to_string()
+        .contains("2-gram"));
     let c = Corpus::open(write(d.path(), "digits.txt", b"123 456")).unwrap();
     assert!(ngram::count_letters(&c).unwrap_err().to_string().contains("no letters"));
     let c = Corpus::open(write(d.path(), "two.txt", b"hello world")).unwrap();
@@ -239,7 +322,11 @@ fn a_folder_skips_files_that_are_not_text() {
     write(&dir, "blank.txt", b"");
     let c = Corpus::open(&dir).unwrap();
     assert_eq!(c.files.len(), 2, "{:?}", c.files);
-    let skipped: Vec<String> = c.skipped.iter().map(|s| format!("{} {}", s.path.file_name().unwrap().to_string_lossy(), s.reason)).collect();
+    let skipped: Vec<String> = c
+        .skipped
+        .iter()
+        .map(|s| format!("{} {}", s.path.file_name().unwrap().to_string_lossy(), s.reason))
+        .collect();
     assert_eq!(skipped.len(), 2, "{skipped:?}");
     assert!(skipped[0].starts_with("image.png looks binary"), "{skipped:?}");
     assert!(skipped[1].starts_with("old.txt is not UTF-8"), "{skipped:?}");
@@ -265,14 +352,19 @@ fn fixture() -> Value {
 }
 
 fn default_corpus() -> Corpus {
-    Corpus::default_english().unwrap_or_else(|e| panic!("the default English sample is missing: run `make setup` ({e})"))
+    Corpus::default_english()
+        .unwrap_or_else(|e| panic!("the default English sample is missing: run `make setup` ({e})"))
 }
 
 #[test]
 fn default_corpus_counts_match_python_counter() {
     let fx = fixture();
     let c = default_corpus();
-    assert_eq!(c.files.len() as u64, fx["files"].as_u64().unwrap(), "a different corpus than the fixture's: rerun make_fixture.py");
+    assert_eq!(
+        c.files.len() as u64,
+        fx["files"].as_u64().unwrap(),
+        "a different corpus than the fixture's: rerun make_fixture.py"
+    );
     assert_eq!(c.bytes, fx["bytes"].as_u64().unwrap());
     assert!(c.skipped.is_empty(), "{:?}", c.skipped);
 
@@ -289,10 +381,21 @@ fn default_corpus_counts_match_python_counter() {
             let want = fx["letter_pairs"][format!("{a}{b}")].as_u64().unwrap();
             max_diff = max_diff.max((m.count_of(&format!("{a}{b}")) as i64 - want as i64).abs());
         }
-        assert_eq!(m.count_of(&format!("_{a}")), fx["run_first_letter"][&a].as_u64().unwrap(), "_{a}");
-        assert_eq!(m.count_of(&format!("{a}_")), fx["run_last_letter"][&a].as_u64().unwrap(), "{a}_");
+        assert_eq!(
+            m.count_of(&format!("_{a}")),
+            fx["run_first_letter"][&a].as_u64().unwrap(),
+            "_{a}"
+        );
+        assert_eq!(
+            m.count_of(&format!("{a}_")),
+            fx["run_last_letter"][&a].as_u64().unwrap(),
+            "{a}_"
+        );
     }
-    assert_eq!(max_diff, 0, "letter-pair counts differ from Python's by up to {max_diff}");
+    assert_eq!(
+        max_diff, 0,
+        "letter-pair counts differ from Python's by up to {max_diff}"
+    );
 
     let w = WordCounts::count(&c, 2).unwrap();
     assert_eq!(w.total, fx["total_words"].as_u64().unwrap());
@@ -301,7 +404,11 @@ fn default_corpus_counts_match_python_counter() {
     let top: Vec<Value> = w.top(200).into_iter().map(|(s, n)| json!([s, n])).collect();
     assert_eq!(Value::Array(top), fx["top_words"]);
     for (len, n) in fx["word_lengths"].as_object().unwrap() {
-        assert_eq!(w.lengths[len.parse::<usize>().unwrap()], n.as_u64().unwrap(), "words of {len} letters");
+        assert_eq!(
+            w.lengths[len.parse::<usize>().unwrap()],
+            n.as_u64().unwrap(),
+            "words of {len} letters"
+        );
     }
     assert_eq!(w.distinct_pairs() as u64, fx["distinct_word_pairs"].as_u64().unwrap());
     let top_pairs: Vec<Value> = w.top_pairs(100).into_iter().map(|(s, n)| json!([s, n])).collect();
@@ -317,7 +424,11 @@ fn letter_pair_rows_sum_to_one_and_q_is_followed_by_u() {
     let pm = m.letter_pair_matrix().unwrap();
     for (i, row) in pm.iter().enumerate() {
         let s: f64 = row.iter().sum();
-        assert!((s - 1.0).abs() < 1e-12, "row {} sums to {s}", ngram::symbol_char(i as u8));
+        assert!(
+            (s - 1.0).abs() < 1e-12,
+            "row {} sums to {s}",
+            ngram::symbol_char(i as u8)
+        );
     }
     let p_u_q = pm[letter('q')][letter('u')];
     assert!(p_u_q > 0.97, "P(u | q) = {p_u_q}");
@@ -334,7 +445,10 @@ fn brown_tags_are_read() {
     assert_eq!(tags["jury"].0, "nn");
     assert_eq!(tags["said"].0, "vbd");
     let d = tmp();
-    assert!(corpus::brown_tagged_words(d.path()).unwrap_err().to_string().contains("make setup"));
+    assert!(corpus::brown_tagged_words(d.path())
+        .unwrap_err()
+        .to_string()
+        .contains("make setup"));
 }
 
 // ---------- the CLI ----------
@@ -345,8 +459,24 @@ fn cli_counts_samples_and_bad_input() {
     let f = write(sb.root(), "t.txt", b"The cat sat. The CAT's hat!");
     let f = f.to_str().unwrap();
     let v = common::json_ok(&sb.run(&["ngrams", "letters", "--n", "1", "--corpus", f, "--json", "--top", "0"]));
-    let got: HashMap<String, u64> = v["ngrams"].as_array().unwrap().iter().map(|g| (g["ngram"].as_str().unwrap().to_string(), g["count"].as_u64().unwrap())).collect();
-    assert_eq!(got, HashMap::from([("t".into(), 6), ("a".into(), 4), ("h".into(), 3), ("e".into(), 2), ("c".into(), 2), ("s".into(), 2), ("_".into(), 7)]));
+    let got: HashMap<String, u64> = v["ngrams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["ngram"].as_str().unwrap().to_string(), g["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        HashMap::from([
+            ("t".into(), 6),
+            ("a".into(), 4),
+            ("h".into(), 3),
+            ("e".into(), 2),
+            ("c".into(), 2),
+            ("s".into(), 2),
+            ("_".into(), 7)
+        ])
+    );
     assert_eq!(v["total"], 26);
 
     let o = sb.run(&["ngrams", "words", "--n", "2", "--corpus", f, "--csv"]);
@@ -354,22 +484,45 @@ fn cli_counts_samples_and_bad_input() {
     assert!(text.starts_with("ngram,count,probability\n"), "{text}");
     assert!(text.contains("the cat,1,0.2\n"), "{text}");
 
-    let a = sb.run(&["ngrams", "letters", "--n", "3", "--corpus", f, "--sample", "5", "--seed", "9"]);
-    let b = sb.run(&["ngrams", "letters", "--n", "3", "--corpus", f, "--sample", "5", "--seed", "9"]);
+    let a = sb.run(&[
+        "ngrams", "letters", "--n", "3", "--corpus", f, "--sample", "5", "--seed", "9",
+    ]);
+    let b = sb.run(&[
+        "ngrams", "letters", "--n", "3", "--corpus", f, "--sample", "5", "--seed", "9",
+    ]);
     assert!(a.status.success());
     assert_eq!(a.stdout, b.stdout);
     assert_eq!(common::stdout(&a).split_whitespace().count(), 5);
-    let v = common::json_ok(&sb.run(&["ngrams", "words", "--n", "2", "--corpus", f, "--sample", "4", "--start", "the", "--json"]));
+    let v = common::json_ok(&sb.run(&[
+        "ngrams", "words", "--n", "2", "--corpus", f, "--sample", "4", "--start", "the", "--json",
+    ]));
     assert_eq!(v["samples"][0], "the");
 
-    common::assert_one_line_error(&sb.run(&["ngrams", "letters", "--n", "0", "--corpus", f]), &["at least 1"]);
+    common::assert_one_line_error(
+        &sb.run(&["ngrams", "letters", "--n", "0", "--corpus", f]),
+        &["at least 1"],
+    );
     common::assert_one_line_error(&sb.run(&["ngrams", "words", "--n", "3", "--corpus", f]), &["1 or 2"]);
-    common::assert_one_line_error(&sb.run(&["ngrams", "letters", "--corpus", "/no/such/file.txt"]), &["does not exist"]);
+    common::assert_one_line_error(
+        &sb.run(&["ngrams", "letters", "--corpus", "/no/such/file.txt"]),
+        &["does not exist"],
+    );
     let empty = write(sb.root(), "e.txt", b"");
-    common::assert_one_line_error(&sb.run(&["ngrams", "letters", "--corpus", empty.to_str().unwrap()]), &["empty"]);
+    common::assert_one_line_error(
+        &sb.run(&["ngrams", "letters", "--corpus", empty.to_str().unwrap()]),
+        &["empty"],
+    );
     let small = write(sb.root(), "small.txt", b"hi");
-    common::assert_one_line_error(&sb.run(&["ngrams", "letters", "--n", "5", "--corpus", small.to_str().unwrap()]), &["too small"]);
-    common::assert_one_line_error(&sb.run(&["ngrams", "words", "--n", "2", "--corpus", f, "--sample", "3", "--start", "zebra"]), &["zebra"]);
+    common::assert_one_line_error(
+        &sb.run(&["ngrams", "letters", "--n", "5", "--corpus", small.to_str().unwrap()]),
+        &["too small"],
+    );
+    common::assert_one_line_error(
+        &sb.run(&[
+            "ngrams", "words", "--n", "2", "--corpus", f, "--sample", "3", "--start", "zebra",
+        ]),
+        &["zebra"],
+    );
 
     // A folder with a binary file: a warning line, then the counts.
     let dir = sb.root().join("mixed");
@@ -378,7 +531,10 @@ fn cli_counts_samples_and_bad_input() {
     let o = sb.run(&["ngrams", "letters", "--corpus", dir.to_str().unwrap(), "--json"]);
     assert!(o.status.success(), "{}", common::stderr(&o));
     let err = common::stderr(&o);
-    assert!(err.starts_with("warning: skipped ") && err.contains("b.bin") && err.lines().count() == 1, "{err}");
+    assert!(
+        err.starts_with("warning: skipped ") && err.contains("b.bin") && err.lines().count() == 1,
+        "{err}"
+    );
     assert_eq!(common::json_ok(&o)["total"], 4);
 }
 
@@ -412,7 +568,9 @@ fn every_chapter2_figure_builds_from_real_text() {
     }
     // The heatmap's CSV: the q row holds only u (P(u | q) near 1).
     let fig = figures::make("letter-2gram-heatmap", Value::Null, None).unwrap();
-    let qu: f64 = fig.table.rows.iter().find(|r| r[0] == "q" && r[1] == "u").unwrap()[3].parse().unwrap();
+    let qu: f64 = fig.table.rows.iter().find(|r| r[0] == "q" && r[1] == "u").unwrap()[3]
+        .parse()
+        .unwrap();
     assert!(qu > 0.97, "{qu}");
     // The cat/dog stand-ins are named.
     let specs = figures::chapter2::figures();
@@ -428,6 +586,9 @@ fn every_chapter2_figure_builds_from_real_text() {
     let fig = figures::make("letters-english", json!({"corpus": own.to_str().unwrap()}), None).unwrap();
     let y: u64 = fig.table.rows.iter().find(|r| r[0] == "y").unwrap()[1].parse().unwrap();
     assert_eq!(y, 4);
-    let e = figures::make("letters-english", json!({"corpus": "/no/such/corpus"}), None).err().unwrap().to_string();
+    let e = figures::make("letters-english", json!({"corpus": "/no/such/corpus"}), None)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("does not exist"), "{e}");
 }

@@ -96,7 +96,14 @@ fn the_trainable_gpt2_learns_and_training_is_deterministic() {
         n_embd: 16,
         max_len: 8,
         p_end: 0.3,
-        train: TrainConfig { seed, optimizer: Optimizer::Adam, lr: 1e-2, iterations: 40, batch_size: 16, progress: false },
+        train: TrainConfig {
+            seed,
+            optimizer: Optimizer::Adam,
+            lr: 1e-2,
+            iterations: 40,
+            batch_size: 16,
+            progress: false,
+        },
     };
     let dir = tempfile::tempdir().unwrap();
     let cache = TrainCache::in_dir(dir.path());
@@ -110,11 +117,17 @@ fn the_trainable_gpt2_learns_and_training_is_deterministic() {
     let first: f64 = a.history.loss[..5].iter().sum::<f64>() / 5.0;
     let last: f64 = a.history.loss[35..].iter().sum::<f64>() / 5.0;
     // ln 3 = 1.10 is the loss of a uniform guess.
-    assert!(first > 0.9 && last < first * 0.8, "loss did not fall: {first} -> {last}");
+    assert!(
+        first > 0.9 && last < first * 0.8,
+        "loss did not fall: {first} -> {last}"
+    );
     // The cached weights reproduce the trained model's outputs.
     let again = parens::train_model(&tiny(3), &cache).unwrap();
     assert!(again.from_cache);
-    assert_eq!(again.next_probs(&[OPEN, OPEN, CLOSE]).unwrap(), a.next_probs(&[OPEN, OPEN, CLOSE]).unwrap());
+    assert_eq!(
+        again.next_probs(&[OPEN, OPEN, CLOSE]).unwrap(),
+        a.next_probs(&[OPEN, OPEN, CLOSE]).unwrap()
+    );
     // A corrupted cache file is retrained (train's cache warns on stderr), to the same weights.
     for f in std::fs::read_dir(dir.path()).unwrap().flatten() {
         if f.path().extension().is_some_and(|e| e == "safetensors") {
@@ -131,13 +144,21 @@ fn bad_settings_are_clear_errors() {
     let mut c = ParensConfig::default_budget(2);
     c.n_embd = 100;
     match c.validate() {
-        Err(e @ Error::BadHyperParameter { .. }) => assert!(e.to_string().contains("multiple of the number of heads"), "{e}"),
+        Err(e @ Error::BadHyperParameter { .. }) => {
+            assert!(e.to_string().contains("multiple of the number of heads"), "{e}")
+        }
         other => panic!("{other:?}"),
     }
     let mut c = ParensConfig::default_budget(2);
     c.train.lr = -1.0;
-    assert!(matches!(parens::train_model(&c, &TrainCache::in_dir(tempfile::tempdir().unwrap().path())), Err(Error::BadHyperParameter { .. })));
-    assert!(matches!(ParensConfig::named("huge", 2), Err(Error::BadHyperParameter { .. })));
+    assert!(matches!(
+        parens::train_model(&c, &TrainCache::in_dir(tempfile::tempdir().unwrap().path())),
+        Err(Error::BadHyperParameter { .. })
+    ));
+    assert!(matches!(
+        ParensConfig::named("huge", 2),
+        Err(Error::BadHyperParameter { .. })
+    ));
     assert!(matches!(parens::parse("(x)"), Err(Error::BadHyperParameter { .. })));
 }
 
@@ -145,13 +166,24 @@ fn bad_settings_are_clear_errors() {
 fn default_budget_model_puts_over_90_percent_on_legal_next_tokens() {
     let t0 = std::time::Instant::now();
     let m = parens::train_model(&ParensConfig::default_budget(2), &TrainCache::default()).unwrap();
-    eprintln!("2-block model: from cache {}, {:.0} s, final loss {:?}, test took {:.0} s", m.from_cache, m.seconds, m.history.last(), t0.elapsed().as_secs_f64());
+    eprintln!(
+        "2-block model: from cache {}, {:.0} s, final loss {:?}, test took {:.0} s",
+        m.from_cache,
+        m.seconds,
+        m.history.last(),
+        t0.elapsed().as_secs_f64()
+    );
     let mut worst = (1.0, String::new());
     for p in prefixes(6) {
         let ids = parens::parse(&p).unwrap();
         let probs = *m.next_probs(&ids).unwrap().last().unwrap();
         let (o, c, e) = allowed_after(&p);
-        let legal = [o, c, e].iter().zip(probs).filter(|(ok, _)| **ok).map(|(_, q)| q).sum::<f64>();
+        let legal = [o, c, e]
+            .iter()
+            .zip(probs)
+            .filter(|(ok, _)| **ok)
+            .map(|(_, q)| q)
+            .sum::<f64>();
         if legal < worst.0 {
             worst = (legal, p.clone());
         }
@@ -168,7 +200,11 @@ fn default_budget_model_puts_over_90_percent_on_legal_next_tokens() {
         let prefix = vec![OPEN; n];
         let (added, p) = m.complete(&prefix, 8).unwrap().expect("no completion ends");
         let body: Vec<i64> = prefix.iter().chain(&added).copied().filter(|&t| t != END).collect();
-        assert!(balanced(&text(&body)) && *added.last().unwrap() == END, "{n} x '(' completed as {}", parens::render(&added));
+        assert!(
+            balanced(&text(&body)) && *added.last().unwrap() == END,
+            "{n} x '(' completed as {}",
+            parens::render(&added)
+        );
         assert!(p > 0.0 && p <= 1.0);
     }
 }
@@ -186,7 +222,10 @@ fn both_parens_figures_build_and_agree_with_the_checker() {
         let s: f64 = r[4..7].iter().map(|v| v.parse::<f64>().unwrap()).sum();
         assert!((s - 1.0).abs() < 1e-9, "{r:?}");
     }
-    assert!(next.table.rows.iter().any(|r| r[0] == "1") && next.table.rows.iter().any(|r| r[0] == "2"), "both models shown");
+    assert!(
+        next.table.rows.iter().any(|r| r[0] == "1") && next.table.rows.iter().any(|r| r[0] == "2"),
+        "both models shown"
+    );
     let comp = figures::make("parens-completions", json!({"budget": "default"}), None).unwrap();
     assert!(comp.svg().unwrap().contains("<svg"));
     // opens, completion, balanced: the figure's verdict equals the hand-written checker's.
@@ -197,6 +236,10 @@ fn both_parens_figures_build_and_agree_with_the_checker() {
         let mine = ends && balanced(&format!("{}{body}", "(".repeat(n)));
         assert_eq!(r[2], mine.to_string(), "{r:?}");
     }
-    assert_eq!(comp.table.rows[0][2], "true", "a single '(' was not closed: {:?}", comp.table.rows[0]);
+    assert_eq!(
+        comp.table.rows[0][2], "true",
+        "a single '(' was not closed: {:?}",
+        comp.table.rows[0]
+    );
     assert!(figures::make("parens-next-token", json!({"budget": "huge"}), None).is_err());
 }

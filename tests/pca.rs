@@ -32,7 +32,10 @@ fn matrix(n: usize, c: usize) -> Vec<Vec<f64>> {
 
 fn fixture() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pca/reference.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("tests/fixtures/pca/reference.json (run scripts/pca/make_fixture.py)")).unwrap()
+    serde_json::from_str(
+        &std::fs::read_to_string(path).expect("tests/fixtures/pca/reference.json (run scripts/pca/make_fixture.py)"),
+    )
+    .unwrap()
 }
 
 fn floats(v: &Value) -> Vec<f64> {
@@ -48,16 +51,32 @@ fn check(case: &Value, p: &Pca, what: &str) {
     let name = case["name"].as_str().unwrap();
     let want_ev = floats(&case["explained_variance"]);
     let total = case["total_variance"].as_f64().unwrap();
-    assert!((p.total_variance - total).abs() <= 1e-9 * total, "{name} {what}: total variance {} vs NumPy {total}", p.total_variance);
+    assert!(
+        (p.total_variance - total).abs() <= 1e-9 * total,
+        "{name} {what}: total variance {} vs NumPy {total}",
+        p.total_variance
+    );
     let d = max_diff(&p.explained_variance, &want_ev);
-    assert!(d <= 1e-6 * want_ev[0], "{name} {what}: explained variance {:?} vs NumPy {want_ev:?} (max diff {d:e})", p.explained_variance);
+    assert!(
+        d <= 1e-6 * want_ev[0],
+        "{name} {what}: explained variance {:?} vs NumPy {want_ev:?} (max diff {d:e})",
+        p.explained_variance
+    );
     let d = max_diff(&p.explained_ratio(), &floats(&case["explained_ratio"]));
     assert!(d <= 1e-8, "{name} {what}: explained ratio differs by {d:e}");
-    for (i, (got, want)) in p.components.iter().zip(case["components"].as_array().unwrap()).enumerate() {
+    for (i, (got, want)) in p
+        .components
+        .iter()
+        .zip(case["components"].as_array().unwrap())
+        .enumerate()
+    {
         let d = max_diff(got, &floats(want));
         assert!(d <= 1e-6, "{name} {what}: component {i} differs from NumPy by {d:e}");
     }
-    let x = matrix(case["n"].as_u64().unwrap() as usize, case["c"].as_u64().unwrap() as usize);
+    let x = matrix(
+        case["n"].as_u64().unwrap() as usize,
+        case["c"].as_u64().unwrap() as usize,
+    );
     let d = max_diff(&p.project_one(&x[0]), &floats(&case["projection_row0"]));
     assert!(d <= 1e-6, "{name} {what}: projection of row 0 differs by {d:e}");
     eprintln!("{name} {what}: ok ({})", p.method.name());
@@ -66,7 +85,10 @@ fn check(case: &Value, p: &Pca, what: &str) {
 #[test]
 fn the_formula_matches_numpy() {
     for case in fixture()["cases"].as_array().unwrap() {
-        let x = matrix(case["n"].as_u64().unwrap() as usize, case["c"].as_u64().unwrap() as usize);
+        let x = matrix(
+            case["n"].as_u64().unwrap() as usize,
+            case["c"].as_u64().unwrap() as usize,
+        );
         assert!((x[0][0] - case["x00"].as_f64().unwrap()).abs() < 1e-12);
         assert!((x.last().unwrap().last().unwrap() - case["x_last"].as_f64().unwrap()).abs() < 1e-12);
         let d = max_diff(&Pca::fit(&x, 1).unwrap().mean, &floats(&case["mean"]));
@@ -77,7 +99,10 @@ fn the_formula_matches_numpy() {
 #[test]
 fn torch_svd_matches_numpy() {
     for case in fixture()["cases"].as_array().unwrap() {
-        let x = matrix(case["n"].as_u64().unwrap() as usize, case["c"].as_u64().unwrap() as usize);
+        let x = matrix(
+            case["n"].as_u64().unwrap() as usize,
+            case["c"].as_u64().unwrap() as usize,
+        );
         let p = Pca::fit_with(&x, case["k"].as_u64().unwrap() as usize, PcaMethod::TorchSvd).unwrap();
         check(case, &p, "torch SVD");
     }
@@ -86,7 +111,10 @@ fn torch_svd_matches_numpy() {
 #[test]
 fn fit_matches_numpy_whichever_method_it_uses() {
     for case in fixture()["cases"].as_array().unwrap() {
-        let x = matrix(case["n"].as_u64().unwrap() as usize, case["c"].as_u64().unwrap() as usize);
+        let x = matrix(
+            case["n"].as_u64().unwrap() as usize,
+            case["c"].as_u64().unwrap() as usize,
+        );
         let p = Pca::fit(&x, case["k"].as_u64().unwrap() as usize).unwrap();
         check(case, &p, "fit");
     }
@@ -97,7 +125,10 @@ fn linfa_answers_are_right_or_refused() {
     // linfa's LOBPCG may fail (panic or an inaccurate answer); the checked wrapper must
     // then refuse, never return wrong components.
     for case in fixture()["cases"].as_array().unwrap() {
-        let x = matrix(case["n"].as_u64().unwrap() as usize, case["c"].as_u64().unwrap() as usize);
+        let x = matrix(
+            case["n"].as_u64().unwrap() as usize,
+            case["c"].as_u64().unwrap() as usize,
+        );
         match Pca::fit_with(&x, case["k"].as_u64().unwrap() as usize, PcaMethod::Linfa) {
             Ok(p) => check(case, &p, "linfa"),
             Err(e) => eprintln!("{}: linfa refused: {e}", case["name"]),
@@ -126,7 +157,16 @@ fn closed_form_rectangle() {
 fn fewer_points_than_components_is_a_clear_error() {
     let x = vec![vec![0.0, 1.0, 2.0], vec![1.0, 0.0, 2.0], vec![3.0, 1.0, 0.0]];
     let e = Pca::fit(&x, 3).unwrap_err();
-    assert!(matches!(e, Error::PcaTooFewPoints { points: 3, components: 3 }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::PcaTooFewPoints {
+                points: 3,
+                components: 3
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("ask for fewer components"), "{e}");
     assert!(Pca::fit(&x, 2).is_ok());
     let e = Pca::fit(&[vec![0.0, f64::NAN], vec![1.0, 2.0], vec![2.0, 1.0]], 1).unwrap_err();

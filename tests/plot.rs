@@ -29,7 +29,9 @@ fn bar_chart() -> BarChart {
     BarChart {
         title: format!("{PROMPT} ..."),
         subtitle: "Next-word probabilities, GPT-2 (gpt2), top 5".into(),
-        labels: ["learn", "predict", "make", "understand", "do"].map(String::from).to_vec(),
+        labels: ["learn", "predict", "make", "understand", "do"]
+            .map(String::from)
+            .to_vec(),
         values: vec![0.0448, 0.0349748, 0.0319072, 0.0307805, 0.0288508],
         value_format: ValueFormat::Percent(1),
         x_label: "probability".into(),
@@ -39,15 +41,27 @@ fn bar_chart() -> BarChart {
 
 fn line_plot() -> LinePlot {
     let mut rng = Rng(1);
-    let points = |a: f64, rng: &mut Rng| (1..=2000).map(|r| (r as f64, 0.05 * (r as f64).powf(-a) * (1.0 + 0.3 * rng.normal()).abs())).collect();
+    let points = |a: f64, rng: &mut Rng| {
+        (1..=2000)
+            .map(|r| (r as f64, 0.05 * (r as f64).powf(-a) * (1.0 + 0.3 * rng.normal()).abs()))
+            .collect()
+    };
     LinePlot {
         title: "Probability of the next token against its rank".into(),
         subtitle: "log-log; roughly a power law".into(),
         x_label: "rank".into(),
         y_label: "probability".into(),
         series: vec![
-            Series { name: "GPT-2".into(), points: points(1.0, &mut rng), style: SeriesStyle::Points },
-            Series { name: "r⁻¹ fit".into(), points: (1..=2000).map(|r| (r as f64, 0.05 / r as f64)).collect(), style: SeriesStyle::Line },
+            Series {
+                name: "GPT-2".into(),
+                points: points(1.0, &mut rng),
+                style: SeriesStyle::Points,
+            },
+            Series {
+                name: "r⁻¹ fit".into(),
+                points: (1..=2000).map(|r| (r as f64, 0.05 / r as f64)).collect(),
+                style: SeriesStyle::Line,
+            },
         ],
         log_x: true,
         log_y: true,
@@ -60,15 +74,29 @@ fn linear_plot() -> LinePlot {
         x_label: "floor".into(),
         y_label: "time (s)".into(),
         series: vec![
-            Series { name: "data".into(), points: (1..=10).map(|f| (f as f64, (2.0 * 3.0 * f as f64 / 9.81).sqrt())).collect(), style: SeriesStyle::Points },
-            Series { name: "a + b x".into(), points: vec![(1.0, 0.6), (10.0, 2.4)], style: SeriesStyle::Line },
+            Series {
+                name: "data".into(),
+                points: (1..=10)
+                    .map(|f| (f as f64, (2.0 * 3.0 * f as f64 / 9.81).sqrt()))
+                    .collect(),
+                style: SeriesStyle::Points,
+            },
+            Series {
+                name: "a + b x".into(),
+                points: vec![(1.0, 0.6), (10.0, 2.4)],
+                style: SeriesStyle::Line,
+            },
         ],
         ..Default::default()
     }
 }
 
 fn tokens() -> Vec<String> {
-    ["The", " best", " thing", " about", " AI", " is", " its", " ability", " to"].map(visible_whitespace).to_vec()
+    [
+        "The", " best", " thing", " about", " AI", " is", " its", " ability", " to",
+    ]
+    .map(visible_whitespace)
+    .to_vec()
 }
 
 fn attention() -> Heatmap {
@@ -100,7 +128,11 @@ fn attention() -> Heatmap {
 }
 
 fn bigram() -> Heatmap {
-    let letters: Vec<String> = "abcdefghijklmnopqrstuvwxyz".chars().map(String::from).chain(["␣".to_string()]).collect();
+    let letters: Vec<String> = "abcdefghijklmnopqrstuvwxyz"
+        .chars()
+        .map(String::from)
+        .chain(["␣".to_string()])
+        .collect();
     let mut rng = Rng(3);
     let values = (0..27 * 27).map(|_| rng.next().powi(4) * 0.05).collect();
     Heatmap {
@@ -120,7 +152,9 @@ fn bigram() -> Heatmap {
 fn big_matrix() -> Heatmap {
     let n = 768;
     let mut rng = Rng(4);
-    let values = (0..n * n).map(|i| 0.05 * rng.normal() + if i % n == i / n { 0.3 } else { 0.0 }).collect();
+    let values = (0..n * n)
+        .map(|i| 0.05 * rng.normal() + if i % n == i / n { 0.3 } else { 0.0 })
+        .collect();
     Heatmap {
         title: "Block 1 attention output projection (attn.c_proj), 768x768".into(),
         rows: n,
@@ -147,7 +181,12 @@ fn digit(k: usize) -> GridImage {
             values[r * 28 + c] = ink;
         }
     }
-    GridImage { caption: format!("digit {k}"), rows: 28, cols: 28, values }
+    GridImage {
+        caption: format!("digit {k}"),
+        rows: 28,
+        cols: 28,
+        values,
+    }
 }
 
 fn image_grid() -> ImageGrid {
@@ -166,7 +205,10 @@ fn histogram() -> Histogram {
     Histogram {
         title: "Weights of block 1's MLP".into(),
         subtitle: "100,000 values".into(),
-        bins: Bins::Values { values: (0..100_000).map(|_| 0.02 * rng.normal()).collect(), bins: 60 },
+        bins: Bins::Values {
+            values: (0..100_000).map(|_| 0.02 * rng.normal()).collect(),
+            bins: 60,
+        },
         x_label: "weight".into(),
         y_label: "count".into(),
         log_y: false,
@@ -195,7 +237,15 @@ fn scatter() -> Scatter {
         subtitle: "GPT-2 (gpt2) token embeddings W_E".into(),
         x_label: "PC 1".into(),
         y_label: "PC 2".into(),
-        points: words.iter().map(|&(w, x, y, g)| ScatterPoint { x, y, label: w.into(), group: g }).collect(),
+        points: words
+            .iter()
+            .map(|&(w, x, y, g)| ScatterPoint {
+                x,
+                y,
+                label: w.into(),
+                group: g,
+            })
+            .collect(),
         groups: vec!["animals".into(), "plants".into(), "people".into()],
         arrows: vec![Arrow { from: 10, to: 11 }, Arrow { from: 12, to: 13 }],
     }
@@ -205,7 +255,13 @@ fn scatter3d() -> Scatter3d {
     let path = (0..40)
         .map(|i| {
             let t = i as f64 * 0.25;
-            Point3 { x: t.cos() * (1.0 + 0.05 * t), y: 0.1 * t, z: t.sin(), label: if i % 8 == 0 { format!("step {i}") } else { String::new() }, group: 0 }
+            Point3 {
+                x: t.cos() * (1.0 + 0.05 * t),
+                y: 0.1 * t,
+                z: t.sin(),
+                label: if i % 8 == 0 { format!("step {i}") } else { String::new() },
+                group: 0,
+            }
         })
         .collect();
     Scatter3d {
@@ -215,8 +271,20 @@ fn scatter3d() -> Scatter3d {
         y_label: "PC 2".into(),
         z_label: "PC 3".into(),
         points: vec![
-            Point3 { x: 1.0, y: 0.2, z: 0.0, label: "cat".into(), group: 0 },
-            Point3 { x: -1.0, y: 0.8, z: 0.5, label: "dog".into(), group: 1 },
+            Point3 {
+                x: 1.0,
+                y: 0.2,
+                z: 0.0,
+                label: "cat".into(),
+                group: 0,
+            },
+            Point3 {
+                x: -1.0,
+                y: 0.8,
+                z: 0.5,
+                label: "dog".into(),
+                group: 1,
+            },
         ],
         path,
         groups: vec!["nouns".into(), "verbs".into()],
@@ -255,7 +323,9 @@ fn panels() -> Panels {
     }
 }
 
-fn draw_panels<DB: plotters::prelude::DrawingBackend>(area: &plotters::prelude::DrawingArea<DB, plotters::coord::Shift>) -> Result<(), PlotError> {
+fn draw_panels<DB: plotters::prelude::DrawingBackend>(
+    area: &plotters::prelude::DrawingArea<DB, plotters::coord::Shift>,
+) -> Result<(), PlotError> {
     let base = attention();
     for (h, cell) in small_multiples(area, &panels())?.iter().enumerate() {
         let mut data = base.clone();
@@ -265,7 +335,10 @@ fn draw_panels<DB: plotters::prelude::DrawingBackend>(area: &plotters::prelude::
         data.y_label = String::new();
         data.annotate = ValueFormat::None;
         data.colorbar = false;
-        data.values.iter_mut().enumerate().for_each(|(i, v)| *v = (*v * (1.0 + ((i * (h + 3)) % 7) as f64 * 0.2)).min(1.0));
+        data.values
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| *v = (*v * (1.0 + ((i * (h + 3)) % 7) as f64 * 0.2)).min(1.0));
         draw_heatmap(cell, &data)?;
     }
     Ok(())
@@ -296,7 +369,10 @@ fn check_both(dir: &Path, name: &str, size: (u32, u32), title: &str, draw: &dyn 
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.starts_with("<svg"), "{name}.svg is not an SVG document");
     assert!(text.contains(title), "{name}.svg does not contain its title {title:?}");
-    assert!(text.contains("DejaVu Sans"), "{name}.svg does not name the embedded font");
+    assert!(
+        text.contains("DejaVu Sans"),
+        "{name}.svg does not name the embedded font"
+    );
     if let Some(out) = samples_dir() {
         std::fs::create_dir_all(&out).unwrap();
         std::fs::copy(&png, out.join(format!("{name}.png"))).unwrap();
@@ -325,19 +401,43 @@ fn every_plot_kind_renders_to_png_and_svg() {
     let d = dir.path();
     let size = DEFAULT_SIZE;
     let bar = bar_chart();
-    check_both(d, "bar-top5", size, "The best thing about AI", &both!(draw_bar_chart, &bar));
+    check_both(
+        d,
+        "bar-top5",
+        size,
+        "The best thing about AI",
+        &both!(draw_bar_chart, &bar),
+    );
     let ll = line_plot();
     check_both(d, "line-loglog", size, "against its rank", &both!(draw_line_plot, &ll));
     let lin = linear_plot();
     check_both(d, "line-linear", size, "Fall time", &both!(draw_line_plot, &lin));
     let att = attention();
-    check_both(d, "heatmap-attention", size, "Attention pattern", &both!(draw_heatmap, &att));
+    check_both(
+        d,
+        "heatmap-attention",
+        size,
+        "Attention pattern",
+        &both!(draw_heatmap, &att),
+    );
     let bg = bigram();
-    check_both(d, "heatmap-bigram", (1000, 1000), "Letter 2-gram", &both!(draw_heatmap, &bg));
+    check_both(
+        d,
+        "heatmap-bigram",
+        (1000, 1000),
+        "Letter 2-gram",
+        &both!(draw_heatmap, &bg),
+    );
     let big = big_matrix();
     check_both(d, "heatmap-768", (1000, 1000), "768x768", &both!(draw_heatmap, &big));
     let grid = image_grid();
-    check_both(d, "images-digits", size, "handwritten digits", &both!(draw_image_grid, &grid));
+    check_both(
+        d,
+        "images-digits",
+        size,
+        "handwritten digits",
+        &both!(draw_image_grid, &grid),
+    );
     let hist = histogram();
     check_both(d, "histogram", size, "MLP", &both!(draw_histogram, &hist));
     let sc = scatter();
@@ -345,7 +445,13 @@ fn every_plot_kind_renders_to_png_and_svg() {
     let s3 = scatter3d();
     check_both(d, "scatter-3d", size, "Trajectory", &both!(draw_scatter3d, &s3));
     let tp = text_panel();
-    check_both(d, "text-greedy", size, "Greedy continuation", &both!(draw_text_panel, &tp));
+    check_both(
+        d,
+        "text-greedy",
+        size,
+        "Greedy continuation",
+        &both!(draw_text_panel, &tp),
+    );
     // A generic fn item is not general enough over the backend's lifetime: wrap it.
     #[allow(clippy::redundant_closure)]
     check_both(d, "small-multiples", (1600, 1200), "all 12 heads", &|t| match t {
@@ -357,13 +463,29 @@ fn every_plot_kind_renders_to_png_and_svg() {
 #[test]
 fn other_sizes_and_options_render() {
     // Small and large figures, log-y histogram, precomputed bins, stretched images.
-    let hist = Histogram { log_y: true, ..histogram() };
+    let hist = Histogram {
+        log_y: true,
+        ..histogram()
+    };
     plot::png_bytes((400, 300), |a| draw_histogram(a, &hist)).unwrap();
-    let counted = Histogram { bins: Bins::Counted { edges: vec![0.0, 1.0, 2.0, 3.0], counts: vec![3.0, 7.0, 2.0] }, ..Default::default() };
+    let counted = Histogram {
+        bins: Bins::Counted {
+            edges: vec![0.0, 1.0, 2.0, 3.0],
+            counts: vec![3.0, 7.0, 2.0],
+        },
+        ..Default::default()
+    };
     plot::png_bytes((600, 400), |a| draw_histogram(a, &counted)).unwrap();
     let tall = ImageGrid {
         title: "Token and position embeddings".into(),
-        images: (0..3).map(|k| GridImage { caption: format!("array {k}"), rows: 768, cols: 20, values: (0..768 * 20).map(|i| ((i * (k + 1)) % 17) as f64 - 8.0).collect() }).collect(),
+        images: (0..3)
+            .map(|k| GridImage {
+                caption: format!("array {k}"),
+                rows: 768,
+                cols: 20,
+                values: (0..768 * 20).map(|i| ((i * (k + 1)) % 17) as f64 - 8.0).collect(),
+            })
+            .collect(),
         colormap: Colormap::BlueWhiteRed,
         range: ValueRange::Shared,
         stretch: true,
@@ -377,17 +499,43 @@ fn other_sizes_and_options_render() {
     // 27 bars; a 12x12 heatmap whose column labels must turn to fit.
     let letters = BarChart {
         title: "Letter frequencies".into(),
-        labels: "etaoinshrdlcumwfgypbvkjxqz".chars().map(String::from).chain(["space".to_string()]).collect(),
+        labels: "etaoinshrdlcumwfgypbvkjxqz"
+            .chars()
+            .map(String::from)
+            .chain(["space".to_string()])
+            .collect(),
         values: (0..27).map(|i| 0.13 / (1.0 + i as f64 * 0.4)).collect(),
         value_format: ValueFormat::Percent(1),
         x_label: "share of letters".into(),
         ..Default::default()
     };
     let bars27 = plot::png_bytes(DEFAULT_SIZE, |a| draw_bar_chart(a, &letters)).unwrap();
-    let words: Vec<String> = [" understanding", " the", " transformer", " architecture", " is", " not", " hard", " when", " explained", " carefully", ",", " really"]
-        .map(visible_whitespace)
-        .to_vec();
-    let long = Heatmap { rows: 12, cols: 12, values: (0..144).map(|i| ((i * 37) % 100) as f64 / 100.0).collect(), row_labels: words.clone(), col_labels: words, annotate: ValueFormat::Decimal(1), title: "Long labels".into(), ..Default::default() };
+    let words: Vec<String> = [
+        " understanding",
+        " the",
+        " transformer",
+        " architecture",
+        " is",
+        " not",
+        " hard",
+        " when",
+        " explained",
+        " carefully",
+        ",",
+        " really",
+    ]
+    .map(visible_whitespace)
+    .to_vec();
+    let long = Heatmap {
+        rows: 12,
+        cols: 12,
+        values: (0..144).map(|i| ((i * 37) % 100) as f64 / 100.0).collect(),
+        row_labels: words.clone(),
+        col_labels: words,
+        annotate: ValueFormat::Decimal(1),
+        title: "Long labels".into(),
+        ..Default::default()
+    };
     let long_png = plot::png_bytes(DEFAULT_SIZE, |a| draw_heatmap(a, &long)).unwrap();
     if let Some(out) = samples_dir() {
         std::fs::create_dir_all(&out).unwrap();
@@ -408,11 +556,22 @@ fn text_is_drawn_with_the_embedded_font() {
     let img = image::load_from_memory(&png).unwrap().to_rgb8();
     assert_eq!(img.dimensions(), DEFAULT_SIZE);
     // The title sits in the top band; the body below it. Count dark pixels in each.
-    let dark = |y0: u32, y1: u32| (y0..y1).flat_map(|y| (0..img.width()).map(move |x| (x, y))).filter(|&(x, y)| img.get_pixel(x, y).0.iter().all(|&c| c < 128)).count();
+    let dark = |y0: u32, y1: u32| {
+        (y0..y1)
+            .flat_map(|y| (0..img.width()).map(move |x| (x, y)))
+            .filter(|&(x, y)| img.get_pixel(x, y).0.iter().all(|&c| c < 128))
+            .count()
+    };
     let title = dark(0, 70);
     let body = dark(120, 800);
-    assert!(title > 1500, "the title band has only {title} dark pixels: text was not rendered");
-    assert!(body > 5000, "the body has only {body} dark pixels: text was not rendered");
+    assert!(
+        title > 1500,
+        "the title band has only {title} dark pixels: text was not rendered"
+    );
+    assert!(
+        body > 5000,
+        "the body has only {body} dark pixels: text was not rendered"
+    );
     // And nothing but text was drawn: a panel without text is all white.
     let empty = plot::png_bytes((200, 100), |a| draw_text_panel(a, &TextPanel::default())).unwrap();
     let img = image::load_from_memory(&empty).unwrap().to_rgb8();
@@ -431,7 +590,11 @@ fn svg_string_and_png_bytes_for_notebooks() {
     let big = big_matrix();
     let svg = plot::svg_string((900, 900), |a| draw_heatmap(a, &big)).unwrap();
     assert!(svg.contains("<image"), "the large matrix was not embedded as an image");
-    assert!(svg.len() < 4_000_000, "SVG of the 768x768 matrix is {} bytes", svg.len());
+    assert!(
+        svg.len() < 4_000_000,
+        "SVG of the 768x768 matrix is {} bytes",
+        svg.len()
+    );
 }
 
 #[test]
@@ -450,7 +613,10 @@ fn unwritable_path_is_a_clean_error_and_leaves_no_file() {
     let target = dir.path().join("taken.png");
     std::fs::create_dir(&target).unwrap();
     assert!(render_png(&target, DEFAULT_SIZE, |a| draw_bar_chart(a, &bar)).is_err());
-    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(left.len(), 2, "unexpected files left behind: {left:?}");
 }
 
@@ -458,7 +624,11 @@ fn unwritable_path_is_a_clean_error_and_leaves_no_file() {
 fn a_failed_drawing_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bad.png");
-    let bad = BarChart { labels: vec!["a".into()], values: vec![0.1, 0.2], ..Default::default() };
+    let bad = BarChart {
+        labels: vec!["a".into()],
+        values: vec![0.1, 0.2],
+        ..Default::default()
+    };
     let err = render_png(&out, DEFAULT_SIZE, |a| draw_bar_chart(a, &bad)).unwrap_err();
     assert!(matches!(err, PlotError::Data(_)), "{err:?}");
     assert!(!out.exists());
@@ -467,32 +637,82 @@ fn a_failed_drawing_writes_nothing() {
 
 #[test]
 fn bad_data_is_an_error_not_a_panic() {
-    let png = |f: &dyn Fn(&PngArea<'_>) -> Result<(), PlotError>| {
-        plot::png_bytes((600, 400), f).unwrap_err()
+    let png = |f: &dyn Fn(&PngArea<'_>) -> Result<(), PlotError>| plot::png_bytes((600, 400), f).unwrap_err();
+    let heat = Heatmap {
+        rows: 2,
+        cols: 3,
+        values: vec![0.0; 5],
+        ..Default::default()
     };
-    let heat = Heatmap { rows: 2, cols: 3, values: vec![0.0; 5], ..Default::default() };
     assert!(matches!(png(&|a| draw_heatmap(a, &heat)), PlotError::Data(_)));
-    let heat = Heatmap { rows: 2, cols: 2, values: vec![0.0; 4], row_labels: vec!["a".into()], ..Default::default() };
+    let heat = Heatmap {
+        rows: 2,
+        cols: 2,
+        values: vec![0.0; 4],
+        row_labels: vec!["a".into()],
+        ..Default::default()
+    };
     assert!(matches!(png(&|a| draw_heatmap(a, &heat)), PlotError::Data(_)));
-    let heat = Heatmap { rows: 1, cols: 2, values: vec![1.0, 2.0], range: Some((1.0, 1.0)), ..Default::default() };
+    let heat = Heatmap {
+        rows: 1,
+        cols: 2,
+        values: vec![1.0, 2.0],
+        range: Some((1.0, 1.0)),
+        ..Default::default()
+    };
     assert!(matches!(png(&|a| draw_heatmap(a, &heat)), PlotError::Data(_)));
-    let lines = LinePlot { log_y: true, series: vec![Series { points: vec![(1.0, 0.0), (2.0, -1.0)], ..Default::default() }], ..Default::default() };
+    let lines = LinePlot {
+        log_y: true,
+        series: vec![Series {
+            points: vec![(1.0, 0.0), (2.0, -1.0)],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
     assert!(matches!(png(&|a| draw_line_plot(a, &lines)), PlotError::Data(_)));
-    let sc = Scatter { points: vec![ScatterPoint::default()], arrows: vec![Arrow { from: 0, to: 3 }], ..Default::default() };
+    let sc = Scatter {
+        points: vec![ScatterPoint::default()],
+        arrows: vec![Arrow { from: 0, to: 3 }],
+        ..Default::default()
+    };
     assert!(matches!(png(&|a| draw_scatter(a, &sc)), PlotError::Data(_)));
-    let hist = Histogram { bins: Bins::Counted { edges: vec![0.0, 1.0], counts: vec![1.0, 2.0] }, ..Default::default() };
+    let hist = Histogram {
+        bins: Bins::Counted {
+            edges: vec![0.0, 1.0],
+            counts: vec![1.0, 2.0],
+        },
+        ..Default::default()
+    };
     assert!(matches!(png(&|a| draw_histogram(a, &hist)), PlotError::Data(_)));
-    assert!(matches!(png(&|a| draw_image_grid(a, &ImageGrid::default())), PlotError::Data(_)));
-    assert!(matches!(png(&|a| draw_scatter3d(a, &Scatter3d::default())), PlotError::Data(_)));
-    assert!(matches!(plot::png_bytes((0, 10), |_| Ok(())).unwrap_err(), PlotError::Data(_)));
+    assert!(matches!(
+        png(&|a| draw_image_grid(a, &ImageGrid::default())),
+        PlotError::Data(_)
+    ));
+    assert!(matches!(
+        png(&|a| draw_scatter3d(a, &Scatter3d::default())),
+        PlotError::Data(_)
+    ));
+    assert!(matches!(
+        plot::png_bytes((0, 10), |_| Ok(())).unwrap_err(),
+        PlotError::Data(_)
+    ));
     // Too many panels for a tiny area.
-    let many = Panels { panel_titles: vec![String::new(); 400], ..Default::default() };
-    assert!(matches!(plot::png_bytes((100, 100), |a| small_multiples(a, &many).map(|_| ())).unwrap_err(), PlotError::TooSmall { .. }));
+    let many = Panels {
+        panel_titles: vec![String::new(); 400],
+        ..Default::default()
+    };
+    assert!(matches!(
+        plot::png_bytes((100, 100), |a| small_multiples(a, &many).map(|_| ())).unwrap_err(),
+        PlotError::TooSmall { .. }
+    ));
 }
 
 #[test]
 fn ticks_and_numbers_read_well() {
-    let labels: Vec<String> = nice_ticks(0.0, 1.0, 5).into_iter().map(|v| format_number(v, 0.2)).collect();
+    let labels: Vec<String> = nice_ticks(0.0, 1.0, 5)
+        .into_iter()
+        .map(|v| format_number(v, 0.2))
+        .collect();
     assert_eq!(labels, ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]);
     assert_eq!(format_number(0.0, 1.0), "0");
     assert_eq!(format_number(-0.0, 0.5), "0.0");
@@ -510,11 +730,32 @@ fn ticks_and_numbers_read_well() {
 #[test]
 fn a_jagged_line_stays_inside_its_frame() {
     let mut rng = Rng(7);
-    let pts: Vec<(f64, f64)> = (1..=2000).map(|i| (i as f64, 10f64.powf(-4.0 + 2.0 * rng.normal().abs().min(1.0) * if i % 2 == 0 { 1.0 } else { -0.2 }))).collect();
-    let data = LinePlot { title: "jagged".into(), subtitle: String::new(), x_label: "step".into(), y_label: "loss".into(), series: vec![Series { name: "each batch".into(), points: pts, style: SeriesStyle::Line }], log_x: false, log_y: true };
+    let pts: Vec<(f64, f64)> = (1..=2000)
+        .map(|i| {
+            (
+                i as f64,
+                10f64.powf(-4.0 + 2.0 * rng.normal().abs().min(1.0) * if i % 2 == 0 { 1.0 } else { -0.2 }),
+            )
+        })
+        .collect();
+    let data = LinePlot {
+        title: "jagged".into(),
+        subtitle: String::new(),
+        x_label: "step".into(),
+        y_label: "loss".into(),
+        series: vec![Series {
+            name: "each batch".into(),
+            points: pts,
+            style: SeriesStyle::Line,
+        }],
+        log_x: false,
+        log_y: true,
+    };
     let png = plot::png_bytes((1200, 800), |a| plot::draw_line_plot(a, &data)).unwrap();
     let img = image::load_from_memory(&png).unwrap().to_rgb8();
-    let blue = |p: &image::Rgb<u8>| (p[0] as i32 - 0x4c).abs() < 40 && (p[1] as i32 - 0x72).abs() < 40 && (p[2] as i32 - 0xb0).abs() < 40;
+    let blue = |p: &image::Rgb<u8>| {
+        (p[0] as i32 - 0x4c).abs() < 40 && (p[1] as i32 - 0x72).abs() < 40 && (p[2] as i32 - 0xb0).abs() < 40
+    };
     // The lowest and leftmost rows/columns with series-coloured pixels.
     let (w, h) = img.dimensions();
     let rows: Vec<u32> = (0..h).filter(|&y| (0..w).any(|x| blue(img.get_pixel(x, y)))).collect();
@@ -523,6 +764,12 @@ fn a_jagged_line_stays_inside_its_frame() {
     // The frame's x axis: the lowest row drawn in the axis grey (0x9a) across most of the
     // plot width.
     let grey = |p: &image::Rgb<u8>| p.0.iter().all(|&c| (c as i32 - 0x9a).abs() < 12);
-    let axis = (0..h).rev().find(|&y| (0..w).filter(|&x| grey(img.get_pixel(x, y))).count() as u32 > w / 2).expect("an x axis line");
-    assert!(bottom <= axis, "the series reaches row {bottom}, below the x axis at row {axis} (top {top})");
+    let axis = (0..h)
+        .rev()
+        .find(|&y| (0..w).filter(|&x| grey(img.get_pixel(x, y))).count() as u32 > w / 2)
+        .expect("an x axis line");
+    assert!(
+        bottom <= axis,
+        "the series reaches row {bottom}, below the x axis at row {axis} (top {top})"
+    );
 }

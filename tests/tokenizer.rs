@@ -6,14 +6,21 @@ use gpt2_explorer::tokenizer::{readable, Tokenizer};
 
 fn tok() -> Tokenizer {
     let dir = gpt2_explorer::gpt2_tokenizer_dir();
-    assert!(dir.join("vocab.json").is_file(), "GPT-2 tokenizer files missing in {}: run `make setup`", dir.display());
+    assert!(
+        dir.join("vocab.json").is_file(),
+        "GPT-2 tokenizer files missing in {}: run `make setup`",
+        dir.display()
+    );
     Tokenizer::from_dir(&dir).expect("tokenizer loads")
 }
 
 #[test]
 fn known_ids() {
     let t = tok();
-    assert_eq!(t.encode("The best thing about AI is its ability to").unwrap(), vec![464, 1266, 1517, 546, 9552, 318, 663, 2694, 284]);
+    assert_eq!(
+        t.encode("The best thing about AI is its ability to").unwrap(),
+        vec![464, 1266, 1517, 546, 9552, 318, 663, 2694, 284]
+    );
     assert_eq!(t.encode(" learn").unwrap(), vec![2193]);
     assert_eq!(t.encode("Hello world!").unwrap(), vec![15496, 995, 0]);
     assert_eq!(t.encode("<|endoftext|>").unwrap(), vec![50256]);
@@ -32,7 +39,14 @@ fn token_strings_are_readable() {
 #[test]
 fn round_trips() {
     let t = tok();
-    for text in ["Hello,\tworld!  Two  spaces", "Unicode: café, naïve, 日本語, emoji 🤖", "def f(x):\n    return x * 2\n", "a", "   leading spaces", "<|endoftext|>The end."] {
+    for text in [
+        "Hello,\tworld!  Two  spaces",
+        "Unicode: café, naïve, 日本語, emoji 🤖",
+        "def f(x):\n    return x * 2\n",
+        "a",
+        "   leading spaces",
+        "<|endoftext|>The end.",
+    ] {
         let ids = t.encode(text).unwrap();
         assert_eq!(t.decode(&ids).unwrap(), text, "round trip of {text:?} via {ids:?}");
     }
@@ -50,9 +64,12 @@ fn empty_text_is_an_error() {
 #[test]
 fn tokenizer_json_from_transformers_gives_the_same_ids() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut skel: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root.join("tests/fixtures/hf-tokenizer-skeleton.json")).unwrap()).unwrap();
+    let mut skel: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("tests/fixtures/hf-tokenizer-skeleton.json")).unwrap())
+            .unwrap();
     let dir = gpt2_explorer::gpt2_tokenizer_dir();
-    let vocab: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("vocab.json")).expect("run `make setup`")).unwrap();
+    let vocab: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("vocab.json")).expect("run `make setup`")).unwrap();
     let merges: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("merges.txt"))
         .unwrap()
         .lines()
@@ -68,8 +85,18 @@ fn tokenizer_json_from_transformers_gives_the_same_ids() {
     std::fs::write(tmp.path().join("tokenizer.json"), serde_json::to_string(&skel).unwrap()).unwrap();
     let from_json = Tokenizer::from_dir(tmp.path()).unwrap();
     let from_files = tok();
-    for text in ["The best thing about AI is its ability to", "Hello world!", "Unicode: café, 日本語 🤖", "<|endoftext|>x", "  two\n\tlines"] {
-        assert_eq!(from_json.encode(text).unwrap(), from_files.encode(text).unwrap(), "{text:?}");
+    for text in [
+        "The best thing about AI is its ability to",
+        "Hello world!",
+        "Unicode: café, 日本語 🤖",
+        "<|endoftext|>x",
+        "  two\n\tlines",
+    ] {
+        assert_eq!(
+            from_json.encode(text).unwrap(),
+            from_files.encode(text).unwrap(),
+            "{text:?}"
+        );
         let ids = from_json.encode(text).unwrap();
         assert_eq!(from_json.decode(&ids).unwrap(), text);
     }

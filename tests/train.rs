@@ -8,7 +8,14 @@ use serde_json::json;
 use tch::{Kind, Tensor};
 
 fn cfg(seed: u64) -> TrainConfig {
-    TrainConfig { seed, optimizer: Optimizer::Adam, lr: 0.01, iterations: 30, batch_size: 16, progress: false }
+    TrainConfig {
+        seed,
+        optimizer: Optimizer::Adam,
+        lr: 0.01,
+        iterations: 30,
+        batch_size: 16,
+        progress: false,
+    }
 }
 
 /// 64 points of y = sin(3x) on [-1, 1]: (N, 1) each.
@@ -48,7 +55,14 @@ fn full_batch_sgd_on_a_line_reaches_the_closed_form_least_squares_fit() {
     let x = Tensor::from_slice(&[0.0f32, 1.0, 2.0, 3.0, 4.0]).unsqueeze(1); // (5, 1)
     let y = Tensor::from_slice(&[2.1f32, 4.9, 8.2, 10.9, 14.1]).unsqueeze(1); // (5, 1)
     let (vs, line) = train::seeded(0, |p| Mlp::new(p, &[1, 1], Activation::Relu)).unwrap(); // no hidden layer: a + b x
-    let c = TrainConfig { seed: 0, optimizer: Optimizer::Sgd { momentum: 0.9 }, lr: 0.02, iterations: 3000, batch_size: 5, progress: false };
+    let c = TrainConfig {
+        seed: 0,
+        optimizer: Optimizer::Sgd { momentum: 0.9 },
+        lr: 0.02,
+        iterations: 3000,
+        batch_size: 5,
+        progress: false,
+    };
     train::fit(&vs, &c, &x, &y, Loss::Mse, |xb| line.forward(xb)).unwrap();
     let slope = line.layers[0].ws.double_value(&[0, 0]);
     let intercept = line.layers[0].bs.as_ref().unwrap().double_value(&[0]);
@@ -86,11 +100,19 @@ fn cache_misses_then_hits_and_a_new_config_misses() {
     let (third, _) = go(&other);
     assert!(!third.from_cache, "another configuration hit the cache");
     assert_ne!(third.path, first.path);
+    #[allow(clippy::drop_non_drop)] // ends the closure's borrow of trained_count
     drop(go);
     assert_eq!(trained_count, 2);
     // Asking for a retrain trains even with the file there.
     let (mut vs, net) = train::seeded(0, |p| Mlp::new(p, &[1, 16, 16, 1], Activation::Relu)).unwrap();
-    let forced = TrainCache { dir: dir.path().into(), retrain: true }.load_or_train("test-net", &key, &mut vs, |vs| train::fit(vs, &c, &x, &y, Loss::Mse, |xb| net.forward(xb))).unwrap();
+    let forced = TrainCache {
+        dir: dir.path().into(),
+        retrain: true,
+    }
+    .load_or_train("test-net", &key, &mut vs, |vs| {
+        train::fit(vs, &c, &x, &y, Loss::Mse, |xb| net.forward(xb))
+    })
+    .unwrap();
     assert!(!forced.from_cache);
 }
 
@@ -106,29 +128,63 @@ fn a_corrupt_or_mismatched_cache_file_is_retrained_with_a_warning() {
         (vs, net)
     };
     let (mut vs, net) = build(&[1, 16, 1]);
-    let good = cache.load_or_train("corrupt", &key, &mut vs, |vs| train::fit(vs, &c, &x, &y, Loss::Mse, |xb| net.forward(xb))).unwrap();
+    let good = cache
+        .load_or_train("corrupt", &key, &mut vs, |vs| {
+            train::fit(vs, &c, &x, &y, Loss::Mse, |xb| net.forward(xb))
+        })
+        .unwrap();
     // Truncate the file: unreadable.
     let bytes = std::fs::read(&good.path).unwrap();
     std::fs::write(&good.path, &bytes[..bytes.len() / 2]).unwrap();
     let (mut vs, net) = build(&[1, 16, 1]);
-    let again = cache.load_or_train("corrupt", &key, &mut vs, |vs| train::fit(vs, &c, &x, &y, Loss::Mse, |xb| net.forward(xb))).unwrap();
+    let again = cache
+        .load_or_train("corrupt", &key, &mut vs, |vs| {
+            train::fit(vs, &c, &x, &y, Loss::Mse, |xb| net.forward(xb))
+        })
+        .unwrap();
     assert!(!again.from_cache);
     let w = again.warning.expect("no warning for a truncated file");
     assert!(w.contains("unusable") && w.contains("training again"), "{w}");
-    assert_eq!(again.history, good.history, "retraining from the same seed gave another history");
+    assert_eq!(
+        again.history, good.history,
+        "retraining from the same seed gave another history"
+    );
     // The file was rewritten and now loads.
     let (mut vs, net) = build(&[1, 16, 1]);
-    assert!(cache.load_or_train("corrupt", &key, &mut vs, |vs| train::fit(vs, &c, &x, &y, Loss::Mse, |xb| net.forward(xb))).unwrap().from_cache);
+    assert!(
+        cache
+            .load_or_train("corrupt", &key, &mut vs, |vs| train::fit(
+                vs,
+                &c,
+                &x,
+                &y,
+                Loss::Mse,
+                |xb| net.forward(xb)
+            ))
+            .unwrap()
+            .from_cache
+    );
     // Same key, another net shape (a caller that forgot the sizes in the key): retrained with a warning.
     let (mut vs, net) = build(&[1, 8, 1]);
-    let other = cache.load_or_train("corrupt", &key, &mut vs, |vs| train::fit(vs, &c, &x, &y, Loss::Mse, |xb| net.forward(xb))).unwrap();
+    let other = cache
+        .load_or_train("corrupt", &key, &mut vs, |vs| {
+            train::fit(vs, &c, &x, &y, Loss::Mse, |xb| net.forward(xb))
+        })
+        .unwrap();
     assert!(!other.from_cache);
     let w = other.warning.unwrap();
-    assert!(w.contains("`layer0.bias` is [16] Float, the net wants [8] Float"), "{w}");
+    assert!(
+        w.contains("`layer0.bias` is [16] Float, the net wants [8] Float"),
+        "{w}"
+    );
     // Garbage bytes.
     std::fs::write(&other.path, b"not a safetensors file").unwrap();
     let (mut vs, net) = build(&[1, 8, 1]);
-    let g = cache.load_or_train("corrupt", &key, &mut vs, |vs| train::fit(vs, &c, &x, &y, Loss::Mse, |xb| net.forward(xb))).unwrap();
+    let g = cache
+        .load_or_train("corrupt", &key, &mut vs, |vs| {
+            train::fit(vs, &c, &x, &y, Loss::Mse, |xb| net.forward(xb))
+        })
+        .unwrap();
     assert!(!g.from_cache && g.warning.is_some());
 }
 
@@ -150,12 +206,46 @@ fn bad_hyper_parameters_are_clear_errors() {
     assert_bad(fit(TrainConfig { lr: 0.0, ..cfg(0) }), "learning rate");
     assert_bad(fit(TrainConfig { lr: -0.1, ..cfg(0) }), "learning rate");
     assert_bad(fit(TrainConfig { lr: f64::NAN, ..cfg(0) }), "learning rate");
-    assert_bad(fit(TrainConfig { iterations: 0, ..cfg(0) }), "iterations");
-    assert_bad(fit(TrainConfig { batch_size: 0, ..cfg(0) }), "batch size");
-    assert_bad(fit(TrainConfig { optimizer: Optimizer::Sgd { momentum: 1.5 }, ..cfg(0) }), "momentum");
-    assert_bad(train::train_steps(&vs, &TrainConfig { iterations: 0, ..cfg(0) }, |_, _| Ok(Tensor::from(0.0f32))), "iterations");
-    assert_bad(Mlp::new(&(&vs.root() / "b"), &[1, 0, 1], Activation::Relu), "layer size");
-    assert_bad(Mlp::new(&(&vs.root() / "c"), &[1, -3, 1], Activation::Relu), "layer size");
+    assert_bad(
+        fit(TrainConfig {
+            iterations: 0,
+            ..cfg(0)
+        }),
+        "iterations",
+    );
+    assert_bad(
+        fit(TrainConfig {
+            batch_size: 0,
+            ..cfg(0)
+        }),
+        "batch size",
+    );
+    assert_bad(
+        fit(TrainConfig {
+            optimizer: Optimizer::Sgd { momentum: 1.5 },
+            ..cfg(0)
+        }),
+        "momentum",
+    );
+    assert_bad(
+        train::train_steps(
+            &vs,
+            &TrainConfig {
+                iterations: 0,
+                ..cfg(0)
+            },
+            |_, _| Ok(Tensor::from(0.0f32)),
+        ),
+        "iterations",
+    );
+    assert_bad(
+        Mlp::new(&(&vs.root() / "b"), &[1, 0, 1], Activation::Relu),
+        "layer size",
+    );
+    assert_bad(
+        Mlp::new(&(&vs.root() / "c"), &[1, -3, 1], Activation::Relu),
+        "layer size",
+    );
     assert_bad(Mlp::new(&(&vs.root() / "d"), &[1], Activation::Relu), "layer sizes");
     assert_bad(train::check_size("examples", 0), "examples");
     // Mismatched data is an error too, not a panic.
@@ -163,7 +253,20 @@ fn bad_hyper_parameters_are_clear_errors() {
     let e = train::fit(&vs, &cfg(0), &x, &short, Loss::Mse, |xb| net.forward(xb)).unwrap_err();
     assert!(e.to_string().contains("same number"), "{e}");
     // A diverging run says to lower the learning rate.
-    let e = train::fit(&vs, &TrainConfig { optimizer: Optimizer::Sgd { momentum: 0.0 }, lr: 1e6, iterations: 50, ..cfg(0) }, &x, &(&y * 1e3), Loss::Mse, |xb| net.forward(xb)).unwrap_err();
+    let e = train::fit(
+        &vs,
+        &TrainConfig {
+            optimizer: Optimizer::Sgd { momentum: 0.0 },
+            lr: 1e6,
+            iterations: 50,
+            ..cfg(0)
+        },
+        &x,
+        &(&y * 1e3),
+        Loss::Mse,
+        |xb| net.forward(xb),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("lower the learning rate"), "{e}");
 }
 
@@ -171,7 +274,11 @@ fn bad_hyper_parameters_are_clear_errors() {
 fn train_steps_records_every_step_and_is_deterministic() {
     let go = || {
         let (vs, net) = train::seeded(11, |p| Mlp::new(p, &[2, 8, 2], Activation::Relu)).unwrap();
-        let c = TrainConfig { iterations: 40, batch_size: 8, ..cfg(11) };
+        let c = TrainConfig {
+            iterations: 40,
+            batch_size: 8,
+            ..cfg(11)
+        };
         train::train_steps(&vs, &c, |_, rng| {
             use rand::Rng;
             let pts: Vec<f32> = (0..c.batch_size * 2).map(|_| rng.random_range(-1.0..1.0)).collect();
@@ -188,12 +295,23 @@ fn train_steps_records_every_step_and_is_deterministic() {
 
 #[test]
 fn the_progress_flag_is_not_part_of_a_cache_key() {
-    let a = serde_json::to_value(TrainConfig { progress: true, ..cfg(1) }).unwrap();
-    let b = serde_json::to_value(TrainConfig { progress: false, ..cfg(1) }).unwrap();
+    let a = serde_json::to_value(TrainConfig {
+        progress: true,
+        ..cfg(1)
+    })
+    .unwrap();
+    let b = serde_json::to_value(TrainConfig {
+        progress: false,
+        ..cfg(1)
+    })
+    .unwrap();
     assert_eq!(a, b);
     assert!(a.get("progress").is_none() && a.get("lr").is_some());
     let cache = TrainCache::in_dir("/tmp/x");
-    assert_eq!(cache.path("n", &json!({"train": a})), cache.path("n", &json!({"train": b})));
+    assert_eq!(
+        cache.path("n", &json!({"train": a})),
+        cache.path("n", &json!({"train": b}))
+    );
 }
 
 /// Two threads asking the cache for the same net at once: one trains, the other waits on
@@ -222,7 +340,11 @@ fn concurrent_requests_for_one_net_train_it_once() {
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(trained.load(std::sync::atomic::Ordering::SeqCst), 1, "the net was trained more than once");
+    assert_eq!(
+        trained.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the net was trained more than once"
+    );
     assert_eq!(outs[0], outs[1]);
 }
 

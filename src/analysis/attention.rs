@@ -26,7 +26,9 @@ pub fn patterns(lm: &LanguageModel, ids: &[u32], layers: &[usize]) -> Result<Vec
     for &l in layers {
         lm.check_hook(HookPoint::AttnPattern(l))?; // a block out of range names the valid range
     }
-    let mut cache = ActivationCache::new(HookFilter::Only(layers.iter().map(|&l| HookPoint::AttnPattern(l)).collect()));
+    let mut cache = ActivationCache::new(HookFilter::Only(
+        layers.iter().map(|&l| HookPoint::AttnPattern(l)).collect(),
+    ));
     let _logits = lm.run_with_cache(ids, &mut cache)?; // (T, V)
     let mut out = Vec::with_capacity(layers.len());
     for &l in layers {
@@ -50,7 +52,10 @@ pub fn block_patterns(lm: &LanguageModel, ids: &[u32], layer: usize) -> Result<V
 pub fn head_across_blocks(lm: &LanguageModel, ids: &[u32], head: usize) -> Result<Vec<Matrix>> {
     check_head(lm, head)?;
     let layers: Vec<usize> = (0..lm.info().n_layer).collect();
-    Ok(patterns(lm, ids, &layers)?.into_iter().map(|mut block| block.swap_remove(head)).collect())
+    Ok(patterns(lm, ids, &layers)?
+        .into_iter()
+        .map(|mut block| block.swap_remove(head))
+        .collect())
 }
 
 /// How much a head looks at the previous token: the mean, over query positions 1..T,
@@ -82,7 +87,11 @@ pub fn previous_token_heads(lm: &LanguageModel, ids: &[u32]) -> Result<Vec<HeadS
     let mut scores = Vec::new();
     for (layer, block) in patterns(lm, ids, &layers)?.iter().enumerate() {
         for (head, p) in block.iter().enumerate() {
-            scores.push(HeadScore { layer, head, score: previous_token_score(p).unwrap_or(0.0) });
+            scores.push(HeadScore {
+                layer,
+                head,
+                score: previous_token_score(p).unwrap_or(0.0),
+            });
         }
     }
     scores.sort_by(|a, b| b.score.total_cmp(&a.score));

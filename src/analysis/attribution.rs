@@ -49,7 +49,9 @@ impl Attribution {
 pub fn logit_attribution(lm: &LanguageModel, ids: &[u32], position: usize, target: u32) -> Result<Attribution> {
     check_token(lm, target)?;
     let dir = lm.w_u().select(1, target as i64); // (C)
-    attribute(lm, ids, position, &dir, &|logits: &Tensor| logits.double_value(&[target as i64]))
+    attribute(lm, ids, position, &dir, &|logits: &Tensor| {
+        logits.double_value(&[target as i64])
+    })
 }
 
 /// Direct logit attribution of logit(`a`) - logit(`b`) at `position` of `ids`.
@@ -58,7 +60,9 @@ pub fn logit_diff_attribution(lm: &LanguageModel, ids: &[u32], position: usize, 
     check_token(lm, b)?;
     let w_u = lm.w_u(); // (C, V)
     let dir = w_u.select(1, a as i64) - w_u.select(1, b as i64); // (C)
-    attribute(lm, ids, position, &dir, &|logits: &Tensor| logits.double_value(&[a as i64]) - logits.double_value(&[b as i64]))
+    attribute(lm, ids, position, &dir, &|logits: &Tensor| {
+        logits.double_value(&[a as i64]) - logits.double_value(&[b as i64])
+    })
 }
 
 fn check_token(lm: &LanguageModel, id: u32) -> Result<()> {
@@ -78,7 +82,13 @@ fn check_position(position: usize, len: usize) -> Result<()> {
 
 /// The attribution of `direction` (C) · final_norm(residual) at `position`; `real`
 /// reads the same quantity off the logits (V) at that position.
-fn attribute(lm: &LanguageModel, ids: &[u32], position: usize, direction: &Tensor, real: &dyn Fn(&Tensor) -> f64) -> Result<Attribution> {
+fn attribute(
+    lm: &LanguageModel,
+    ids: &[u32],
+    position: usize,
+    direction: &Tensor,
+    real: &dyn Fn(&Tensor) -> f64,
+) -> Result<Attribution> {
     check_position(position, ids.len())?;
     let info = lm.info();
     let n = info.n_layer;
@@ -96,32 +106,63 @@ fn attribute(lm: &LanguageModel, ids: &[u32], position: usize, direction: &Tenso
     let dir = direction.to_kind(Kind::Double); // (C)
     let x = at(HookPoint::ResidPost(n - 1))?; // (C): the real final residual
     let w = lm.ln_f.weight.to_kind(Kind::Double); // (C)
-    // The norm's scale, frozen at the real residual's value.
+                                                  // The norm's scale, frozen at the real residual's value.
     let (scale, centre) = match info.norm {
         Norm::Layer { eps } => ((x.var_dim([-1i64].as_slice(), false, false) + eps).rsqrt(), true),
         Norm::Rms { eps } => ((x.pow_tensor_scalar(2).mean(Kind::Double) + eps).rsqrt(), false),
     };
     // What component c (..., C) adds to the logit: (c, centred for LayerNorm) * s * w · dir.
     let through_norm = |c: &Tensor| -> Tensor {
-        let c = if centre { c - c.mean_dim(-1, true, Kind::Double) } else { c.shallow_clone() };
+        let c = if centre {
+            c - c.mean_dim(-1, true, Kind::Double)
+        } else {
+            c.shallow_clone()
+        };
         (c * &scale * &w).matmul(&dir) // (...)
     };
-    let mut components = vec![Term { name: "embed".into(), value: through_norm(&at(HookPoint::Embed)?).double_value(&[]) }];
+    let mut components = vec![Term {
+        name: "embed".into(),
+        value: through_norm(&at(HookPoint::Embed)?).double_value(&[]),
+    }];
     if lm.w_pos().is_ok() {
-        components.push(Term { name: "pos_embed".into(), value: through_norm(&at(HookPoint::PosEmbed)?).double_value(&[]) });
+        components.push(Term {
+            name: "pos_embed".into(),
+            value: through_norm(&at(HookPoint::PosEmbed)?).double_value(&[]),
+        });
     }
     let mut heads = Vec::new();
     for l in 0..n {
-        components.push(Term { name: format!("{l}_attn_out"), value: through_norm(&at(HookPoint::AttnOut(l))?).double_value(&[]) });
-        components.push(Term { name: format!("{l}_mlp_out"), value: through_norm(&at(HookPoint::MlpOut(l))?).double_value(&[]) });
+        components.push(Term {
+            name: format!("{l}_attn_out"),
+            value: through_norm(&at(HookPoint::AttnOut(l))?).double_value(&[]),
+        });
+        components.push(Term {
+            name: format!("{l}_mlp_out"),
+            value: through_norm(&at(HookPoint::MlpOut(l))?).double_value(&[]),
+        });
         let z = at(HookPoint::AttnZ(l))?; // (H, D)
         let per_head = Tensor::einsum("hd,hdc->hc", &[&z, &lm.w_o(l)?.to_kind(Kind::Double)], None::<i64>); // (H, C)
         let values = Vec::<f64>::try_from(&through_norm(&per_head))?; // (H)
-        heads.extend(values.into_iter().enumerate().map(|(h, value)| Term { name: format!("L{l}H{h}"), value }));
+        heads.extend(values.into_iter().enumerate().map(|(h, value)| Term {
+            name: format!("L{l}H{h}"),
+            value,
+        }));
     }
-    let bias = lm.ln_f.bias.as_ref().map_or(0.0, |b| b.to_kind(Kind::Double).dot(&dir).double_value(&[]));
-    components.push(Term { name: "bias".into(), value: bias });
-    Ok(Attribution { position, logit: real(&logits.get(p)), components, heads })
+    let bias = lm
+        .ln_f
+        .bias
+        .as_ref()
+        .map_or(0.0, |b| b.to_kind(Kind::Double).dot(&dir).double_value(&[]));
+    components.push(Term {
+        name: "bias".into(),
+        value: bias,
+    });
+    Ok(Attribution {
+        position,
+        logit: real(&logits.get(p)),
+        components,
+        heads,
+    })
 }
 
 /// Gradient x input saliency: for each prompt token i, the token embedding e_i (the

@@ -65,11 +65,17 @@ impl WordVector {
 pub fn word_ids(lm: &LoadedModel, word: &str) -> Result<Vec<u32>> {
     let w = word.trim();
     if w.is_empty() {
-        return Err(Error::Word { word: word.into(), why: "empty word: give at least one letter".into() });
+        return Err(Error::Word {
+            word: word.into(),
+            why: "empty word: give at least one letter".into(),
+        });
     }
     let ids = lm.tokenizer.encode(&format!(" {w}"))?;
     if ids.is_empty() {
-        return Err(Error::Word { word: word.into(), why: "the tokenizer gives no token for it".into() });
+        return Err(Error::Word {
+            word: word.into(),
+            why: "the tokenizer gives no token for it".into(),
+        });
     }
     Ok(ids)
 }
@@ -94,7 +100,10 @@ pub fn word_vector(lm: &LoadedModel, word: &str) -> Result<WordVector> {
 pub fn text_vector(lm: &LoadedModel, text: &str, multi: MultiToken) -> Result<WordVector> {
     let ids = lm.tokenizer.encode(text)?;
     if ids.is_empty() {
-        return Err(Error::Word { word: text.into(), why: "the tokenizer gives no token for it".into() });
+        return Err(Error::Word {
+            word: text.into(),
+            why: "the tokenizer gives no token for it".into(),
+        });
     }
     let vocab = lm.model.info().vocab_size;
     if let Some(&bad) = ids.iter().find(|&&i| i as usize >= vocab) {
@@ -105,7 +114,14 @@ pub fn text_vector(lm: &LoadedModel, text: &str, multi: MultiToken) -> Result<Wo
 
 /// The vector of a word whose tokens are `ids`: rows of `m` (V, C) at the ids, or at
 /// `positions` of a (T, C) matrix of hidden states, combined as `multi` says.
-fn rows_vector(lm: &LoadedModel, m: &Tensor, word: &str, ids: Vec<u32>, positions: Option<Vec<i64>>, multi: MultiToken) -> Result<WordVector> {
+fn rows_vector(
+    lm: &LoadedModel,
+    m: &Tensor,
+    word: &str,
+    ids: Vec<u32>,
+    positions: Option<Vec<i64>>,
+    multi: MultiToken,
+) -> Result<WordVector> {
     let tokens: Vec<String> = ids.iter().map(|&i| lm.tokenizer.token_str(i)).collect();
     let mut rows: Vec<i64> = positions.unwrap_or_else(|| ids.iter().map(|&i| i as i64).collect());
     let how = match (ids.len(), multi) {
@@ -124,7 +140,13 @@ fn rows_vector(lm: &LoadedModel, m: &Tensor, word: &str, ids: Vec<u32>, position
         }
         (n, MultiToken::Mean) => format!("mean of {n} tokens"),
     };
-    Ok(WordVector { word: word.to_string(), vector: mean_rows(m, &rows)?, ids, tokens, how })
+    Ok(WordVector {
+        word: word.to_string(),
+        vector: mean_rows(m, &rows)?,
+        ids,
+        tokens,
+        how,
+    })
 }
 
 /// Static embeddings of several words.
@@ -156,17 +178,31 @@ pub struct Neighbour {
 pub fn nearest(matrix: &Tensor, v: &[f64], k: usize, exclude: &[usize]) -> Result<Vec<Neighbour>> {
     let size = matrix.size();
     if size.len() != 2 || size[1] as usize != v.len() {
-        return Err(Error::Analysis(AnalysisProblem::NeighbourShape { len: v.len(), shape: size }));
+        return Err(Error::Analysis(AnalysisProblem::NeighbourShape {
+            len: v.len(),
+            shape: size,
+        }));
     }
     let m = matrix.to_kind(Kind::Double); // (N, C)
     let q = Tensor::from_slice(v).to_device(m.device()); // (C)
-    let norms = m.linalg_norm(2.0, [1i64].as_slice(), false, Kind::Double).clamp_min(1e-300); // (N)
-    let qn = q.linalg_norm(2.0, [0i64].as_slice(), false, Kind::Double).clamp_min(1e-300); // ()
+    let norms = m
+        .linalg_norm(2.0, [1i64].as_slice(), false, Kind::Double)
+        .clamp_min(1e-300); // (N)
+    let qn = q
+        .linalg_norm(2.0, [0i64].as_slice(), false, Kind::Double)
+        .clamp_min(1e-300); // ()
     let cos = m.mv(&q) / norms / qn; // (N)
     let cos: Vec<f64> = Vec::<f64>::try_from(&cos)?;
     let mut order: Vec<usize> = (0..cos.len()).filter(|i| !exclude.contains(i)).collect();
     order.sort_by(|&a, &b| cos[b].total_cmp(&cos[a]).then(a.cmp(&b)));
-    Ok(order.into_iter().take(k).map(|index| Neighbour { index, cosine: cos[index] }).collect())
+    Ok(order
+        .into_iter()
+        .take(k)
+        .map(|index| Neighbour {
+            index,
+            cosine: cos[index],
+        })
+        .collect())
 }
 
 /// The tokens nearest to `word` in W_E (the word's own tokens left out), as
@@ -175,7 +211,10 @@ pub fn nearest_tokens(lm: &LoadedModel, word: &str, k: usize) -> Result<Vec<(Str
     let wv = word_vector(lm, word)?;
     let own: Vec<usize> = wv.ids.iter().map(|&i| i as usize).collect();
     let found = nearest(lm.model.w_e(), &wv.vector, k, &own)?;
-    Ok(found.into_iter().map(|n| (lm.tokenizer.token_str(n.index as u32), n.cosine)).collect())
+    Ok(found
+        .into_iter()
+        .map(|n| (lm.tokenizer.token_str(n.index as u32), n.cosine))
+        .collect())
 }
 
 /// Which block's output to read: a block number, or its place in the stack. In JSON a
@@ -253,7 +292,12 @@ fn find_sub(hay: &[u32], needle: &[u32]) -> Option<usize> {
 pub fn contextual_vector(lm: &LoadedModel, sentence: &str, word: &str, layer: usize) -> Result<WordVector> {
     let ids = lm.encode_prompt(sentence)?;
     let w = word.trim();
-    let cap: String = w.chars().take(1).flat_map(char::to_uppercase).chain(w.chars().skip(1)).collect();
+    let cap: String = w
+        .chars()
+        .take(1)
+        .flat_map(char::to_uppercase)
+        .chain(w.chars().skip(1))
+        .collect();
     for form in [format!(" {w}"), w.to_string(), format!(" {cap}"), cap.clone()] {
         let needle = lm.tokenizer.encode(&form)?;
         if let Some(at) = find_sub(&ids, &needle) {
@@ -302,7 +346,14 @@ fn rows(t: &Tensor) -> Result<Vec<Vec<f64>>> {
 /// `fan_at` (indices into the full sequence; each must have a next position, i.e. be
 /// before the last) the `fan_k` most likely next tokens are placed by running the
 /// sequence up to there plus that token.
-pub fn trajectory(lm: &LoadedModel, prompt: &str, steps: usize, layer: usize, fan_k: usize, fan_at: &[usize]) -> Result<Trajectory> {
+pub fn trajectory(
+    lm: &LoadedModel,
+    prompt: &str,
+    steps: usize,
+    layer: usize,
+    fan_k: usize,
+    fan_at: &[usize],
+) -> Result<Trajectory> {
     let prompt_ids = lm.encode_prompt(prompt)?;
     let new = sampling::generate(&lm.model, &prompt_ids, steps, Sampling::Greedy, |_| {})?;
     let mut ids = prompt_ids.clone();
@@ -312,7 +363,10 @@ pub fn trajectory(lm: &LoadedModel, prompt: &str, steps: usize, layer: usize, fa
     let mut fan_positions = Vec::new();
     for &p in fan_at {
         if p >= ids.len() {
-            return Err(Error::Analysis(AnalysisProblem::FanOutside { position: p, len: ids.len() }));
+            return Err(Error::Analysis(AnalysisProblem::FanOutside {
+                position: p,
+                len: ids.len(),
+            }));
         }
         let logits = lm.model.logits(&ids[..=p])?; // (p+1, V)
         let top = sampling::top_k(&logits.get(-1), fan_k, &lm.tokenizer)?;
@@ -322,13 +376,26 @@ pub fn trajectory(lm: &LoadedModel, prompt: &str, steps: usize, layer: usize, fa
             seq.push(t.id);
             let h = hidden_states(lm, &seq, layer)?; // (p+2, C)
             let state = Vec::<f64>::try_from(&h.get(-1).to_kind(Kind::Double))?; // (C)
-            fan.push(FanPoint { id: t.id, token: t.token, prob: t.prob, state });
+            fan.push(FanPoint {
+                id: t.id,
+                token: t.token,
+                prob: t.prob,
+                state,
+            });
         }
         fans.push(fan);
         fan_positions.push(p);
     }
     let tokens = ids.iter().map(|&i| lm.tokenizer.token_str(i)).collect();
-    Ok(Trajectory { layer, ids, tokens, n_prompt: prompt_ids.len(), states, fans, fan_positions })
+    Ok(Trajectory {
+        layer,
+        ids,
+        tokens,
+        n_prompt: prompt_ids.len(),
+        states,
+        fans,
+        fan_positions,
+    })
 }
 
 /// The same path with each point replaced by the mean of the hidden states from
@@ -346,7 +413,11 @@ pub fn text_so_far(t: &Trajectory, from: usize) -> Trajectory {
         }
         let n = (i + 1).saturating_sub(from).max(1) as f64;
         prefix_sums.push((sum.clone(), (i + 1).saturating_sub(from)));
-        states.push(if i >= from { sum.iter().map(|v| v / n).collect() } else { s.clone() });
+        states.push(if i >= from {
+            sum.iter().map(|v| v / n).collect()
+        } else {
+            s.clone()
+        });
     }
     let fans = t
         .fans
@@ -354,8 +425,21 @@ pub fn text_so_far(t: &Trajectory, from: usize) -> Trajectory {
         .zip(&t.fan_positions)
         .map(|(fan, &p)| {
             let (ps, n) = &prefix_sums[p];
-            fan.iter().map(|f| FanPoint { state: ps.iter().zip(&f.state).map(|(a, b)| (a + b) / (*n as f64 + 1.0)).collect(), ..f.clone() }).collect()
+            fan.iter()
+                .map(|f| FanPoint {
+                    state: ps
+                        .iter()
+                        .zip(&f.state)
+                        .map(|(a, b)| (a + b) / (*n as f64 + 1.0))
+                        .collect(),
+                    ..f.clone()
+                })
+                .collect()
         })
         .collect();
-    Trajectory { states, fans, ..t.clone() }
+    Trajectory {
+        states,
+        fans,
+        ..t.clone()
+    }
 }

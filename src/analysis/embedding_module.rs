@@ -25,7 +25,7 @@ pub struct EmbeddingModule {
 /// The embedding module's arrays for `ids`, read straight from the weights.
 pub fn embedding_module(lm: &LanguageModel, ids: &[u32]) -> Result<EmbeddingModule> {
     let idx = Tensor::from_slice(&ids.iter().map(|&i| i as i64).collect::<Vec<_>>()).to_device(lm.w_e().device()); // (T)
-    // The same checks as a forward pass: not empty, within the context window, known ids.
+                                                                                                                   // The same checks as a forward pass: not empty, within the context window, known ids.
     crate::model::check_input(&idx.unsqueeze(0), None, lm.info().vocab_size, lm.info().n_ctx)?;
     let tok = lm.w_e().index_select(0, &idx).to_kind(Kind::Double); // (T, C)
     let (pos, sum) = match lm.w_pos() {
@@ -36,5 +36,9 @@ pub fn embedding_module(lm: &LanguageModel, ids: &[u32]) -> Result<EmbeddingModu
         }
         Err(_) => (None, tok.shallow_clone()),
     };
-    Ok(EmbeddingModule { token: Matrix::from_tensor(&tok.tr())?, position: pos, sum: Matrix::from_tensor(&sum.tr())? })
+    Ok(EmbeddingModule {
+        token: Matrix::from_tensor(&tok.tr())?,
+        position: pos,
+        sum: Matrix::from_tensor(&sum.tr())?,
+    })
 }

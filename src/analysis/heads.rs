@@ -115,7 +115,11 @@ pub fn detect_heads(lm: &LanguageModel, n: usize, seed: u64) -> Result<HeadScore
     let info = lm.info();
     let first = 256.min(info.vocab_size / 2);
     if n < 2 || 2 * n > info.n_ctx {
-        return Err(Error::BadHyperParameter { name: "the detector's sequence length".into(), value: n.to_string(), rule: format!("between 2 and half the context window ({})", info.n_ctx / 2) });
+        return Err(Error::BadHyperParameter {
+            name: "the detector's sequence length".into(),
+            value: n.to_string(),
+            rule: format!("between 2 and half the context window ({})", info.n_ctx / 2),
+        });
     }
     let tokens = repeated_random_tokens(n, info.vocab_size, first, seed);
     score_heads(lm, &tokens, seed)
@@ -124,16 +128,20 @@ pub fn detect_heads(lm: &LanguageModel, n: usize, seed: u64) -> Result<HeadScore
 /// Scores every head of `lm` on the given tokens.
 pub fn score_heads(lm: &LanguageModel, tokens: &[u32], seed: u64) -> Result<HeadScores> {
     let info = lm.info();
-    let mut cache = ActivationCache::new(HookFilter::Only((0..info.n_layer).map(HookPoint::AttnPattern).collect()));
+    let mut cache = ActivationCache::new(HookFilter::Only(
+        (0..info.n_layer).map(HookPoint::AttnPattern).collect(),
+    ));
     let _ = lm.run_with_cache(tokens, &mut cache)?;
     let detections: Vec<Tensor> = HeadKind::ALL.iter().map(|k| k.detection_pattern(tokens)).collect();
-    let mut scores = vec![vec![vec![0.0; info.n_head]; info.n_layer]; 3];
+    let mut scores: Vec<Vec<Vec<f64>>> = (0..3).map(|_| Vec::with_capacity(info.n_layer)).collect(); // per kind: (L, H)
     for l in 0..info.n_layer {
         let pattern = cache.attn_pattern(l)?.get(0).to_device(tch::Device::Cpu); // (H, T, T)
-        for h in 0..info.n_head {
-            for (k, det) in detections.iter().enumerate() {
-                scores[k][l][h] = detection_score(&pattern.get(h as i64), det);
-            }
+        for (kind, det) in scores.iter_mut().zip(&detections) {
+            kind.push(
+                (0..info.n_head as i64)
+                    .map(|h| detection_score(&pattern.get(h), det))
+                    .collect::<Vec<f64>>(),
+            );
         }
     }
     let mut it = scores.into_iter();

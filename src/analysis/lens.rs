@@ -49,13 +49,31 @@ pub fn logit_lens(lm: &LanguageModel, tok: &Tokenizer, ids: &[u32]) -> Result<Lo
     let mut rows = Vec::with_capacity(hooks.len());
     let mut cells = Vec::with_capacity(hooks.len());
     for (i, hook) in hooks.iter().enumerate() {
-        rows.push(if i == 0 { "embed".to_string() } else { format!("block {}", i - 1) });
+        rows.push(if i == 0 {
+            "embed".to_string()
+        } else {
+            format!("block {}", i - 1)
+        });
         let resid = cache.get(*hook)?.get(0); // (T, C)
         let probs = lens_logits(lm, &resid).softmax(-1, Kind::Double); // (T, V)
         let (p, idx) = probs.max_dim(-1, false); // (T), (T)
         let p = Vec::<f64>::try_from(&p)?;
         let idx = Vec::<i64>::try_from(&idx)?;
-        cells.push(idx.iter().zip(&p).map(|(&id, &prob)| LensCell { id: id as u32, token: tok.token_str(id as u32), prob }).collect());
+        cells.push(
+            idx.iter()
+                .zip(&p)
+                .map(|(&id, &prob)| LensCell {
+                    id: id as u32,
+                    token: tok.token_str(id as u32),
+                    prob,
+                })
+                .collect(),
+        );
     }
-    Ok(LogitLens { rows, ids: ids.to_vec(), tokens: ids.iter().map(|&i| tok.token_str(i)).collect(), cells })
+    Ok(LogitLens {
+        rows,
+        ids: ids.to_vec(),
+        tokens: ids.iter().map(|&i| tok.token_str(i)).collect(),
+        cells,
+    })
 }

@@ -21,7 +21,11 @@ impl Matrix {
     /// A matrix from row-major values; the length must be `rows * cols`.
     pub fn new(rows: usize, cols: usize, values: Vec<f64>) -> Result<Self> {
         if values.len() != rows * cols {
-            return Err(Error::Analysis(AnalysisProblem::MatrixSize { rows, cols, got: values.len() }));
+            return Err(Error::Analysis(AnalysisProblem::MatrixSize {
+                rows,
+                cols,
+                got: values.len(),
+            }));
         }
         Ok(Matrix { rows, cols, values })
     }
@@ -47,7 +51,11 @@ impl Matrix {
                 values.push(self.at(i, j));
             }
         }
-        Matrix { rows: self.cols, cols: self.rows, values }
+        Matrix {
+            rows: self.cols,
+            cols: self.rows,
+            values,
+        }
     }
 }
 
@@ -59,7 +67,12 @@ impl Matrix {
 /// a 768x768 matrix with a 64x64 window costs one pass.
 pub fn moving_average_2d(m: &Matrix, win_rows: usize, win_cols: usize) -> Result<Matrix> {
     if win_rows == 0 || win_cols == 0 || win_rows > m.rows || win_cols > m.cols {
-        return Err(Error::Analysis(AnalysisProblem::WindowTooBig { win_rows, win_cols, rows: m.rows, cols: m.cols }));
+        return Err(Error::Analysis(AnalysisProblem::WindowTooBig {
+            win_rows,
+            win_cols,
+            rows: m.rows,
+            cols: m.cols,
+        }));
     }
     // sat[i][j] = sum of m[..i, ..j]; (rows + 1) x (cols + 1).
     let w = m.cols + 1;
@@ -113,7 +126,9 @@ pub fn histogram(values: &[f64], bins: usize, range: Option<(f64, f64)>) -> Resu
     }
     let (lo, hi) = match range {
         Some(r) => r,
-        None => values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v))),
+        None => values
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v))),
     };
     // All values equal: one bin around them.
     let (lo, hi) = if hi > lo { (lo, hi) } else { (lo - 0.5, lo + 0.5) };
@@ -121,7 +136,9 @@ pub fn histogram(values: &[f64], bins: usize, range: Option<(f64, f64)>) -> Resu
         return Err(Error::Analysis(AnalysisProblem::BadRange { lo, hi }));
     }
     let width = (hi - lo) / bins as f64;
-    let edges: Vec<f64> = (0..=bins).map(|k| if k == bins { hi } else { lo + k as f64 * width }).collect();
+    let edges: Vec<f64> = (0..=bins)
+        .map(|k| if k == bins { hi } else { lo + k as f64 * width })
+        .collect();
     let mut counts = vec![0.0; bins];
     for &v in values {
         if v < lo || v > hi {
@@ -135,5 +152,12 @@ pub fn histogram(values: &[f64], bins: usize, range: Option<(f64, f64)>) -> Resu
     let m2 = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
     let m4 = values.iter().map(|v| (v - mean).powi(4)).sum::<f64>() / n;
     let excess_kurtosis = if m2 > 0.0 { m4 / (m2 * m2) - 3.0 } else { 0.0 };
-    Ok(ValueHistogram { edges, counts, n: values.len(), mean, std: m2.sqrt(), excess_kurtosis })
+    Ok(ValueHistogram {
+        edges,
+        counts,
+        n: values.len(),
+        mean,
+        std: m2.sqrt(),
+        excess_kurtosis,
+    })
 }

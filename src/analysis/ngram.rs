@@ -159,7 +159,10 @@ impl LetterCounts {
     }
     /// Counts letters in text already in memory (e.g. a paragraph a student pasted).
     pub fn of_text(text: &str) -> LetterCounts {
-        let mut lc = LetterCounts { counts: [0; 26], runs: 0 };
+        let mut lc = LetterCounts {
+            counts: [0; 26],
+            runs: 0,
+        };
         let mut in_run = false;
         count_letters_into(text.as_bytes(), &mut lc, &mut in_run);
         lc
@@ -182,7 +185,10 @@ fn count_letters_into(chunk: &[u8], lc: &mut LetterCounts, in_run: &mut bool) {
 
 /// Counts the letters of a corpus (one pass). An error when it holds no letter a-z.
 pub fn count_letters(corpus: &Corpus) -> Result<LetterCounts> {
-    let mut lc = LetterCounts { counts: [0; 26], runs: 0 };
+    let mut lc = LetterCounts {
+        counts: [0; 26],
+        runs: 0,
+    };
     let in_run = std::cell::Cell::new(false);
     corpus.stream(
         |chunk| {
@@ -193,7 +199,10 @@ pub fn count_letters(corpus: &Corpus) -> Result<LetterCounts> {
         || in_run.set(false),
     )?;
     if lc.total() == 0 {
-        return Err(Error::Corpus { path: corpus.root.clone(), msg: "holds no letters a-z; give English text".into() });
+        return Err(Error::Corpus {
+            path: corpus.root.clone(),
+            msg: "holds no letters a-z; give English text".into(),
+        });
     }
     Ok(lc)
 }
@@ -210,10 +219,13 @@ impl Categorical {
     /// An error when every weight is zero.
     pub fn new(weights: &[u64]) -> Result<Categorical> {
         let mut acc = 0u64;
-        let cumulative: Vec<u64> = weights.iter().map(|&w| {
-            acc += w;
-            acc
-        }).collect();
+        let cumulative: Vec<u64> = weights
+            .iter()
+            .map(|&w| {
+                acc += w;
+                acc
+            })
+            .collect();
         if acc == 0 {
             return Err(Error::Ngram(NgramProblem::NothingToSample));
         }
@@ -246,22 +258,31 @@ pub fn sample_letters_with_space(letters: &LetterCounts, k: usize, seed: u64) ->
     w.push(letters.runs);
     let dist = Categorical::new(&w)?;
     let mut r = rng(seed);
-    Ok((0..k).map(|_| match dist.draw(&mut r) {
-        26 => ' ',
-        i => symbol_char(i as u8),
-    }).collect())
+    Ok((0..k)
+        .map(|_| match dist.draw(&mut r) {
+            26 => ' ',
+            i => symbol_char(i as u8),
+        })
+        .collect())
 }
 
 /// `n_words` "words" whose lengths are drawn from `lengths` (`lengths[k]`: how many
 /// words have k letters) and whose letters are drawn independently by frequency.
-pub fn sample_words_with_lengths(letters: &LetterCounts, lengths: &[u64], n_words: usize, seed: u64) -> Result<Vec<String>> {
+pub fn sample_words_with_lengths(
+    letters: &LetterCounts,
+    lengths: &[u64],
+    n_words: usize,
+    seed: u64,
+) -> Result<Vec<String>> {
     let letter = Categorical::new(&letters.counts)?;
     let length = Categorical::new(lengths)?;
     let mut r = rng(seed);
-    Ok((0..n_words).map(|_| {
-        let len = length.draw(&mut r);
-        (0..len).map(|_| symbol_char(letter.draw(&mut r) as u8)).collect()
-    }).collect())
+    Ok((0..n_words)
+        .map(|_| {
+            let len = length.draw(&mut r);
+            (0..len).map(|_| symbol_char(letter.draw(&mut r) as u8)).collect()
+        })
+        .collect())
 }
 
 // ---------- letter n-gram models ----------
@@ -286,7 +307,10 @@ fn check_letter_order(n: usize) -> Result<()> {
         return Err(Error::Ngram(NgramProblem::ZeroOrder));
     }
     if n > MAX_LETTER_ORDER {
-        return Err(Error::Ngram(NgramProblem::LetterOrderTooHigh { n, max: MAX_LETTER_ORDER }));
+        return Err(Error::Ngram(NgramProblem::LetterOrderTooHigh {
+            n,
+            max: MAX_LETTER_ORDER,
+        }));
     }
     Ok(())
 }
@@ -306,7 +330,21 @@ impl LetterModelCounter {
     fn new(n: usize) -> Self {
         let start = (0..n - 1).fold(0u64, |acc, _| (acc << 5) | BOUNDARY as u64);
         let mask = if 5 * n >= 64 { u64::MAX } else { (1u64 << (5 * n)) - 1 };
-        LetterModelCounter { n, mask, start, code: start, in_run: false, run_len: 0, model: LetterModel { n, counts: FastMap::default(), letters: 0, runs: 0, longest_run: 0 } }
+        LetterModelCounter {
+            n,
+            mask,
+            start,
+            code: start,
+            in_run: false,
+            run_len: 0,
+            model: LetterModel {
+                n,
+                counts: FastMap::default(),
+                letters: 0,
+                runs: 0,
+                longest_run: 0,
+            },
+        }
     }
     #[inline]
     fn feed(&mut self, chunk: &[u8]) {
@@ -348,7 +386,13 @@ impl LetterModel {
         corpus.stream(|chunk| cell.borrow_mut().feed(chunk), || cell.borrow_mut().close())?;
         let model = counter.model;
         if (model.letters as usize) < n {
-            return Err(Error::Corpus { path: corpus.root.clone(), msg: format!("is too small for letter {n}-grams: it has {} letters a-z; give more text or a smaller n", model.letters) });
+            return Err(Error::Corpus {
+                path: corpus.root.clone(),
+                msg: format!(
+                    "is too small for letter {n}-grams: it has {} letters a-z; give more text or a smaller n",
+                    model.letters
+                ),
+            });
         }
         debug_assert_eq!(counter.n, n);
         Ok(model)
@@ -361,13 +405,19 @@ impl LetterModel {
         counter.feed(text.as_bytes());
         counter.close();
         if (counter.model.letters as usize) < n {
-            return Err(Error::Ngram(NgramProblem::TooLittleText { n, letters: counter.model.letters }));
+            return Err(Error::Ngram(NgramProblem::TooLittleText {
+                n,
+                letters: counter.model.letters,
+            }));
         }
         Ok(counter.model)
     }
 
     fn decode(&self, key: u64) -> String {
-        (0..self.n).rev().map(|i| symbol_char(((key >> (5 * i)) & 31) as u8)).collect()
+        (0..self.n)
+            .rev()
+            .map(|i| symbol_char(((key >> (5 * i)) & 31) as u8))
+            .collect()
     }
 
     /// Number of n-grams counted (letters + runs: each letter and each run end closes one).
@@ -382,7 +432,9 @@ impl LetterModel {
         }
         let mut key = 0u64;
         for b in ngram.bytes() {
-            let s = if b == b'_' { BOUNDARY } else {
+            let s = if b == b'_' {
+                BOUNDARY
+            } else {
                 match letter_index(b) {
                     Some(i) => i as u8,
                     None => return 0,
@@ -433,8 +485,15 @@ impl LetterModel {
             e.0.push((k & 31) as u8);
             e.1.push(c);
         }
-        let table = next.into_iter().map(|(ctx, (syms, w))| (ctx, (syms, Categorical::new(&w).expect("counts are positive")))).collect();
-        let ctx_mask = if self.n == 1 { 0 } else { (1u64 << (5 * (self.n - 1))) - 1 };
+        let table = next
+            .into_iter()
+            .map(|(ctx, (syms, w))| (ctx, (syms, Categorical::new(&w).expect("counts are positive"))))
+            .collect();
+        let ctx_mask = if self.n == 1 {
+            0
+        } else {
+            (1u64 << (5 * (self.n - 1))) - 1
+        };
         let start = (0..self.n - 1).fold(0u64, |acc, _| (acc << 5) | BOUNDARY as u64);
         LetterSampler { table, ctx_mask, start }
     }
@@ -466,7 +525,9 @@ impl LetterSampler {
             let mut w = String::new();
             while w.len() < MAX_WORD {
                 // Every context reached was seen in the corpus with a next symbol (see the module docs).
-                let Some((syms, dist)) = self.table.get(&(ctx & self.ctx_mask)) else { break };
+                let Some((syms, dist)) = self.table.get(&(ctx & self.ctx_mask)) else {
+                    break;
+                };
                 let s = syms[dist.draw(rng)];
                 if s == BOUNDARY {
                     break;
@@ -611,7 +672,8 @@ impl WordCounter {
                 *wc.pairs.entry(((p as u64) << 32) | id as u64).or_insert(0) += 1;
                 if wc.order >= 3 {
                     if let Some(pp) = self.prev2 {
-                        self.triples.insert(((pp as u128) << 64) | ((p as u128) << 32) | id as u128);
+                        self.triples
+                            .insert(((pp as u128) << 64) | ((p as u128) << 32) | id as u128);
                     }
                 }
             }
@@ -650,8 +712,24 @@ impl WordCounts {
         if !(1..=3).contains(&order) {
             return Err(Error::Ngram(NgramProblem::WordOrder { n: order }));
         }
-        let wc = WordCounts { order, letters: [0; 26], total: 0, lengths: vec![0; 2], words: Vec::new(), counts: Vec::new(), pairs: FastMap::default(), distinct_triples: 0, short: FastMap::default(), ids: FastMap::default() };
-        let mut st = WordCounter { wc, triples: FastSet::default(), prev: None, prev2: None };
+        let wc = WordCounts {
+            order,
+            letters: [0; 26],
+            total: 0,
+            lengths: vec![0; 2],
+            words: Vec::new(),
+            counts: Vec::new(),
+            pairs: FastMap::default(),
+            distinct_triples: 0,
+            short: FastMap::default(),
+            ids: FastMap::default(),
+        };
+        let mut st = WordCounter {
+            wc,
+            triples: FastSet::default(),
+            prev: None,
+            prev2: None,
+        };
         let mut sc = WordScanner::default();
         let mut letters = [0u64; 26];
         let cell = std::cell::RefCell::new((&mut sc, &mut st, &mut letters));
@@ -670,12 +748,19 @@ impl WordCounts {
                 st.prev2 = None;
             },
         )?;
-        drop(cell);
+        // The closures' borrows end here; `cell` (holding &mut borrows) goes out of use.
+        let _ = cell.into_inner();
         let mut wc = st.wc;
         wc.distinct_triples = st.triples.len();
         wc.letters = letters;
         if (wc.total as usize) < order {
-            return Err(Error::Corpus { path: corpus.root.clone(), msg: format!("is too small for word {order}-grams: it has {} words; give more text", wc.total) });
+            return Err(Error::Corpus {
+                path: corpus.root.clone(),
+                msg: format!(
+                    "is too small for word {order}-grams: it has {} words; give more text",
+                    wc.total
+                ),
+            });
         }
         Ok(wc)
     }
@@ -706,7 +791,11 @@ impl WordCounts {
     /// Word ids, most frequent first (ties alphabetical).
     fn ranked(&self) -> Vec<u32> {
         let mut ids: Vec<u32> = (0..self.words.len() as u32).collect();
-        ids.sort_by(|&a, &b| self.counts[b as usize].cmp(&self.counts[a as usize]).then_with(|| self.words[a as usize].cmp(&self.words[b as usize])));
+        ids.sort_by(|&a, &b| {
+            self.counts[b as usize]
+                .cmp(&self.counts[a as usize])
+                .then_with(|| self.words[a as usize].cmp(&self.words[b as usize]))
+        });
         ids
     }
 
@@ -714,12 +803,28 @@ impl WordCounts {
     pub fn top(&self, k: usize) -> Vec<(String, u64)> {
         let r = self.ranked();
         let k = if k == 0 { r.len() } else { k.min(r.len()) };
-        r[..k].iter().map(|&i| (self.words[i as usize].clone(), self.counts[i as usize])).collect()
+        r[..k]
+            .iter()
+            .map(|&i| (self.words[i as usize].clone(), self.counts[i as usize]))
+            .collect()
     }
 
     /// The `k` most frequent 2-grams as ("first second", count) (all when `k` is 0).
     pub fn top_pairs(&self, k: usize) -> Vec<(String, u64)> {
-        let mut v: Vec<(String, u64)> = self.pairs.iter().map(|(&key, &c)| (format!("{} {}", self.words[(key >> 32) as usize], self.words[(key & 0xffff_ffff) as usize]), c)).collect();
+        let mut v: Vec<(String, u64)> = self
+            .pairs
+            .iter()
+            .map(|(&key, &c)| {
+                (
+                    format!(
+                        "{} {}",
+                        self.words[(key >> 32) as usize],
+                        self.words[(key & 0xffff_ffff) as usize]
+                    ),
+                    c,
+                )
+            })
+            .collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         if k > 0 {
             v.truncate(k);
@@ -737,7 +842,9 @@ impl WordCounts {
         let w: Vec<u64> = r.iter().map(|&i| self.counts[i as usize]).collect();
         let dist = Categorical::new(&w)?;
         let mut g = rng(seed);
-        Ok((0..k).map(|_| self.words[r[dist.draw(&mut g)] as usize].clone()).collect())
+        Ok((0..k)
+            .map(|_| self.words[r[dist.draw(&mut g)] as usize].clone())
+            .collect())
     }
 
     /// `chains` word-2-gram chains of `len` words, each starting with `start` (its
@@ -750,18 +857,28 @@ impl WordCounts {
         }
         let start_l = start.to_lowercase();
         let Some(first) = self.id(start_l.as_bytes()) else {
-            return Err(Error::Ngram(NgramProblem::UnknownStart { start: start.to_string() }));
+            return Err(Error::Ngram(NgramProblem::UnknownStart {
+                start: start.to_string(),
+            }));
         };
         let mut next: FastMap<u32, Vec<(u32, u64)>> = FastMap::default();
         for (&k, &c) in &self.pairs {
-            next.entry((k >> 32) as u32).or_default().push(((k & 0xffff_ffff) as u32, c));
+            next.entry((k >> 32) as u32)
+                .or_default()
+                .push(((k & 0xffff_ffff) as u32, c));
         }
         let table: FastMap<u32, (Vec<u32>, Categorical)> = next
             .into_iter()
             .map(|(a, mut v)| {
                 v.sort();
                 let w: Vec<u64> = v.iter().map(|x| x.1).collect();
-                (a, (v.into_iter().map(|x| x.0).collect(), Categorical::new(&w).expect("positive counts")))
+                (
+                    a,
+                    (
+                        v.into_iter().map(|x| x.0).collect(),
+                        Categorical::new(&w).expect("positive counts"),
+                    ),
+                )
             })
             .collect();
         let mut g = rng(seed);
@@ -769,7 +886,9 @@ impl WordCounts {
             .map(|_| {
                 let mut chain = vec![first];
                 while chain.len() < len {
-                    let Some((ids, dist)) = table.get(chain.last().expect("non-empty")) else { break };
+                    let Some((ids, dist)) = table.get(chain.last().expect("non-empty")) else {
+                        break;
+                    };
                     chain.push(ids[dist.draw(&mut g)]);
                 }
                 chain.into_iter().map(|i| self.words[i as usize].clone()).collect()

@@ -64,7 +64,11 @@ pub fn rows_of(x: &Tensor) -> Result<Vec<Vec<f64>>> {
     }
     let flat: Vec<f64> = Vec::<f64>::try_from(&x.to_kind(Kind::Double).contiguous().flatten(0, -1))?;
     let c = size[1] as usize;
-    let rows: Vec<Vec<f64>> = if c == 0 { vec![] } else { flat.chunks(c).map(<[f64]>::to_vec).collect() };
+    let rows: Vec<Vec<f64>> = if c == 0 {
+        vec![]
+    } else {
+        flat.chunks(c).map(<[f64]>::to_vec).collect()
+    };
     Ok(rows)
 }
 
@@ -76,7 +80,10 @@ fn check_input(x: &[Vec<f64>], k: usize) -> Result<usize> {
     }
     // n centred points span at most n - 1 directions.
     if n <= k {
-        return Err(Error::PcaTooFewPoints { points: n, components: k });
+        return Err(Error::PcaTooFewPoints {
+            points: n,
+            components: k,
+        });
     }
     if k > c {
         return Err(Error::Analysis(AnalysisProblem::PcaTooManyComponents { k, c }));
@@ -92,7 +99,10 @@ fn check_input(x: &[Vec<f64>], k: usize) -> Result<usize> {
 
 /// Flips `v` so that its entry of largest magnitude is positive.
 fn normalise_sign(v: &mut [f64]) {
-    let big = v.iter().copied().fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
+    let big = v
+        .iter()
+        .copied()
+        .fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
     if big < 0.0 {
         v.iter_mut().for_each(|x| *x = -*x);
     }
@@ -132,7 +142,10 @@ impl Pca {
         for r in x {
             mean.iter_mut().zip(r).for_each(|(m, v)| *m += v / n as f64);
         }
-        let centred: Vec<Vec<f64>> = x.iter().map(|r| r.iter().zip(&mean).map(|(v, m)| v - m).collect()).collect();
+        let centred: Vec<Vec<f64>> = x
+            .iter()
+            .map(|r| r.iter().zip(&mean).map(|(v, m)| v - m).collect())
+            .collect();
         let total_variance = centred.iter().flatten().map(|v| v * v).sum::<f64>() / (n as f64 - 1.0);
 
         let mut components = match method {
@@ -140,7 +153,10 @@ impl Pca {
             PcaMethod::TorchSvd => torch_components(&centred, k)?,
         };
         components.iter_mut().for_each(|v| normalise_sign(v));
-        let explained_variance: Vec<f64> = components.iter().map(|v| centred.iter().map(|r| dot(r, v).powi(2)).sum::<f64>() / (n as f64 - 1.0)).collect();
+        let explained_variance: Vec<f64> = components
+            .iter()
+            .map(|v| centred.iter().map(|r| dot(r, v).powi(2)).sum::<f64>() / (n as f64 - 1.0))
+            .collect();
 
         // Check the answer: unit, orthogonal, in decreasing order of variance, and never
         // more variance than there is.
@@ -150,7 +166,12 @@ impl Pca {
                 let d = dot(&components[i], &components[j]);
                 let want = if i == j { 1.0 } else { 0.0 };
                 if !d.is_finite() || (d - want).abs() > tol {
-                    return Err(Error::Analysis(AnalysisProblem::PcaNotOrthonormal { method: method.name(), i, j, dot: d }));
+                    return Err(Error::Analysis(AnalysisProblem::PcaNotOrthonormal {
+                        method: method.name(),
+                        i,
+                        j,
+                        dot: d,
+                    }));
                 }
             }
         }
@@ -169,9 +190,18 @@ impl Pca {
         for (i, v) in components.iter().enumerate() {
             let w = cov_times(v);
             let lambda = dot(v, &w);
-            let resid = w.iter().zip(v).map(|(wi, vi)| (wi - lambda * vi).powi(2)).sum::<f64>().sqrt();
-            if !(resid <= 1e-7 * top) {
-                return Err(Error::Analysis(AnalysisProblem::PcaNotEigenvector { method: method.name(), i, residual: resid }));
+            let resid = w
+                .iter()
+                .zip(v)
+                .map(|(wi, vi)| (wi - lambda * vi).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            if resid.is_nan() || resid > 1e-7 * top {
+                return Err(Error::Analysis(AnalysisProblem::PcaNotEigenvector {
+                    method: method.name(),
+                    i,
+                    residual: resid,
+                }));
             }
         }
         let deflate = |mut v: Vec<f64>| {
@@ -195,18 +225,46 @@ impl Pca {
         }
         let last = explained_variance.last().copied().unwrap_or(0.0);
         if rest > last * (1.0 + 1e-6) + 1e-12 * top {
-            return Err(Error::Analysis(AnalysisProblem::PcaMissedDirection { method: method.name(), k, rest, last }));
+            return Err(Error::Analysis(AnalysisProblem::PcaMissedDirection {
+                method: method.name(),
+                k,
+                rest,
+                last,
+            }));
         }
         let sum: f64 = explained_variance.iter().sum();
-        if sum > total_variance * (1.0 + 1e-9) + 1e-12 || explained_variance.windows(2).any(|w| w[1] > w[0] * (1.0 + 1e-6) + 1e-12) {
-            return Err(Error::Analysis(AnalysisProblem::PcaVariances { method: method.name(), explained: explained_variance.clone(), total: total_variance }));
+        if sum > total_variance * (1.0 + 1e-9) + 1e-12
+            || explained_variance
+                .windows(2)
+                .any(|w| w[1] > w[0] * (1.0 + 1e-6) + 1e-12)
+        {
+            return Err(Error::Analysis(AnalysisProblem::PcaVariances {
+                method: method.name(),
+                explained: explained_variance.clone(),
+                total: total_variance,
+            }));
         }
-        Ok(Pca { mean, components, explained_variance, total_variance, method })
+        Ok(Pca {
+            mean,
+            components,
+            explained_variance,
+            total_variance,
+            method,
+        })
     }
 
     /// Fraction of the total variance along each component.
     pub fn explained_ratio(&self) -> Vec<f64> {
-        self.explained_variance.iter().map(|v| if self.total_variance > 0.0 { v / self.total_variance } else { 0.0 }).collect()
+        self.explained_variance
+            .iter()
+            .map(|v| {
+                if self.total_variance > 0.0 {
+                    v / self.total_variance
+                } else {
+                    0.0
+                }
+            })
+            .collect()
     }
 
     /// Coordinates (k) of one point.
@@ -222,22 +280,34 @@ impl Pca {
 
     /// "PC1 12.3%, PC2 8.1% of the variance" (of the total) for captions.
     pub fn describe(&self) -> String {
-        let parts: Vec<String> = self.explained_ratio().iter().enumerate().map(|(i, r)| format!("PC{} {:.1}%", i + 1, 100.0 * r)).collect();
+        let parts: Vec<String> = self
+            .explained_ratio()
+            .iter()
+            .enumerate()
+            .map(|(i, r)| format!("PC{} {:.1}%", i + 1, 100.0 * r))
+            .collect();
         format!("{} of the variance", parts.join(", "))
     }
 
     /// Axis title of component i (0-based), e.g. "PC1 (12.3% of variance)".
     pub fn axis_label(&self, i: usize) -> String {
-        format!("PC{} ({:.1}% of variance)", i + 1, 100.0 * self.explained_ratio().get(i).copied().unwrap_or(0.0))
+        format!(
+            "PC{} ({:.1}% of variance)",
+            i + 1,
+            100.0 * self.explained_ratio().get(i).copied().unwrap_or(0.0)
+        )
     }
 }
 
 /// linfa's components, with a panic inside it turned into an error.
 fn linfa_components(centred: &[Vec<f64>], k: usize) -> Result<Vec<Vec<f64>>> {
     let (n, c) = (centred.len(), centred[0].len());
-    let records = Array2::from_shape_vec((n, c), centred.iter().flatten().copied().collect()).map_err(|e| Error::Analysis(AnalysisProblem::Linfa(e.to_string())))?;
+    let records = Array2::from_shape_vec((n, c), centred.iter().flatten().copied().collect())
+        .map_err(|e| Error::Analysis(AnalysisProblem::Linfa(e.to_string())))?;
     let dataset = DatasetBase::from(records);
-    let fitted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| linfa_reduction::Pca::params(k).fit(&dataset)));
+    let fitted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        linfa_reduction::Pca::params(k).fit(&dataset)
+    }));
     let fitted = match fitted {
         Ok(Ok(p)) => p,
         Ok(Err(e)) => return Err(Error::Analysis(AnalysisProblem::Linfa(e.to_string()))),
@@ -245,7 +315,11 @@ fn linfa_components(centred: &[Vec<f64>], k: usize) -> Result<Vec<Vec<f64>>> {
     };
     let comps = fitted.components(); // (k, C)
     if comps.nrows() != k || comps.ncols() != c {
-        return Err(Error::Analysis(AnalysisProblem::LinfaShape { shape: comps.shape().to_vec(), k, c }));
+        return Err(Error::Analysis(AnalysisProblem::LinfaShape {
+            shape: comps.shape().to_vec(),
+            k,
+            c,
+        }));
     }
     Ok(comps.outer_iter().map(|r| r.to_vec()).collect())
 }

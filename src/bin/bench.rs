@@ -26,7 +26,10 @@ use gpt2_explorer::sampling::{self, Sampling};
 use gpt2_explorer::{ActivationCache, CausalLm, LanguageModel, LoadedModel, NoCapture};
 
 #[derive(Parser)]
-#[command(name = "bench", about = "Time prefill, generation and capture of one model (our side of BENCHMARKS.md); prints JSON")]
+#[command(
+    name = "bench",
+    about = "Time prefill, generation and capture of one model (our side of BENCHMARKS.md); prints JSON"
+)]
 struct Cli {
     /// A model folder, a .gguf file, or `smollm2` (never downloads).
     #[arg(long)]
@@ -140,7 +143,11 @@ fn time_it(warmup: usize, iters: usize, device: tch::Device, mut f: impl FnMut()
         times.push(t0.elapsed().as_secs_f64());
     }
     let cpu_s = (cpu_seconds() - cpu0) / iters as f64;
-    Ok(Timing { times, cpu_s, peak_mib: status_mib("VmHWM:") })
+    Ok(Timing {
+        times,
+        cpu_s,
+        peak_mib: status_mib("VmHWM:"),
+    })
 }
 
 /// Parameters, and bytes of weights a decoding step reads (f32): every tensor of the
@@ -197,7 +204,8 @@ fn run(cli: Cli) -> Result<()> {
     let (warmup, iters) = if cli.quick { (0, 1) } else { (1, cli.iters.max(1)) };
 
     let t0 = Instant::now();
-    let lm = LoadedModel::load_with(&cli.model, &gpt2_explorer::LoadOptions { offline: true, device }).with_context(|| format!("cannot load --model {}", cli.model))?;
+    let lm = LoadedModel::load_with(&cli.model, &gpt2_explorer::LoadOptions { offline: true, device })
+        .with_context(|| format!("cannot load --model {}", cli.model))?;
     sync(device);
     let load_s = t0.elapsed().as_secs_f64();
     let rss_after_load = status_mib("VmRSS:");
@@ -243,7 +251,11 @@ fn run(cli: Cli) -> Result<()> {
         let mut cache = ActivationCache::all();
         drop(model.forward(&cap_ids, None, &mut cache)?);
         n_hooks = cache.len();
-        captured_bytes = cache.hooks().iter().map(|h| cache.get(*h).map_or(0, |t| t.numel() as i64 * 4)).sum();
+        captured_bytes = cache
+            .hooks()
+            .iter()
+            .map(|h| cache.get(*h).map_or(0, |t| t.numel() as i64 * 4))
+            .sum();
         Ok(())
     })?;
     // The guarantee the capture path keeps: the logits are bitwise the same.

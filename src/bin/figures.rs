@@ -16,7 +16,10 @@ use gpt2_explorer::figures::{self, Options};
 use gpt2_explorer::io::{is_broken_pipe, print_line};
 
 #[derive(Parser)]
-#[command(name = "figures", about = "Rebuild the figures of Wolfram's essay: only what is stale, PNG + SVG + CSV each, and a gallery")]
+#[command(
+    name = "figures",
+    about = "Rebuild the figures of Wolfram's essay: only what is stale, PNG + SVG + CSV each, and a gallery"
+)]
 struct Cli {
     /// `list`, `all`, or figure ids.
     targets: Vec<String>,
@@ -52,14 +55,28 @@ fn main() {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     if cli.targets.first().map(String::as_str) == Some("list") {
         for f in figures::registry() {
-            let caption = f.params().map_or_else(|_| f.caption_template.to_string(), |p| f.caption(&p));
+            let caption = f
+                .params()
+                .map_or_else(|_| f.caption_template.to_string(), |p| f.caption(&p));
             print_line(format!("{:<26} {:<40} {}", f.id, f.section, caption))?;
         }
         return Ok(0);
     }
     let device = gpt2_explorer::model::device::resolve_device(&cli.device)?;
-    let jobs = cli.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let opts = Options { ids: cli.targets, out: cli.out, model: cli.model, force: cli.force, check: cli.check, jobs, progress: std::io::IsTerminal::is_terminal(&std::io::stderr()), source_root: figures::stamps::default_source_root(), device };
+    let jobs = cli
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let opts = Options {
+        ids: cli.targets,
+        out: cli.out,
+        model: cli.model,
+        force: cli.force,
+        check: cli.check,
+        jobs,
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        source_root: figures::stamps::default_source_root(),
+        device,
+    };
     let s = figures::build(&opts)?;
     if cli.check {
         if s.stale.is_empty() && s.failed.is_empty() {

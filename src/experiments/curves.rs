@@ -8,7 +8,9 @@ pub const G: f64 = 9.81;
 /// Fall time in seconds from each floor `1..=floors` of a tower whose floors are
 /// `floor_height` metres apart: (floor, sqrt(2 h / g)).
 pub fn cannonball_data(floors: usize, floor_height: f64) -> Vec<(f64, f64)> {
-    (1..=floors).map(|f| (f as f64, (2.0 * f as f64 * floor_height / G).sqrt())).collect()
+    (1..=floors)
+        .map(|f| (f as f64, (2.0 * f as f64 * floor_height / G).sqrt()))
+        .collect()
 }
 
 /// A basis function of x.
@@ -86,7 +88,10 @@ pub fn least_squares(data: &[(f64, f64)], basis: &[Basis]) -> crate::Result<Fit>
         return Err(crate::Error::Train(crate::error::TrainProblem::TooFewPoints { k, n }));
     }
     // a: (n, k) design matrix, row-major; y: (n,)
-    let mut a: Vec<f64> = data.iter().flat_map(|&(x, _)| basis.iter().map(move |b| b.at(x))).collect();
+    let mut a: Vec<f64> = data
+        .iter()
+        .flat_map(|&(x, _)| basis.iter().map(move |b| b.at(x)))
+        .collect();
     let mut y: Vec<f64> = data.iter().map(|&(_, y)| y).collect();
     if a.iter().chain(&y).any(|v| !v.is_finite()) {
         return Err(crate::Error::Train(crate::error::TrainProblem::NotFinite));
@@ -95,7 +100,9 @@ pub fn least_squares(data: &[(f64, f64)], basis: &[Basis]) -> crate::Result<Fit>
     for j in 0..k {
         let norm = (j..n).map(|i| a[i * k + j].powi(2)).sum::<f64>().sqrt();
         if norm <= 1e-12 * scale {
-            return Err(crate::Error::Train(crate::error::TrainProblem::Dependent { basis: basis[j].name().to_string() }));
+            return Err(crate::Error::Train(crate::error::TrainProblem::Dependent {
+                basis: basis[j].name().to_string(),
+            }));
         }
         let alpha = if a[j * k + j] > 0.0 { -norm } else { norm };
         let mut v: Vec<f64> = (j..n).map(|i| a[i * k + j]).collect();
@@ -120,5 +127,8 @@ pub fn least_squares(data: &[(f64, f64)], basis: &[Basis]) -> crate::Result<Fit>
         let r = a[j * k + j];
         coef[j] = (y[j] - (j + 1..k).map(|c| a[j * k + c] * coef[c]).sum::<f64>()) / r;
     }
-    Ok(Fit { basis: basis.to_vec(), coef })
+    Ok(Fit {
+        basis: basis.to_vec(),
+        coef,
+    })
 }

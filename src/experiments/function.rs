@@ -21,7 +21,9 @@ pub fn target(x: f64) -> f64 {
 
 /// `n` evenly spaced points from `lo` to `hi`.
 pub fn linspace(lo: f64, hi: f64, n: usize) -> Vec<f64> {
-    (0..n).map(|i| lo + (hi - lo) * i as f64 / (n.max(2) - 1) as f64).collect()
+    (0..n)
+        .map(|i| lo + (hi - lo) * i as f64 / (n.max(2) - 1) as f64)
+        .collect()
 }
 
 /// A ReLU net from one input to one output.
@@ -36,17 +38,29 @@ impl FunctionNet {
     /// A net of `sizes` (first and last 1) with libtorch's random initial weights for `seed`.
     pub fn random(sizes: &[i64], seed: u64) -> Result<FunctionNet> {
         if sizes.first() != Some(&1) || sizes.last() != Some(&1) {
-            return Err(train::bad_hyper_parameter("layer sizes", format!("{sizes:?}"), "1 input and 1 output, e.g. [1, 16, 16, 1]"));
+            return Err(train::bad_hyper_parameter(
+                "layer sizes",
+                format!("{sizes:?}"),
+                "1 input and 1 output, e.g. [1, 16, 16, 1]",
+            ));
         }
         let (vs, mlp) = train::seeded(seed, |p| Mlp::new(p, sizes, Activation::Relu))?;
-        Ok(FunctionNet { sizes: sizes.to_vec(), mlp, vs })
+        Ok(FunctionNet {
+            sizes: sizes.to_vec(),
+            mlp,
+            vs,
+        })
     }
 
     /// The net's output at each x.
     pub fn eval(&self, xs: &[f64]) -> Result<Vec<f64>> {
         let x = Tensor::from_slice(&xs.iter().map(|&v| v as f32).collect::<Vec<_>>()).unsqueeze(1); // (N, 1)
         let y = tch::no_grad(|| self.mlp.forward(&x)).flatten(0, -1); // (N,)
-        Ok(Vec::<f32>::try_from(y).map_err(crate::Error::from)?.into_iter().map(f64::from).collect())
+        Ok(Vec::<f32>::try_from(y)
+            .map_err(crate::Error::from)?
+            .into_iter()
+            .map(f64::from)
+            .collect())
     }
 }
 
@@ -66,14 +80,20 @@ pub fn train_function(cache: &TrainCache, sizes: &[i64], cfg: &TrainConfig) -> R
     let mlp = &net.mlp;
     let trained = cache.load_or_train("function", &key, &mut net.vs, |vs| {
         train::train_steps(vs, cfg, |_, rng| {
-            let xs: Vec<f32> = (0..cfg.batch_size).map(|_| rng.random_range(TRAIN_RANGE.0..TRAIN_RANGE.1) as f32).collect();
+            let xs: Vec<f32> = (0..cfg.batch_size)
+                .map(|_| rng.random_range(TRAIN_RANGE.0..TRAIN_RANGE.1) as f32)
+                .collect();
             let ys: Vec<f32> = xs.iter().map(|&x| target(x as f64) as f32).collect();
             let x = Tensor::from_slice(&xs).unsqueeze(1); // (b, 1)
             let y = Tensor::from_slice(&ys).unsqueeze(1); // (b, 1)
             Ok(Loss::Mse.of(&mlp.forward(&x), &y))
         })
     })?;
-    Ok(TrainedFunction { history: trained.history, from_cache: trained.from_cache, net })
+    Ok(TrainedFunction {
+        history: trained.history,
+        from_cache: trained.from_cache,
+        net,
+    })
 }
 
 /// The two-weight model of the loss-surface figures: y = w2 tanh(w1 x).
@@ -84,12 +104,18 @@ pub fn two_weight_model(w1: f64, w2: f64, x: f64) -> f64 {
 /// The data the two-weight model is fitted to: `n` points of 1.5 tanh(2x) on [-1.5, 1.5]
 /// (so the best weights are (2, 1.5), and equally (-2, -1.5)).
 pub fn two_weight_data(n: usize) -> Vec<(f64, f64)> {
-    linspace(TRAIN_RANGE.0, TRAIN_RANGE.1, n).into_iter().map(|x| (x, two_weight_model(2.0, 1.5, x))).collect()
+    linspace(TRAIN_RANGE.0, TRAIN_RANGE.1, n)
+        .into_iter()
+        .map(|x| (x, two_weight_model(2.0, 1.5, x)))
+        .collect()
 }
 
 /// Mean squared error of the two-weight model with weights (w1, w2) on `data`.
 pub fn two_weight_loss(w1: f64, w2: f64, data: &[(f64, f64)]) -> f64 {
-    data.iter().map(|&(x, y)| (two_weight_model(w1, w2, x) - y).powi(2)).sum::<f64>() / data.len() as f64
+    data.iter()
+        .map(|&(x, y)| (two_weight_model(w1, w2, x) - y).powi(2))
+        .sum::<f64>()
+        / data.len() as f64
 }
 
 /// The gradient (dL/dw1, dL/dw2) of [`two_weight_loss`], in closed form.
@@ -106,7 +132,11 @@ pub fn two_weight_grad(w1: f64, w2: f64, data: &[(f64, f64)]) -> (f64, f64) {
 /// (w1, w2, loss) before each of `steps` steps and after the last.
 pub fn descent_path(start: (f64, f64), lr: f64, steps: usize, data: &[(f64, f64)]) -> Result<Vec<(f64, f64, f64)>> {
     if !(lr.is_finite() && lr > 0.0) {
-        return Err(train::bad_hyper_parameter("learning rate", lr, "a finite number > 0, e.g. 0.1"));
+        return Err(train::bad_hyper_parameter(
+            "learning rate",
+            lr,
+            "a finite number > 0, e.g. 0.1",
+        ));
     }
     let (mut w1, mut w2) = start;
     let mut path = vec![(w1, w2, two_weight_loss(w1, w2, data))];

@@ -64,7 +64,14 @@ impl ParensConfig {
             n_embd: 128,
             max_len: 16,
             p_end: 0.3,
-            train: TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 1e-3, iterations: 600, batch_size: 64, progress: true },
+            train: TrainConfig {
+                seed: 1,
+                optimizer: Optimizer::Adam,
+                lr: 1e-3,
+                iterations: 600,
+                batch_size: 64,
+                progress: true,
+            },
         }
     }
 
@@ -96,13 +103,25 @@ impl ParensConfig {
         check_size("heads", self.n_head as i64)?;
         check_size("feature length", self.n_embd as i64)?;
         if !self.n_embd.is_multiple_of(self.n_head) {
-            return Err(train::bad_hyper_parameter("feature length", self.n_embd, &format!("a multiple of the number of heads ({})", self.n_head)));
+            return Err(train::bad_hyper_parameter(
+                "feature length",
+                self.n_embd,
+                &format!("a multiple of the number of heads ({})", self.n_head),
+            ));
         }
         if self.max_len < 3 {
-            return Err(train::bad_hyper_parameter("max_len", self.max_len, "at least 3 (\"()\" and End)"));
+            return Err(train::bad_hyper_parameter(
+                "max_len",
+                self.max_len,
+                "at least 3 (\"()\" and End)",
+            ));
         }
         if !(self.p_end > 0.0 && self.p_end < 1.0) {
-            return Err(train::bad_hyper_parameter("p_end", self.p_end, "a probability strictly between 0 and 1"));
+            return Err(train::bad_hyper_parameter(
+                "p_end",
+                self.p_end,
+                "a probability strictly between 0 and 1",
+            ));
         }
         Ok(())
     }
@@ -175,7 +194,10 @@ pub fn batch(rng: &mut impl Rng, b: usize, max_len: usize, p_end: f64) -> (Tenso
             y[i * t + j] = s[j + 1];
         }
     }
-    (Tensor::from_slice(&x).view([b as i64, t as i64]), Tensor::from_slice(&y).view([b as i64, t as i64])) // (B, T), (B, T)
+    (
+        Tensor::from_slice(&x).view([b as i64, t as i64]),
+        Tensor::from_slice(&y).view([b as i64, t as i64]),
+    ) // (B, T), (B, T)
 }
 
 /// A trained parentheses model.
@@ -201,11 +223,25 @@ pub fn train_model(cfg: &ParensConfig, cache: &TrainCache) -> Result<ParensModel
         train::train_steps(vs, &cfg.train, |_, rng| {
             let (x, y) = batch(rng, cfg.train.batch_size, cfg.max_len, cfg.p_end); // (B, T), (B, T)
             let logits = model.forward_train(&x)?; // (B, T, 3)
-            Ok(logits.view([-1, 3]).cross_entropy_loss::<Tensor>(&y.view([-1]), None, tch::Reduction::Mean, -100, 0.0)) // ()
+            Ok(logits
+                .view([-1, 3])
+                .cross_entropy_loss::<Tensor>(&y.view([-1]), None, tch::Reduction::Mean, -100, 0.0))
+            // ()
         })
     })?;
-    let seconds = if trained.from_cache { 0.0 } else { start.elapsed().as_secs_f64() };
-    Ok(ParensModel { config: *cfg, model, vs, history: trained.history, from_cache: trained.from_cache, seconds })
+    let seconds = if trained.from_cache {
+        0.0
+    } else {
+        start.elapsed().as_secs_f64()
+    };
+    Ok(ParensModel {
+        config: *cfg,
+        model,
+        vs,
+        history: trained.history,
+        from_cache: trained.from_cache,
+        seconds,
+    })
 }
 
 /// Parses "(()" into token ids; any other character is an error naming it.
@@ -214,7 +250,11 @@ pub fn parse(text: &str) -> Result<Vec<i64>> {
         .map(|c| match c {
             '(' => Ok(OPEN),
             ')' => Ok(CLOSE),
-            other => Err(train::bad_hyper_parameter("parentheses sequence", format!("{text:?}"), &format!("made of '(' and ')' only (found {other:?})"))),
+            other => Err(train::bad_hyper_parameter(
+                "parentheses sequence",
+                format!("{text:?}"),
+                &format!("made of '(' and ')' only (found {other:?})"),
+            )),
         })
         .collect()
 }
@@ -234,10 +274,18 @@ impl ParensModel {
     /// The probabilities of "(", ")", End after each position of `ids`: (T, 3) as rows.
     pub fn next_probs(&self, ids: &[i64]) -> Result<Vec<[f64; 3]>> {
         if ids.is_empty() || ids.len() > self.config.max_len {
-            return Err(train::bad_hyper_parameter("sequence length", ids.len(), &format!("between 1 and the model's context {}", self.config.max_len)));
+            return Err(train::bad_hyper_parameter(
+                "sequence length",
+                ids.len(),
+                &format!("between 1 and the model's context {}", self.config.max_len),
+            ));
         }
         let x = Tensor::from_slice(ids).unsqueeze(0); // (1, T)
-        let p = self.model.forward(&x, None, &mut crate::hooks::NoCapture)?.squeeze_dim(0).softmax(-1, Kind::Double); // (T, 3)
+        let p = self
+            .model
+            .forward(&x, None, &mut crate::hooks::NoCapture)?
+            .squeeze_dim(0)
+            .softmax(-1, Kind::Double); // (T, 3)
         let flat = Vec::<f64>::try_from(p.flatten(0, -1))?;
         Ok(flat.chunks(3).map(|c| [c[0], c[1], c[2]]).collect())
     }

@@ -71,8 +71,12 @@ pub fn figures() -> Vec<FigureSpec> {
 
 /// "Five" for 5 (one to twelve in words, larger counts as digits).
 fn count_word(n: usize) -> String {
-    const WORDS: [&str; 12] = ["One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve"];
-    n.checked_sub(1).and_then(|i| WORDS.get(i)).map_or_else(|| n.to_string(), |w| w.to_string())
+    const WORDS: [&str; 12] = [
+        "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve",
+    ];
+    n.checked_sub(1)
+        .and_then(|i| WORDS.get(i))
+        .map_or_else(|| n.to_string(), |w| w.to_string())
 }
 
 fn next_word_top5(ctx: &Ctx, p: &TopParams) -> Result<Figure> {
@@ -82,7 +86,13 @@ fn next_word_top5(ctx: &Ctx, p: &TopParams) -> Result<Figure> {
     let top = sampling::top_k(&logits.get(-1), p.top, &lm.tokenizer)?;
     let mut table = Table::new(&["rank", "id", "token", "prob", "logprob"]);
     for (i, t) in top.iter().enumerate() {
-        table.push(vec![(i + 1).to_string(), t.id.to_string(), t.token.clone(), t.prob.to_string(), t.logprob.to_string()]);
+        table.push(vec![
+            (i + 1).to_string(),
+            t.id.to_string(),
+            t.token.clone(),
+            t.prob.to_string(),
+            t.logprob.to_string(),
+        ]);
     }
     let plot = BarChart {
         title: format!("“{}” …", p.prompt),
@@ -93,7 +103,11 @@ fn next_word_top5(ctx: &Ctx, p: &TopParams) -> Result<Figure> {
         x_label: "probability".into(),
         highlight: vec![0],
     };
-    Ok(Figure { plot: Plot::Bars(plot), table, size: WIDE })
+    Ok(Figure {
+        plot: Plot::Bars(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 /// Rows step, id, token, prob and the text so far, for a list of generated steps.
@@ -101,7 +115,12 @@ fn steps_table(ctx: &Ctx, steps: &[Step]) -> Result<Table> {
     let lm = ctx.model()?;
     let mut table = Table::new(&["step", "id", "token", "prob"]);
     for (i, s) in steps.iter().enumerate() {
-        table.push(vec![(i + 1).to_string(), s.id.to_string(), lm.tokenizer.token_str(s.id), s.prob.to_string()]);
+        table.push(vec![
+            (i + 1).to_string(),
+            s.id.to_string(),
+            lm.tokenizer.token_str(s.id),
+            s.prob.to_string(),
+        ]);
     }
     Ok(table)
 }
@@ -120,8 +139,17 @@ fn growing_list(ctx: &Ctx, prompt: &str, title: &str, what: &str, steps: &[Step]
         spans.push(Span::plain(format!("   ({:.1}%)", 100.0 * steps[n - 1].prob)));
         list.push(spans);
     }
-    let plot = TextPanel { title: title.into(), subtitle: ctx.subtitle(what)?, paragraphs: vec![], list };
-    Ok(Figure { plot: Plot::Text(plot), table: steps_table(ctx, steps)?, size: WIDE })
+    let plot = TextPanel {
+        title: title.into(),
+        subtitle: ctx.subtitle(what)?,
+        paragraphs: vec![],
+        list,
+    };
+    Ok(Figure {
+        plot: Plot::Text(plot),
+        table: steps_table(ctx, steps)?,
+        size: WIDE,
+    })
 }
 
 fn run(ctx: &Ctx, prompt: &str, n: usize, rule: Sampling) -> Result<Vec<Step>> {
@@ -132,34 +160,67 @@ fn run(ctx: &Ctx, prompt: &str, n: usize, rule: Sampling) -> Result<Vec<Step>> {
 
 fn greedy_continuation(ctx: &Ctx, p: &GreedyParams) -> Result<Figure> {
     let steps = run(ctx, &p.prompt, p.steps, Sampling::Greedy)?;
-    growing_list(ctx, &p.prompt, "Always the most likely next word", "temperature 0", &steps)
+    growing_list(
+        ctx,
+        &p.prompt,
+        "Always the most likely next word",
+        "temperature 0",
+        &steps,
+    )
 }
 
 fn sampled_continuation(ctx: &Ctx, p: &SampledParams) -> Result<Figure> {
     let rule = Sampling::new(p.temperature, p.seed)?;
     let steps = run(ctx, &p.prompt, p.steps, rule)?;
     let (t, seed) = (p.temperature, p.seed);
-    growing_list(ctx, &p.prompt, &format!("Sampling the next word at temperature {t}"), &format!("temperature {t}, seed {seed}"), &steps)
+    growing_list(
+        ctx,
+        &p.prompt,
+        &format!("Sampling the next word at temperature {t}"),
+        &format!("temperature {t}, seed {seed}"),
+        &steps,
+    )
 }
 
 /// One paragraph: the prompt in grey, the continuation in black.
 fn long_text(ctx: &Ctx, prompt: &str, title: &str, what: &str, steps: &[Step]) -> Result<Figure> {
     let lm = ctx.model()?;
     let ids: Vec<u32> = steps.iter().map(|s| s.id).collect();
-    let plot = TextPanel { title: title.into(), subtitle: ctx.subtitle(what)?, paragraphs: vec![vec![Span::prompt(prompt), Span::generated(lm.tokenizer.decode(&ids)?)]], list: vec![] };
-    Ok(Figure { plot: Plot::Text(plot), table: steps_table(ctx, steps)?, size: WIDE })
+    let plot = TextPanel {
+        title: title.into(),
+        subtitle: ctx.subtitle(what)?,
+        paragraphs: vec![vec![Span::prompt(prompt), Span::generated(lm.tokenizer.decode(&ids)?)]],
+        list: vec![],
+    };
+    Ok(Figure {
+        plot: Plot::Text(plot),
+        table: steps_table(ctx, steps)?,
+        size: WIDE,
+    })
 }
 
 fn greedy_long(ctx: &Ctx, p: &GreedyParams) -> Result<Figure> {
     let n = p.steps;
     let steps = run(ctx, &p.prompt, n, Sampling::Greedy)?;
-    long_text(ctx, &p.prompt, &format!("Temperature 0 for {n} tokens"), &format!("{n} tokens, always the top word"), &steps)
+    long_text(
+        ctx,
+        &p.prompt,
+        &format!("Temperature 0 for {n} tokens"),
+        &format!("{n} tokens, always the top word"),
+        &steps,
+    )
 }
 
 fn sampled_long(ctx: &Ctx, p: &SampledParams) -> Result<Figure> {
     let (n, t, seed) = (p.steps, p.temperature, p.seed);
     let steps = run(ctx, &p.prompt, n, Sampling::new(t, seed)?)?;
-    long_text(ctx, &p.prompt, &format!("Temperature {t} for {n} tokens"), &format!("{n} tokens, temperature {t}, seed {seed}"), &steps)
+    long_text(
+        ctx,
+        &p.prompt,
+        &format!("Temperature {t} for {n} tokens"),
+        &format!("{n} tokens, temperature {t}, seed {seed}"),
+        &steps,
+    )
 }
 
 fn sampled_five(ctx: &Ctx, p: &SeedsParams) -> Result<Figure> {
@@ -171,11 +232,24 @@ fn sampled_five(ctx: &Ctx, p: &SeedsParams) -> Result<Figure> {
         let steps = run(ctx, &p.prompt, n, Sampling::new(t, seed)?)?;
         let ids: Vec<u32> = steps.iter().map(|s| s.id).collect();
         let text = lm.tokenizer.decode(&ids)?;
-        table.push(vec![seed.to_string(), ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" "), text.clone()]);
+        table.push(vec![
+            seed.to_string(),
+            ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" "),
+            text.clone(),
+        ]);
         list.push(vec![Span::prompt(&p.prompt), Span::generated(text)]);
     }
-    let plot = TextPanel { title: format!("{} continuations at temperature {t}", count_word(seeds.len())), subtitle: ctx.subtitle(&format!("{n} tokens each, seeds {seeds:?}"))?, paragraphs: vec![], list };
-    Ok(Figure { plot: Plot::Text(plot), table, size: WIDE })
+    let plot = TextPanel {
+        title: format!("{} continuations at temperature {t}", count_word(seeds.len())),
+        subtitle: ctx.subtitle(&format!("{n} tokens each, seeds {seeds:?}"))?,
+        paragraphs: vec![],
+        list,
+    };
+    Ok(Figure {
+        plot: Plot::Text(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 fn rank_probability(ctx: &Ctx, p: &TopParams) -> Result<Figure> {
@@ -186,7 +260,12 @@ fn rank_probability(ctx: &Ctx, p: &TopParams) -> Result<Figure> {
     let top = sampling::top_k(&logits.get(-1), k, &lm.tokenizer)?;
     let mut table = Table::new(&["rank", "id", "token", "prob"]);
     for (i, t) in top.iter().enumerate() {
-        table.push(vec![(i + 1).to_string(), t.id.to_string(), t.token.clone(), t.prob.to_string()]);
+        table.push(vec![
+            (i + 1).to_string(),
+            t.id.to_string(),
+            t.token.clone(),
+            t.prob.to_string(),
+        ]);
     }
     let points: Vec<(f64, f64)> = top.iter().enumerate().map(|(i, t)| ((i + 1) as f64, t.prob)).collect();
     let plot = LinePlot {
@@ -194,16 +273,26 @@ fn rank_probability(ctx: &Ctx, p: &TopParams) -> Result<Figure> {
         subtitle: ctx.subtitle(&format!("the {k} most likely tokens after “{}”", p.prompt))?,
         x_label: "rank".into(),
         y_label: "probability".into(),
-        series: vec![Series { name: String::new(), points, style: SeriesStyle::Points }],
+        series: vec![Series {
+            name: String::new(),
+            points,
+            style: SeriesStyle::Points,
+        }],
         log_x: true,
         log_y: true,
     };
-    Ok(Figure { plot: Plot::Lines(plot), table, size: WIDE })
+    Ok(Figure {
+        plot: Plot::Lines(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 fn gpt3_quotes(_ctx: &Ctx, _p: &NoParams) -> Result<Figure> {
     let mut table = Table::new(&["note"]);
-    table.push(vec!["The essay shows GPT-3 outputs; GPT-3's weights are not public, so they cannot be reproduced here.".into()]);
+    table.push(vec![
+        "The essay shows GPT-3 outputs; GPT-3's weights are not public, so they cannot be reproduced here.".into(),
+    ]);
     let plot = TextPanel {
         title: "Not reproducible here: GPT-3".into(),
         subtitle: "essay section 1 · no model".into(),
@@ -214,5 +303,9 @@ fn gpt3_quotes(_ctx: &Ctx, _p: &NoParams) -> Result<Figure> {
         ],
         list: vec![],
     };
-    Ok(Figure { plot: Plot::Text(plot), table, size: WIDE })
+    Ok(Figure {
+        plot: Plot::Text(plot),
+        table,
+        size: WIDE,
+    })
 }

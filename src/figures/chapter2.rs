@@ -170,7 +170,13 @@ fn letter_model(corpus: &str, n: usize) -> Result<(Corpus, Arc<LetterModel>)> {
 fn letter_counts(corpus: &str) -> Result<(Corpus, LetterCounts)> {
     let (c, w) = words(corpus)?;
     let runs = letter_model(corpus, 1)?.1.runs;
-    Ok((c, LetterCounts { counts: w.letters, runs }))
+    Ok((
+        c,
+        LetterCounts {
+            counts: w.letters,
+            runs,
+        },
+    ))
 }
 
 /// "State of the Union … (18 MB)" for the default sample, else the path and size.
@@ -196,10 +202,19 @@ fn thousands(n: u64) -> String {
 
 /// 1.6e9 -> "1.6 billion", 6.4e13 -> "64 trillion", 40000 -> "40,000".
 fn in_words(x: f64) -> String {
-    for (scale, name) in [(1e15, "quadrillion"), (1e12, "trillion"), (1e9, "billion"), (1e6, "million")] {
+    for (scale, name) in [
+        (1e15, "quadrillion"),
+        (1e12, "trillion"),
+        (1e9, "billion"),
+        (1e6, "million"),
+    ] {
         if x >= scale {
             let v = x / scale;
-            return if v >= 10.0 { format!("{v:.0} {name}") } else { format!("{v:.1} {name}") };
+            return if v >= 10.0 {
+                format!("{v:.0} {name}")
+            } else {
+                format!("{v:.1} {name}")
+            };
         }
     }
     thousands(x.round() as u64)
@@ -209,24 +224,59 @@ fn letter_table(counts: &[u64; 26]) -> Table {
     let total: u64 = counts.iter().sum();
     let mut t = Table::new(&["letter", "count", "probability"]);
     for (i, &c) in counts.iter().enumerate() {
-        t.push(vec![ngram::symbol_char(i as u8).to_string(), c.to_string(), (c as f64 / total as f64).to_string()]);
+        t.push(vec![
+            ngram::symbol_char(i as u8).to_string(),
+            c.to_string(),
+            (c as f64 / total as f64).to_string(),
+        ]);
     }
     t
 }
 
 fn letter_bars(title: String, subtitle: String, counts: &[u64; 26]) -> Figure {
-    let plot = BarChart { title, subtitle, labels: ngram::alphabet(), values: counts.iter().map(|&c| c as f64).collect(), value_format: ValueFormat::Custom(counts.iter().map(|&c| thousands(c)).collect()), x_label: "count".into(), highlight: vec![] };
-    Figure { plot: Plot::Bars(plot), table: letter_table(counts), size: TALL }
+    let plot = BarChart {
+        title,
+        subtitle,
+        labels: ngram::alphabet(),
+        values: counts.iter().map(|&c| c as f64).collect(),
+        value_format: ValueFormat::Custom(counts.iter().map(|&c| thousands(c)).collect()),
+        x_label: "count".into(),
+        highlight: vec![],
+    };
+    Figure {
+        plot: Plot::Bars(plot),
+        table: letter_table(counts),
+        size: TALL,
+    }
 }
 
 /// Text as a paragraph broken every `width` characters (for strings without spaces).
 fn hard_wrap(s: &str, width: usize) -> String {
     let chars: Vec<char> = s.chars().collect();
-    chars.chunks(width).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("\n")
+    chars
+        .chunks(width)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
-fn text_figure(title: &str, subtitle: String, paragraphs: Vec<Vec<Span>>, list: Vec<Vec<Span>>, table: Table) -> Figure {
-    Figure { plot: Plot::Text(TextPanel { title: title.into(), subtitle, paragraphs, list }), table, size: WIDE }
+fn text_figure(
+    title: &str,
+    subtitle: String,
+    paragraphs: Vec<Vec<Span>>,
+    list: Vec<Vec<Span>>,
+    table: Table,
+) -> Figure {
+    Figure {
+        plot: Plot::Text(TextPanel {
+            title: title.into(),
+            subtitle,
+            paragraphs,
+            list,
+        }),
+        table,
+        size: WIDE,
+    }
 }
 
 // ---------- the figures ----------
@@ -235,7 +285,10 @@ fn letters_article(_ctx: &Ctx, p: &ArticleParams) -> Result<Figure> {
     let title = p.article.as_str();
     let path = corpus::wikipedia_article(title);
     let c = Corpus::open(&path).map_err(|e| match e {
-        Error::Corpus { path, msg } if !path.exists() => Error::Corpus { path, msg: format!("{msg}; the Wikipedia articles are fetched by `make setup` (scripts/fetch-corpora.sh)") },
+        Error::Corpus { path, msg } if !path.exists() => Error::Corpus {
+            path,
+            msg: format!("{msg}; the Wikipedia articles are fetched by `make setup` (scripts/fetch-corpora.sh)"),
+        },
         e => e,
     })?;
     let lc = ngram::count_letters(&c)?;
@@ -245,13 +298,20 @@ fn letters_article(_ctx: &Ctx, p: &ArticleParams) -> Result<Figure> {
         "Aardwolf" => " · standing in for the essay's “Dog”",
         _ => "",
     };
-    let subtitle = format!("English Wikipedia, 2014 (gensim test data, markup stripped){stand_in} · {} letters", thousands(lc.total()));
+    let subtitle = format!(
+        "English Wikipedia, 2014 (gensim test data, markup stripped){stand_in} · {} letters",
+        thousands(lc.total())
+    );
     Ok(letter_bars(plot_title, subtitle, &lc.counts))
 }
 
 fn letters_english(_ctx: &Ctx, p: &CorpusParams) -> Result<Figure> {
     let (c, lc) = letter_counts(&p.corpus)?;
-    Ok(letter_bars("Letters in a large sample of English".into(), format!("{} · {} letters", corpus_name(&p.corpus, &c), thousands(lc.total())), &lc.counts))
+    Ok(letter_bars(
+        "Letters in a large sample of English".into(),
+        format!("{} · {} letters", corpus_name(&p.corpus, &c), thousands(lc.total())),
+        &lc.counts,
+    ))
 }
 
 fn random_letters(_ctx: &Ctx, p: &LettersParams) -> Result<Figure> {
@@ -260,7 +320,16 @@ fn random_letters(_ctx: &Ctx, p: &LettersParams) -> Result<Figure> {
     let text = ngram::sample_letters(&lc, k, seed)?;
     let mut table = Table::new(&["seed", "text"]);
     table.push(vec![seed.to_string(), text.clone()]);
-    Ok(text_figure("Random letters with English frequencies", format!("{k} letters, seed {seed} · frequencies from {}", corpus_name(&p.corpus, &c)), vec![vec![Span::generated(hard_wrap(&text, 75))]], vec![], table))
+    Ok(text_figure(
+        "Random letters with English frequencies",
+        format!(
+            "{k} letters, seed {seed} · frequencies from {}",
+            corpus_name(&p.corpus, &c)
+        ),
+        vec![vec![Span::generated(hard_wrap(&text, 75))]],
+        vec![],
+        table,
+    ))
 }
 
 fn random_letters_space(_ctx: &Ctx, p: &LettersParams) -> Result<Figure> {
@@ -270,20 +339,48 @@ fn random_letters_space(_ctx: &Ctx, p: &LettersParams) -> Result<Figure> {
     let p_space = lc.runs as f64 / (lc.total() + lc.runs) as f64;
     let mut table = Table::new(&["seed", "p_space", "text"]);
     table.push(vec![seed.to_string(), p_space.to_string(), text.clone()]);
-    Ok(text_figure("Random letters, with the space as a letter", format!("{k} symbols, seed {seed}, P(space) = {:.1}% · {}", 100.0 * p_space, corpus_name(&p.corpus, &c)), vec![vec![Span::generated(text)]], vec![], table))
+    Ok(text_figure(
+        "Random letters, with the space as a letter",
+        format!(
+            "{k} symbols, seed {seed}, P(space) = {:.1}% · {}",
+            100.0 * p_space,
+            corpus_name(&p.corpus, &c)
+        ),
+        vec![vec![Span::generated(text)]],
+        vec![],
+        table,
+    ))
 }
 
 fn random_words_lengths(_ctx: &Ctx, p: &WordsParams) -> Result<Figure> {
     let (c, w) = words(&p.corpus)?;
-    let lc = LetterCounts { counts: w.letters, runs: 0 };
+    let lc = LetterCounts {
+        counts: w.letters,
+        runs: 0,
+    };
     let (k, seed) = (p.words, p.seed);
     let ws = ngram::sample_words_with_lengths(&lc, &w.lengths, k, seed)?;
     let mut table = Table::new(&["length", "probability"]);
     for (len, p) in w.length_distribution().iter().enumerate().skip(1) {
         table.push(vec![len.to_string(), p.to_string()]);
     }
-    let mean = w.lengths.iter().enumerate().map(|(l, &n)| l as f64 * n as f64).sum::<f64>() / w.total as f64;
-    Ok(text_figure("Random letters in words of English lengths", format!("{k} words, seed {seed} · mean English word length {mean:.2} letters · {}", corpus_name(&p.corpus, &c)), vec![vec![Span::generated(ws.join(" "))]], vec![], table))
+    let mean = w
+        .lengths
+        .iter()
+        .enumerate()
+        .map(|(l, &n)| l as f64 * n as f64)
+        .sum::<f64>()
+        / w.total as f64;
+    Ok(text_figure(
+        "Random letters in words of English lengths",
+        format!(
+            "{k} words, seed {seed} · mean English word length {mean:.2} letters · {}",
+            corpus_name(&p.corpus, &c)
+        ),
+        vec![vec![Span::generated(ws.join(" "))]],
+        vec![],
+        table,
+    ))
 }
 
 fn letter_probabilities(_ctx: &Ctx, p: &CorpusParams) -> Result<Figure> {
@@ -303,26 +400,46 @@ fn letter_probabilities(_ctx: &Ctx, p: &CorpusParams) -> Result<Figure> {
     };
     let mut table = Table::new(&["rank", "letter", "probability"]);
     for (r, &i) in order.iter().enumerate() {
-        table.push(vec![(r + 1).to_string(), ngram::symbol_char(i as u8).to_string(), p[i].to_string()]);
+        table.push(vec![
+            (r + 1).to_string(),
+            ngram::symbol_char(i as u8).to_string(),
+            p[i].to_string(),
+        ]);
     }
-    Ok(Figure { plot: Plot::Bars(plot), table, size: TALL })
+    Ok(Figure {
+        plot: Plot::Bars(plot),
+        table,
+        size: TALL,
+    })
 }
 
 fn letter_2gram_heatmap(_ctx: &Ctx, p: &CorpusParams) -> Result<Figure> {
     let (c, m) = letter_model(&p.corpus, 2)?;
     let pm = m.letter_pair_matrix()?; // pm[first][second]
-    // Row r (down) is the second letter, column c (across) the first.
-    let values: Vec<f64> = (0..26).flat_map(|second| pm.iter().map(move |row| row[second])).collect();
+                                      // Row r (down) is the second letter, column c (across) the first.
+    let values: Vec<f64> = (0..26)
+        .flat_map(|second| pm.iter().map(move |row| row[second]))
+        .collect();
     let mut table = Table::new(&["first", "second", "count", "p_second_given_first"]);
     for (a, row) in pm.iter().enumerate() {
         for (b, &p) in row.iter().enumerate() {
-            let pair: String = [ngram::symbol_char(a as u8), ngram::symbol_char(b as u8)].iter().collect();
-            table.push(vec![pair[..1].to_string(), pair[1..].to_string(), m.count_of(&pair).to_string(), p.to_string()]);
+            let pair: String = [ngram::symbol_char(a as u8), ngram::symbol_char(b as u8)]
+                .iter()
+                .collect();
+            table.push(vec![
+                pair[..1].to_string(),
+                pair[1..].to_string(),
+                m.count_of(&pair).to_string(),
+                p.to_string(),
+            ]);
         }
     }
     let plot = Heatmap {
         title: "Which letter follows which".into(),
-        subtitle: format!("P(second | first) for letter pairs inside words · {}", corpus_name(&p.corpus, &c)),
+        subtitle: format!(
+            "P(second | first) for letter pairs inside words · {}",
+            corpus_name(&p.corpus, &c)
+        ),
         rows: 26,
         cols: 26,
         values,
@@ -335,7 +452,11 @@ fn letter_2gram_heatmap(_ctx: &Ctx, p: &CorpusParams) -> Result<Figure> {
         colorbar_label: "probability".into(),
         ..Default::default()
     };
-    Ok(Figure { plot: Plot::Heatmap(plot), table, size: TALL })
+    Ok(Figure {
+        plot: Plot::Heatmap(plot),
+        table,
+        size: TALL,
+    })
 }
 
 fn words_from_2grams(_ctx: &Ctx, p: &WordsParams) -> Result<Figure> {
@@ -346,7 +467,16 @@ fn words_from_2grams(_ctx: &Ctx, p: &WordsParams) -> Result<Figure> {
     for w in &ws {
         table.push(vec!["2".into(), seed.to_string(), w.clone()]);
     }
-    Ok(text_figure("“Words” from letter 2-grams", format!("{k} words, each letter drawn given the one before, seed {seed} · {}", corpus_name(&p.corpus, &c)), vec![vec![Span::generated(ws.join(" "))]], vec![], table))
+    Ok(text_figure(
+        "“Words” from letter 2-grams",
+        format!(
+            "{k} words, each letter drawn given the one before, seed {seed} · {}",
+            corpus_name(&p.corpus, &c)
+        ),
+        vec![vec![Span::generated(ws.join(" "))]],
+        vec![],
+        table,
+    ))
 }
 
 fn words_from_ngrams(_ctx: &Ctx, p: &NgramWordsParams) -> Result<Figure> {
@@ -361,9 +491,19 @@ fn words_from_ngrams(_ctx: &Ctx, p: &NgramWordsParams) -> Result<Figure> {
         for w in &ws {
             table.push(vec![n.to_string(), seed.to_string(), w.clone()]);
         }
-        list.push(vec![Span::highlight(format!("n = {n}")), Span::plain("   "), Span::generated(ws.join(" "))]);
+        list.push(vec![
+            Span::highlight(format!("n = {n}")),
+            Span::plain("   "),
+            Span::generated(ws.join(" ")),
+        ]);
     }
-    Ok(text_figure(&format!("Words from letter n-grams, n = 1 … {max_n}"), format!("{k} words per model, seed {seed} · {name}"), vec![], list, table))
+    Ok(text_figure(
+        &format!("Words from letter n-grams, n = 1 … {max_n}"),
+        format!("{k} words per model, seed {seed} · {name}"),
+        vec![],
+        list,
+        table,
+    ))
 }
 
 fn sentence_word_frequencies(_ctx: &Ctx, p: &FrequencyParams) -> Result<Figure> {
@@ -375,7 +515,18 @@ fn sentence_word_frequencies(_ctx: &Ctx, p: &FrequencyParams) -> Result<Figure> 
         table.push(vec![(i + 1).to_string(), x.clone(), w.count_of(x).to_string()]);
     }
     let used = v.min(w.vocabulary());
-    Ok(text_figure("A “sentence” of words drawn by frequency", format!("{k} words, seed {seed}, from the {} most common of {} distinct words · {}", thousands(used as u64), thousands(w.vocabulary() as u64), corpus_name(&p.corpus, &c)), vec![vec![Span::generated(ws.join(" "))]], vec![], table))
+    Ok(text_figure(
+        "A “sentence” of words drawn by frequency",
+        format!(
+            "{k} words, seed {seed}, from the {} most common of {} distinct words · {}",
+            thousands(used as u64),
+            thousands(w.vocabulary() as u64),
+            corpus_name(&p.corpus, &c)
+        ),
+        vec![vec![Span::generated(ws.join(" "))]],
+        vec![],
+        table,
+    ))
 }
 
 fn sentences_word_2grams(_ctx: &Ctx, p: &ChainParams) -> Result<Figure> {
@@ -386,11 +537,18 @@ fn sentences_word_2grams(_ctx: &Ctx, p: &ChainParams) -> Result<Figure> {
     let mut list = Vec::new();
     for (i, ch) in chains.iter().enumerate() {
         table.push(vec![(i + 1).to_string(), seed.to_string(), ch.join(" ")]);
-        list.push(vec![Span::prompt(ch[0].clone()), Span::generated(format!(" {}", ch[1..].join(" ")))]);
+        list.push(vec![
+            Span::prompt(ch[0].clone()),
+            Span::generated(format!(" {}", ch[1..].join(" "))),
+        ]);
     }
     Ok(text_figure(
         &format!("Word 2-gram chains from “{start}”"),
-        format!("{n_chains} chains of {len} words, seed {seed} · “{start}” occurs {} times · {}", w.count_of(start), corpus_name(&p.corpus, &c)),
+        format!(
+            "{n_chains} chains of {len} words, seed {seed} · “{start}” occurs {} times · {}",
+            w.count_of(start),
+            corpus_name(&p.corpus, &c)
+        ),
         vec![],
         list,
         table,
@@ -401,15 +559,35 @@ fn ngram_combinatorics(_ctx: &Ctx, p: &VocabularyParams) -> Result<Figure> {
     let (c, w) = words(&p.corpus)?;
     let v = p.vocabulary;
     let possible = |n: i32| (v as f64).powi(n);
-    let seen = [w.vocabulary() as u64, w.distinct_pairs() as u64, w.distinct_triples as u64];
-    let mut table = Table::new(&["n", "possible_with_vocabulary", "distinct_seen_in_corpus", "corpus_words"]);
+    let seen = [
+        w.vocabulary() as u64,
+        w.distinct_pairs() as u64,
+        w.distinct_triples as u64,
+    ];
+    let mut table = Table::new(&[
+        "n",
+        "possible_with_vocabulary",
+        "distinct_seen_in_corpus",
+        "corpus_words",
+    ]);
     let mut list = Vec::new();
     let names = ["words", "2-grams", "3-grams"];
     for n in 1..=3usize {
-        table.push(vec![n.to_string(), format!("{:.0}", possible(n as i32)), seen[n - 1].to_string(), w.total.to_string()]);
+        table.push(vec![
+            n.to_string(),
+            format!("{:.0}", possible(n as i32)),
+            seen[n - 1].to_string(),
+            w.total.to_string(),
+        ]);
         list.push(vec![
             Span::highlight(names[n - 1].to_string()),
-            Span::plain(format!(":  {}{} = {} possible;   seen in the sample: {}", thousands(v), ["¹", "²", "³"][n - 1], in_words(possible(n as i32)), thousands(seen[n - 1]))),
+            Span::plain(format!(
+                ":  {}{} = {} possible;   seen in the sample: {}",
+                thousands(v),
+                ["¹", "²", "³"][n - 1],
+                in_words(possible(n as i32)),
+                thousands(seen[n - 1])
+            )),
         ]);
     }
     let para = vec![Span::plain(format!(
@@ -418,5 +596,11 @@ fn ngram_combinatorics(_ctx: &Ctx, p: &VocabularyParams) -> Result<Figure> {
         100.0 * w.total as f64 / possible(3),
         thousands(v)
     ))];
-    Ok(text_figure("Counting runs out fast", format!("vocabulary of {} words · {}", thousands(v), corpus_name(&p.corpus, &c)), vec![para], list, table))
+    Ok(text_figure(
+        "Counting runs out fast",
+        format!("vocabulary of {} words · {}", thousands(v), corpus_name(&p.corpus, &c)),
+        vec![para],
+        list,
+        table,
+    ))
 }

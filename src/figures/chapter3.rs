@@ -15,7 +15,9 @@ const WIDE: (u32, u32) = (1200, 800);
 
 /// The chapter's figures, in essay order.
 pub fn figures() -> Vec<FigureSpec> {
-    let f = |id, caption, build: fn(&Ctx, &Tower) -> Result<Figure>| FigureSpec::new(id, SECTION, Made::Trained, caption, Tower::default, build);
+    let f = |id, caption, build: fn(&Ctx, &Tower) -> Result<Figure>| {
+        FigureSpec::new(id, SECTION, Made::Trained, caption, Tower::default, build)
+    };
     let mut list = vec![
         f("cannonball-data", "How long a cannonball takes to fall from each floor of a tower: idealised data from t = √(2h/g), floors {floor_height_m} m apart.", cannonball_data),
         f("fit-line", "The best straight line a + b·x through the fall times (least squares): close, but systematically off at both ends.", fit_line),
@@ -37,7 +39,10 @@ pub struct Tower {
 
 impl Default for Tower {
     fn default() -> Self {
-        Tower { floors: 10, floor_height_m: 4.0 }
+        Tower {
+            floors: 10,
+            floor_height_m: 4.0,
+        }
     }
 }
 
@@ -45,13 +50,19 @@ fn data(ctx: &Ctx, p: &Tower) -> Result<Vec<(f64, f64)>> {
     let floors = p.floors;
     let h = p.floor_height_m;
     if floors < 3 || !(h.is_finite() && h > 0.0) {
-        return Err(ctx.bad_input(format!("the tower needs at least 3 floors and a floor height > 0 m, got {floors} floors of {h} m")));
+        return Err(ctx.bad_input(format!(
+            "the tower needs at least 3 floors and a floor height > 0 m, got {floors} floors of {h} m"
+        )));
     }
     Ok(curves::cannonball_data(floors, h))
 }
 
 fn data_series(data: &[(f64, f64)]) -> Series {
-    Series { name: "fall time (data)".into(), points: data.to_vec(), style: SeriesStyle::Points }
+    Series {
+        name: "fall time (data)".into(),
+        points: data.to_vec(),
+        style: SeriesStyle::Points,
+    }
 }
 
 fn cannonball_data(ctx: &Ctx, p: &Tower) -> Result<Figure> {
@@ -62,13 +73,21 @@ fn cannonball_data(ctx: &Ctx, p: &Tower) -> Result<Figure> {
     }
     let plot = LinePlot {
         title: "Dropping a cannonball from each floor".into(),
-        subtitle: format!("t = √(2h/g), g = {} m/s², floors {} m apart", curves::G, p.floor_height_m),
+        subtitle: format!(
+            "t = √(2h/g), g = {} m/s², floors {} m apart",
+            curves::G,
+            p.floor_height_m
+        ),
         x_label: "floor".into(),
         y_label: "time to fall (s)".into(),
         series: vec![data_series(&d)],
         ..Default::default()
     };
-    Ok(Figure { plot: Plot::Lines(plot), table, size: WIDE })
+    Ok(Figure {
+        plot: Plot::Lines(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 fn fit_figure(ctx: &Ctx, p: &Tower, title: &str, basis: &[Basis]) -> Result<Figure> {
@@ -76,7 +95,10 @@ fn fit_figure(ctx: &Ctx, p: &Tower, title: &str, basis: &[Basis]) -> Result<Figu
     let fit: Fit = curves::least_squares(&d, basis)?;
     let lo = d.first().map_or(1.0, |p| p.0);
     let hi = d.last().map_or(1.0, |p| p.0);
-    let curve: Vec<(f64, f64)> = (0..=200).map(|i| lo + (hi - lo) * i as f64 / 200.0).map(|x| (x, fit.at(x))).collect();
+    let curve: Vec<(f64, f64)> = (0..=200)
+        .map(|i| lo + (hi - lo) * i as f64 / 200.0)
+        .map(|x| (x, fit.at(x)))
+        .collect();
     let mut table = Table::new(&["floor", "time_s", "fitted_s"]);
     for &(x, t) in &d {
         table.push(vec![x.to_string(), t.to_string(), fit.at(x).to_string()]);
@@ -86,13 +108,28 @@ fn fit_figure(ctx: &Ctx, p: &Tower, title: &str, basis: &[Basis]) -> Result<Figu
     }
     let plot = LinePlot {
         title: title.into(),
-        subtitle: format!("least squares: t ≈ {}   (rms error {:.4} s)", fit.formula(), fit.rms(&d)),
+        subtitle: format!(
+            "least squares: t ≈ {}   (rms error {:.4} s)",
+            fit.formula(),
+            fit.rms(&d)
+        ),
         x_label: "floor (x)".into(),
         y_label: "time to fall (s)".into(),
-        series: vec![data_series(&d), Series { name: "fitted curve".into(), points: curve, style: SeriesStyle::Line }],
+        series: vec![
+            data_series(&d),
+            Series {
+                name: "fitted curve".into(),
+                points: curve,
+                style: SeriesStyle::Line,
+            },
+        ],
         ..Default::default()
     };
-    Ok(Figure { plot: Plot::Lines(plot), table, size: WIDE })
+    Ok(Figure {
+        plot: Plot::Lines(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 fn fit_line(ctx: &Ctx, p: &Tower) -> Result<Figure> {
@@ -104,5 +141,10 @@ fn fit_quadratic(ctx: &Ctx, p: &Tower) -> Result<Figure> {
 }
 
 fn fit_bad(ctx: &Ctx, p: &Tower) -> Result<Figure> {
-    fit_figure(ctx, p, "A poor choice of model: a + b/x + c·sin x", &[Basis::One, Basis::InvX, Basis::SinX])
+    fit_figure(
+        ctx,
+        p,
+        "A poor choice of model: a + b/x + c·sin x",
+        &[Basis::One, Basis::InvX, Basis::SinX],
+    )
 }

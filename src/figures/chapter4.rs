@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 use super::{Ctx, Figure, FigureSpec, Made, NoParams, Plot, Table};
 use crate::error::Result;
 use crate::experiments::{automaton, function, nearest};
-use crate::plot::{FieldPlot, FieldPoint, GridImage, ImageGrid, LinePlot, Panels, Series, SeriesStyle, Span, TextPanel, ValueRange, Colormap};
+use crate::plot::{
+    Colormap, FieldPlot, FieldPoint, GridImage, ImageGrid, LinePlot, Panels, Series, SeriesStyle, Span, TextPanel,
+    ValueRange,
+};
 use crate::train::{check_size, Optimizer, TrainCache, TrainConfig};
 
 const SECTION: &str = "4. Neural nets, training, practice";
@@ -64,7 +67,17 @@ pub struct NeuronParams {
 
 impl Default for NeuronParams {
     fn default() -> Self {
-        NeuronParams { grid: 120, weights: vec![[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0], [1.0, -1.0, 0.5], [-2.0, 1.0, 0.3], [0.5, 0.5, -0.5]] }
+        NeuronParams {
+            grid: 120,
+            weights: vec![
+                [1.0, 0.0, 0.0],
+                [0.0, 1.0, 0.0],
+                [1.0, 1.0, 0.0],
+                [1.0, -1.0, 0.5],
+                [-2.0, 1.0, 0.3],
+                [0.5, 0.5, -0.5],
+            ],
+        }
     }
 }
 
@@ -83,7 +96,15 @@ pub struct NearestNetsParams {
 
 impl Default for NearestNetsParams {
     fn default() -> Self {
-        NearestNetsParams { sizes: vec![vec![2, 1, 3], vec![2, 2, 3], vec![2, 4, 3], vec![2, 16, 16, 3]], examples: 2000, epochs: 60, batch_size: 100, lr: 0.01, seed: 1, grid: 120 }
+        NearestNetsParams {
+            sizes: vec![vec![2, 1, 3], vec![2, 2, 3], vec![2, 4, 3], vec![2, 16, 16, 3]],
+            examples: 2000,
+            epochs: 60,
+            batch_size: 100,
+            lr: 0.01,
+            seed: 1,
+            grid: 120,
+        }
     }
 }
 
@@ -108,7 +129,13 @@ pub struct ProgressParams {
 
 impl Default for ProgressParams {
     fn default() -> Self {
-        ProgressParams { sizes: vec![1, 32, 32, 1], steps: vec![10, 50, 200, 2000], batch_size: 32, lr: 0.005, seed: 1 }
+        ProgressParams {
+            sizes: vec![1, 32, 32, 1],
+            steps: vec![10, 50, 200, 2000],
+            batch_size: 32,
+            lr: 0.005,
+            seed: 1,
+        }
     }
 }
 
@@ -127,7 +154,15 @@ pub struct SurfaceParams {
 
 impl Default for SurfaceParams {
     fn default() -> Self {
-        SurfaceParams { points: 41, grid: 120, w1_range: (-4.0, 4.0), w2_range: (-3.0, 3.0), start: (-0.5, -2.8), lr: 0.3, steps: 300 }
+        SurfaceParams {
+            points: 41,
+            grid: 120,
+            w1_range: (-4.0, 4.0),
+            w2_range: (-3.0, 3.0),
+            start: (-0.5, -2.8),
+            lr: 0.3,
+            steps: 300,
+        }
     }
 }
 
@@ -145,7 +180,14 @@ pub struct EquivalentParams {
 
 impl Default for EquivalentParams {
     fn default() -> Self {
-        EquivalentParams { sizes: vec![1, 32, 32, 1], steps: 3000, batch_size: 32, lr: 0.005, seeds: vec![1, 2, 3, 4], wide_range: (-4.0, 4.0) }
+        EquivalentParams {
+            sizes: vec![1, 32, 32, 1],
+            steps: 3000,
+            batch_size: 32,
+            lr: 0.005,
+            seeds: vec![1, 2, 3, 4],
+            wide_range: (-4.0, 4.0),
+        }
     }
 }
 
@@ -162,7 +204,19 @@ pub struct NetSizeParams {
 
 impl Default for NetSizeParams {
     fn default() -> Self {
-        NetSizeParams { sizes: vec![vec![1, 2, 1], vec![1, 4, 1], vec![1, 8, 8, 1], vec![1, 32, 32, 1], vec![1, 32, 4, 32, 1]], steps: 3000, batch_size: 32, lr: 0.005, seed: 1 }
+        NetSizeParams {
+            sizes: vec![
+                vec![1, 2, 1],
+                vec![1, 4, 1],
+                vec![1, 8, 8, 1],
+                vec![1, 32, 32, 1],
+                vec![1, 32, 4, 32, 1],
+            ],
+            steps: 3000,
+            batch_size: 32,
+            lr: 0.005,
+            seed: 1,
+        }
     }
 }
 
@@ -180,7 +234,14 @@ pub struct AutomatonParams {
 /// Adam with the figure's learning rate, batch size and seed, for `steps` steps. No
 /// progress bar: the figure builder shows its own.
 fn adam(lr: f64, batch_size: usize, seed: u64, steps: usize) -> TrainConfig {
-    TrainConfig { seed, optimizer: Optimizer::Adam, lr, iterations: steps, batch_size, progress: false }
+    TrainConfig {
+        seed,
+        optimizer: Optimizer::Adam,
+        lr,
+        iterations: steps,
+        batch_size,
+        progress: false,
+    }
 }
 
 fn sizes_label(sizes: &[i64]) -> String {
@@ -188,17 +249,31 @@ fn sizes_label(sizes: &[i64]) -> String {
 }
 
 fn grid_plot(title: &str, subtitle: String, panel_titles: Vec<String>, plots: Vec<Plot>, columns: usize) -> Plot {
-    Plot::Grid { panels: Panels { title: title.into(), subtitle, panel_titles, columns }, plots }
+    Plot::Grid {
+        panels: Panels {
+            title: title.into(),
+            subtitle,
+            panel_titles,
+            columns,
+        },
+        plots,
+    }
 }
 
 // ---------------------------------------------------------------- nearest point
 
 fn region_names() -> Vec<String> {
-    ["nearest to A", "nearest to B", "nearest to C"].map(String::from).to_vec()
+    ["nearest to A", "nearest to B", "nearest to C"]
+        .map(String::from)
+        .to_vec()
 }
 
 fn point_marks() -> Vec<FieldPoint> {
-    nearest::POINTS.iter().zip(["A", "B", "C"]).map(|(&(x, y), l)| FieldPoint { x, y, label: l.into() }).collect()
+    nearest::POINTS
+        .iter()
+        .zip(["A", "B", "C"])
+        .map(|(&(x, y), l)| FieldPoint { x, y, label: l.into() })
+        .collect()
 }
 
 fn region_field(title: &str, subtitle: &str, n: usize, values: Vec<f64>, legend: bool) -> FieldPlot {
@@ -224,18 +299,46 @@ fn nearest_point_target(_ctx: &Ctx, p: &GridParams) -> Result<Figure> {
     for (l, (x, y)) in ["A", "B", "C"].iter().zip(nearest::POINTS) {
         table.push(vec![l.to_string(), x.to_string(), y.to_string()]);
     }
-    let plot = region_field("Which point is nearest?", "every position coloured by its nearest point", n, nearest::target_grid(n), true);
-    Ok(Figure { plot: Plot::Field(plot), table, size: WIDE })
+    let plot = region_field(
+        "Which point is nearest?",
+        "every position coloured by its nearest point",
+        n,
+        nearest::target_grid(n),
+        true,
+    );
+    Ok(Figure {
+        plot: Plot::Field(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 fn relu(_ctx: &Ctx, _p: &NoParams) -> Result<Figure> {
-    let pts: Vec<(f64, f64)> = function::linspace(-2.0, 2.0, 401).into_iter().map(|x| (x, x.max(0.0))).collect();
+    let pts: Vec<(f64, f64)> = function::linspace(-2.0, 2.0, 401)
+        .into_iter()
+        .map(|x| (x, x.max(0.0)))
+        .collect();
     let mut table = Table::new(&["x", "relu"]);
     for &(x, y) in pts.iter().step_by(20) {
         table.push(vec![x.to_string(), y.to_string()]);
     }
-    let plot = LinePlot { title: "The ramp function (ReLU)".into(), subtitle: "max(0, x): zero for negative inputs, the input itself otherwise".into(), x_label: "x".into(), y_label: "ReLU(x)".into(), series: vec![Series { name: String::new(), points: pts, style: SeriesStyle::Line }], ..Default::default() };
-    Ok(Figure { plot: Plot::Lines(plot), table, size: WIDE })
+    let plot = LinePlot {
+        title: "The ramp function (ReLU)".into(),
+        subtitle: "max(0, x): zero for negative inputs, the input itself otherwise".into(),
+        x_label: "x".into(),
+        y_label: "ReLU(x)".into(),
+        series: vec![Series {
+            name: String::new(),
+            points: pts,
+            style: SeriesStyle::Line,
+        }],
+        ..Default::default()
+    };
+    Ok(Figure {
+        plot: Plot::Lines(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 /// "ReLU(x − y + 0.5)" for weights (1, −1) and bias 0.5.
@@ -245,8 +348,22 @@ fn neuron_formula(w1: f64, w2: f64, b: f64) -> String {
         if c == 0.0 {
             continue;
         }
-        let mag = if c.abs() == 1.0 && !v.is_empty() { String::new() } else { format!("{}", c.abs()) };
-        let sign = if c < 0.0 { if s.is_empty() { "−" } else { " − " } } else if s.is_empty() { "" } else { " + " };
+        let mag = if c.abs() == 1.0 && !v.is_empty() {
+            String::new()
+        } else {
+            format!("{}", c.abs())
+        };
+        let sign = if c < 0.0 {
+            if s.is_empty() {
+                "−"
+            } else {
+                " − "
+            }
+        } else if s.is_empty() {
+            ""
+        } else {
+            " + "
+        };
         s += &format!("{sign}{mag}{v}");
     }
     format!("ReLU({})", if s.is_empty() { "0".into() } else { s })
@@ -258,12 +375,35 @@ fn single_neuron_functions(_ctx: &Ctx, p: &NeuronParams) -> Result<Figure> {
     let (mut titles, mut plots) = (Vec::new(), Vec::new());
     for &[w1, w2, b] in &p.weights {
         let values = nearest::single_neuron(w1, w2, b, n);
-        table.push(vec![w1.to_string(), w2.to_string(), b.to_string(), values.iter().copied().fold(0.0, f64::max).to_string()]);
+        table.push(vec![
+            w1.to_string(),
+            w2.to_string(),
+            b.to_string(),
+            values.iter().copied().fold(0.0, f64::max).to_string(),
+        ]);
         titles.push(neuron_formula(w1, w2, b));
-        plots.push(Plot::Field(FieldPlot { x_range: nearest::RANGE, y_range: nearest::RANGE, rows: n, cols: n, values, range: Some((0.0, 2.0)), ..Default::default() }));
+        plots.push(Plot::Field(FieldPlot {
+            x_range: nearest::RANGE,
+            y_range: nearest::RANGE,
+            rows: n,
+            cols: n,
+            values,
+            range: Some((0.0, 2.0)),
+            ..Default::default()
+        }));
     }
-    let plot = grid_plot("What one neuron computes", "output over x, y in [−1, 1]; dark = 0, bright = 2 or more".into(), titles, plots, 3);
-    Ok(Figure { plot, table, size: WIDE })
+    let plot = grid_plot(
+        "What one neuron computes",
+        "output over x, y in [−1, 1]; dark = 0, bright = 2 or more".into(),
+        titles,
+        plots,
+        3,
+    );
+    Ok(Figure {
+        plot,
+        table,
+        size: WIDE,
+    })
 }
 
 fn nearest_point_nets(_ctx: &Ctx, p: &NearestNetsParams) -> Result<Figure> {
@@ -275,23 +415,51 @@ fn nearest_point_nets(_ctx: &Ctx, p: &NearestNetsParams) -> Result<Figure> {
     let (mut titles, mut plots) = (Vec::new(), Vec::new());
     for sizes in &p.sizes {
         let net = nearest::train_net(&cache, sizes, examples, &cfg, n)?;
-        table.push(vec![sizes_label(sizes), net.n_params.to_string(), net.history.last().unwrap_or(f64::NAN).to_string(), net.agreement.to_string()]);
-        titles.push(format!("{} net, {} weights: {:.0}% right", sizes_label(sizes), net.n_params, 100.0 * net.agreement));
+        table.push(vec![
+            sizes_label(sizes),
+            net.n_params.to_string(),
+            net.history.last().unwrap_or(f64::NAN).to_string(),
+            net.agreement.to_string(),
+        ]);
+        titles.push(format!(
+            "{} net, {} weights: {:.0}% right",
+            sizes_label(sizes),
+            net.n_params,
+            100.0 * net.agreement
+        ));
         plots.push(Plot::Field(region_field("", "", n, net.answers, false)));
     }
-    let sub = format!("{examples} training positions, {} epochs of Adam (lr {}), seed {}", cfg.iterations, cfg.lr, cfg.seed);
+    let sub = format!(
+        "{examples} training positions, {} epochs of Adam (lr {}), seed {}",
+        cfg.iterations, cfg.lr, cfg.seed
+    );
     let cols = plots.len().min(2);
-    Ok(Figure { plot: grid_plot("What nets of several sizes learn", sub, titles, plots, cols), table, size: (1200, 1000) })
+    Ok(Figure {
+        plot: grid_plot("What nets of several sizes learn", sub, titles, plots, cols),
+        table,
+        size: (1200, 1000),
+    })
 }
 
 // ---------------------------------------------------------------- functions of one variable
 
 fn target_series(lo: f64, hi: f64) -> Series {
-    Series { name: "target".into(), points: function::linspace(lo, hi, 400).into_iter().map(|x| (x, function::target(x))).collect(), style: SeriesStyle::Line }
+    Series {
+        name: "target".into(),
+        points: function::linspace(lo, hi, 400)
+            .into_iter()
+            .map(|x| (x, function::target(x)))
+            .collect(),
+        style: SeriesStyle::Line,
+    }
 }
 
 fn net_series(name: String, xs: &[f64], ys: Vec<f64>) -> Series {
-    Series { name, points: xs.iter().copied().zip(ys).collect(), style: SeriesStyle::Line }
+    Series {
+        name,
+        points: xs.iter().copied().zip(ys).collect(),
+        style: SeriesStyle::Line,
+    }
 }
 
 fn function_target(_ctx: &Ctx, _p: &NoParams) -> Result<Figure> {
@@ -301,8 +469,22 @@ fn function_target(_ctx: &Ctx, _p: &NoParams) -> Result<Figure> {
     for &(x, y) in s.points.iter().step_by(10) {
         table.push(vec![x.to_string(), y.to_string()]);
     }
-    let plot = LinePlot { title: "A function to learn".into(), subtitle: "f(x) = sin(2.5x) + 0.6·tanh(8(x − 0.4))".into(), x_label: "x".into(), y_label: "f(x)".into(), series: vec![Series { name: String::new(), ..s }], ..Default::default() };
-    Ok(Figure { plot: Plot::Lines(plot), table, size: WIDE })
+    let plot = LinePlot {
+        title: "A function to learn".into(),
+        subtitle: "f(x) = sin(2.5x) + 0.6·tanh(8(x − 0.4))".into(),
+        x_label: "x".into(),
+        y_label: "f(x)".into(),
+        series: vec![Series {
+            name: String::new(),
+            ..s
+        }],
+        ..Default::default()
+    };
+    Ok(Figure {
+        plot: Plot::Lines(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 fn function_random_nets(_ctx: &Ctx, p: &RandomNetsParams) -> Result<Figure> {
@@ -318,8 +500,19 @@ fn function_random_nets(_ctx: &Ctx, p: &RandomNetsParams) -> Result<Figure> {
         }
         series.push(net_series(format!("seed {seed}"), &xs, ys));
     }
-    let plot = LinePlot { title: "Nets with random weights".into(), subtitle: format!("a {} ReLU net before any training", sizes_label(sizes)), x_label: "x".into(), y_label: "output".into(), series, ..Default::default() };
-    Ok(Figure { plot: Plot::Lines(plot), table, size: WIDE })
+    let plot = LinePlot {
+        title: "Nets with random weights".into(),
+        subtitle: format!("a {} ReLU net before any training", sizes_label(sizes)),
+        x_label: "x".into(),
+        y_label: "output".into(),
+        series,
+        ..Default::default()
+    };
+    Ok(Figure {
+        plot: Plot::Lines(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 /// The progress runs: one net per step budget, each trained from the same seed.
@@ -328,7 +521,10 @@ fn progress_runs(p: &ProgressParams) -> Result<Vec<(usize, function::TrainedFunc
     let mut runs = Vec::new();
     for &steps in &p.steps {
         let steps = check_size("steps", steps)?;
-        runs.push((steps, function::train_function(&cache, &p.sizes, &adam(p.lr, p.batch_size, p.seed, steps))?));
+        runs.push((
+            steps,
+            function::train_function(&cache, &p.sizes, &adam(p.lr, p.batch_size, p.seed, steps))?,
+        ));
     }
     Ok(runs)
 }
@@ -342,27 +538,48 @@ fn function_training_progress(_ctx: &Ctx, p: &ProgressParams) -> Result<Figure> 
     let (mut titles, mut plots) = (Vec::new(), Vec::new());
     for (steps, run) in &runs {
         let examples = *steps as u64 * batch;
-        table.push(vec![steps.to_string(), examples.to_string(), run.history.last().unwrap_or(f64::NAN).to_string()]);
+        table.push(vec![
+            steps.to_string(),
+            examples.to_string(),
+            run.history.last().unwrap_or(f64::NAN).to_string(),
+        ]);
         titles.push(format!("after {examples} examples ({steps} steps)"));
         let series = vec![target_series(lo, hi), net_series("net".into(), &xs, run.net.eval(&xs)?)];
-        plots.push(Plot::Lines(LinePlot { series, ..Default::default() }));
+        plots.push(Plot::Lines(LinePlot {
+            series,
+            ..Default::default()
+        }));
     }
-    let sub = format!("{} ReLU net, Adam (lr {}), batches of {batch} random x, seed {}; blue: target, orange: net", sizes_label(&p.sizes), p.lr, p.seed);
+    let sub = format!(
+        "{} ReLU net, Adam (lr {}), batches of {batch} random x, seed {}; blue: target, orange: net",
+        sizes_label(&p.sizes),
+        p.lr,
+        p.seed
+    );
     let cols = plots.len().min(2);
-    Ok(Figure { plot: grid_plot("Learning from more and more examples", sub, titles, plots, cols), table, size: WIDE })
+    Ok(Figure {
+        plot: grid_plot("Learning from more and more examples", sub, titles, plots, cols),
+        table,
+        size: WIDE,
+    })
 }
 
 fn loss_curve(ctx: &Ctx, p: &ProgressParams) -> Result<Figure> {
     let runs = progress_runs(p)?;
-    let (steps, run) = runs.iter().max_by_key(|(s, _)| *s).ok_or_else(|| ctx.bad_input("parameter `steps` is empty; give at least one step budget"))?;
+    let (steps, run) = runs
+        .iter()
+        .max_by_key(|(s, _)| *s)
+        .ok_or_else(|| ctx.bad_input("parameter `steps` is empty; give at least one step budget"))?;
     let loss = &run.history.loss;
     // A moving average over 1% of the run smooths the batch-to-batch noise.
     let w = (loss.len() / 100).max(1);
-    let smooth: Vec<(f64, f64)> = (0..loss.len()).map(|i| {
-        let a = i.saturating_sub(w / 2);
-        let b = (i + w / 2 + 1).min(loss.len());
-        ((i + 1) as f64, loss[a..b].iter().sum::<f64>() / (b - a) as f64)
-    }).collect();
+    let smooth: Vec<(f64, f64)> = (0..loss.len())
+        .map(|i| {
+            let a = i.saturating_sub(w / 2);
+            let b = (i + w / 2 + 1).min(loss.len());
+            ((i + 1) as f64, loss[a..b].iter().sum::<f64>() / (b - a) as f64)
+        })
+        .collect();
     let mut table = Table::new(&["step", "batch_loss", "smoothed"]);
     for (i, (l, s)) in loss.iter().zip(&smooth).enumerate() {
         table.push(vec![(i + 1).to_string(), l.to_string(), s.1.to_string()]);
@@ -370,14 +587,32 @@ fn loss_curve(ctx: &Ctx, p: &ProgressParams) -> Result<Figure> {
     let raw: Vec<(f64, f64)> = loss.iter().enumerate().map(|(i, &l)| ((i + 1) as f64, l)).collect();
     let plot = LinePlot {
         title: "The loss during training".into(),
-        subtitle: format!("{steps} steps of Adam on batches of {} random x; log scale", p.batch_size),
+        subtitle: format!(
+            "{steps} steps of Adam on batches of {} random x; log scale",
+            p.batch_size
+        ),
         x_label: "training step".into(),
         y_label: "loss (mean squared error)".into(),
-        series: vec![Series { name: "each batch".into(), points: raw, style: SeriesStyle::Line }, Series { name: format!("average of {w}"), points: smooth, style: SeriesStyle::Line }],
+        series: vec![
+            Series {
+                name: "each batch".into(),
+                points: raw,
+                style: SeriesStyle::Line,
+            },
+            Series {
+                name: format!("average of {w}"),
+                points: smooth,
+                style: SeriesStyle::Line,
+            },
+        ],
         log_y: true,
         ..Default::default()
     };
-    Ok(Figure { plot: Plot::Lines(plot), table, size: WIDE })
+    Ok(Figure {
+        plot: Plot::Lines(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 fn surface(ctx: &Ctx, p: &SurfaceParams) -> Result<(FieldPlot, Vec<(f64, f64)>)> {
@@ -396,15 +631,37 @@ fn surface(ctx: &Ctx, p: &SurfaceParams) -> Result<(FieldPlot, Vec<(f64, f64)>)>
             values.push(function::two_weight_loss(w1, w2, &data).max(1e-12).log10());
         }
     }
-    let minima = vec![FieldPoint { x: 2.0, y: 1.5, label: "(2, 1.5)".into() }, FieldPoint { x: -2.0, y: -1.5, label: "(−2, −1.5)".into() }];
-    let plot = FieldPlot { x_label: "w₁".into(), y_label: "w₂".into(), x_range: (a0, a1), y_range: (b0, b1), rows: n, cols: n, values, points: minima, ..Default::default() };
+    let minima = vec![
+        FieldPoint {
+            x: 2.0,
+            y: 1.5,
+            label: "(2, 1.5)".into(),
+        },
+        FieldPoint {
+            x: -2.0,
+            y: -1.5,
+            label: "(−2, −1.5)".into(),
+        },
+    ];
+    let plot = FieldPlot {
+        x_label: "w₁".into(),
+        y_label: "w₂".into(),
+        x_range: (a0, a1),
+        y_range: (b0, b1),
+        rows: n,
+        cols: n,
+        values,
+        points: minima,
+        ..Default::default()
+    };
     Ok((plot, data))
 }
 
 fn loss_surface(ctx: &Ctx, p: &SurfaceParams) -> Result<Figure> {
     let (mut plot, _) = surface(ctx, p)?;
     plot.title = "The loss as a function of two weights".into();
-    plot.subtitle = "model w₂·tanh(w₁x) against 1.5·tanh(2x); colour: log₁₀ of the mean squared error (dark = low)".into();
+    plot.subtitle =
+        "model w₂·tanh(w₁x) against 1.5·tanh(2x); colour: log₁₀ of the mean squared error (dark = low)".into();
     let mut table = Table::new(&["w1", "w2", "log10_loss"]);
     let n = plot.cols;
     for (i, v) in plot.values.iter().enumerate().step_by(7) {
@@ -412,7 +669,11 @@ fn loss_surface(ctx: &Ctx, p: &SurfaceParams) -> Result<Figure> {
         let w2 = plot.y_range.0 + (plot.y_range.1 - plot.y_range.0) * ((i / n) as f64 + 0.5) / n as f64;
         table.push(vec![w1.to_string(), w2.to_string(), v.to_string()]);
     }
-    Ok(Figure { plot: Plot::Field(plot), table, size: WIDE })
+    Ok(Figure {
+        plot: Plot::Field(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 fn descent_path(ctx: &Ctx, p: &SurfaceParams) -> Result<Figure> {
@@ -424,17 +685,41 @@ fn descent_path(ctx: &Ctx, p: &SurfaceParams) -> Result<Figure> {
     }
     let (first, last) = (path[0], path[path.len() - 1]);
     plot.title = "Steepest descent on the loss surface".into();
-    plot.subtitle = format!("{} steps of gradient descent (lr {}) from ({:.1}, {:.1}): loss {:.3} → {:.5}", path.len() - 1, p.lr, first.0, first.1, first.2, last.2);
+    plot.subtitle = format!(
+        "{} steps of gradient descent (lr {}) from ({:.1}, {:.1}): loss {:.3} → {:.5}",
+        path.len() - 1,
+        p.lr,
+        first.0,
+        first.1,
+        first.2,
+        last.2
+    );
     plot.paths = vec![path.iter().map(|&(a, b, _)| (a, b)).collect()];
-    plot.points.push(FieldPoint { x: first.0, y: first.1, label: "start".into() });
-    Ok(Figure { plot: Plot::Field(plot), table, size: WIDE })
+    plot.points.push(FieldPoint {
+        x: first.0,
+        y: first.1,
+        label: "start".into(),
+    });
+    Ok(Figure {
+        plot: Plot::Field(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 /// The nets of the equivalent-solutions figures, one per seed.
 fn equivalent_runs(p: &EquivalentParams) -> Result<Vec<(i64, function::TrainedFunction)>> {
     let steps = check_size("steps", p.steps)?;
     let cache = TrainCache::default();
-    p.seeds.iter().map(|&s| Ok((s, function::train_function(&cache, &p.sizes, &adam(p.lr, p.batch_size, s as u64, steps))?))).collect()
+    p.seeds
+        .iter()
+        .map(|&s| {
+            Ok((
+                s,
+                function::train_function(&cache, &p.sizes, &adam(p.lr, p.batch_size, s as u64, steps))?,
+            ))
+        })
+        .collect()
 }
 
 fn equivalent_figure(p: &EquivalentParams, wide: bool) -> Result<Figure> {
@@ -447,7 +732,13 @@ fn equivalent_figure(p: &EquivalentParams, wide: bool) -> Result<Figure> {
     for (seed, run) in &runs {
         let ys = run.net.eval(&xs)?;
         let fit = run.net.eval(&inside)?;
-        let rms = (inside.iter().zip(&fit).map(|(x, y)| (y - function::target(*x)).powi(2)).sum::<f64>() / inside.len() as f64).sqrt();
+        let rms = (inside
+            .iter()
+            .zip(&fit)
+            .map(|(x, y)| (y - function::target(*x)).powi(2))
+            .sum::<f64>()
+            / inside.len() as f64)
+            .sqrt();
         for (x, y) in xs.iter().zip(&ys).step_by(20) {
             table.push(vec![seed.to_string(), rms.to_string(), x.to_string(), y.to_string()]);
         }
@@ -455,15 +746,49 @@ fn equivalent_figure(p: &EquivalentParams, wide: bool) -> Result<Figure> {
     }
     let (title, what) = if wide {
         let all: Vec<f64> = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).collect();
-        let (ymin, ymax) = all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-        let edge = [function::TRAIN_RANGE.0, function::TRAIN_RANGE.1].into_iter().flat_map(|x| function::linspace(ymin, ymax, 30).into_iter().map(move |y| (x, y))).collect();
-        series.push(Series { name: "edge of the training range".into(), points: edge, style: SeriesStyle::Points });
-        ("Outside the training range the nets disagree", format!("trained on x in [{}, {}] (dotted lines), shown on [{lo}, {hi}]", function::TRAIN_RANGE.0, function::TRAIN_RANGE.1))
+        let (ymin, ymax) = all
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        let edge = [function::TRAIN_RANGE.0, function::TRAIN_RANGE.1]
+            .into_iter()
+            .flat_map(|x| function::linspace(ymin, ymax, 30).into_iter().map(move |y| (x, y)))
+            .collect();
+        series.push(Series {
+            name: "edge of the training range".into(),
+            points: edge,
+            style: SeriesStyle::Points,
+        });
+        (
+            "Outside the training range the nets disagree",
+            format!(
+                "trained on x in [{}, {}] (dotted lines), shown on [{lo}, {hi}]",
+                function::TRAIN_RANGE.0,
+                function::TRAIN_RANGE.1
+            ),
+        )
     } else {
-        ("Equally good nets from different random starts", format!("shown on the training range [{lo}, {hi}]"))
+        (
+            "Equally good nets from different random starts",
+            format!("shown on the training range [{lo}, {hi}]"),
+        )
     };
-    let plot = LinePlot { title: title.into(), subtitle: format!("{} ReLU nets, {} steps of Adam each; {what}", sizes_label(&p.sizes), p.steps), x_label: "x".into(), y_label: "output".into(), series, ..Default::default() };
-    Ok(Figure { plot: Plot::Lines(plot), table, size: WIDE })
+    let plot = LinePlot {
+        title: title.into(),
+        subtitle: format!(
+            "{} ReLU nets, {} steps of Adam each; {what}",
+            sizes_label(&p.sizes),
+            p.steps
+        ),
+        x_label: "x".into(),
+        y_label: "output".into(),
+        series,
+        ..Default::default()
+    };
+    Ok(Figure {
+        plot: Plot::Lines(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 fn equivalent_solutions(_ctx: &Ctx, p: &EquivalentParams) -> Result<Figure> {
@@ -485,15 +810,40 @@ fn net_size_fits(_ctx: &Ctx, p: &NetSizeParams) -> Result<Figure> {
     for sizes in &p.sizes {
         let run = function::train_function(&cache, sizes, &cfg)?;
         let ys = run.net.eval(&xs)?;
-        let rms = (xs.iter().zip(&ys).map(|(x, y)| (y - function::target(*x)).powi(2)).sum::<f64>() / xs.len() as f64).sqrt();
+        let rms = (xs
+            .iter()
+            .zip(&ys)
+            .map(|(x, y)| (y - function::target(*x)).powi(2))
+            .sum::<f64>()
+            / xs.len() as f64)
+            .sqrt();
         let squeeze = sizes.len() > 3 && sizes[1..sizes.len() - 1].iter().any(|&w| w < sizes[1]);
-        table.push(vec![sizes_label(sizes), run.net.mlp.n_params().to_string(), rms.to_string()]);
-        titles.push(format!("{}{} ({} weights): rms {rms:.3}", sizes_label(sizes), if squeeze { " squeeze" } else { "" }, run.net.mlp.n_params()));
-        plots.push(Plot::Lines(LinePlot { series: vec![target_series(lo, hi), net_series("net".into(), &xs, ys)], ..Default::default() }));
+        table.push(vec![
+            sizes_label(sizes),
+            run.net.mlp.n_params().to_string(),
+            rms.to_string(),
+        ]);
+        titles.push(format!(
+            "{}{} ({} weights): rms {rms:.3}",
+            sizes_label(sizes),
+            if squeeze { " squeeze" } else { "" },
+            run.net.mlp.n_params()
+        ));
+        plots.push(Plot::Lines(LinePlot {
+            series: vec![target_series(lo, hi), net_series("net".into(), &xs, ys)],
+            ..Default::default()
+        }));
     }
-    let sub = format!("every net: {steps} steps of Adam (lr {}), batches of {}, seed {}; blue: target, orange: net", cfg.lr, cfg.batch_size, cfg.seed);
+    let sub = format!(
+        "every net: {steps} steps of Adam (lr {}), batches of {}, seed {}; blue: target, orange: net",
+        cfg.lr, cfg.batch_size, cfg.seed
+    );
     let cols = plots.len().min(3);
-    Ok(Figure { plot: grid_plot("Nets of different sizes, the same training", sub, titles, plots, cols), table, size: WIDE })
+    Ok(Figure {
+        plot: grid_plot("Nets of different sizes, the same training", sub, titles, plots, cols),
+        table,
+        size: WIDE,
+    })
 }
 
 // ---------------------------------------------------------------- rule 30, cat/dog card
@@ -504,11 +854,31 @@ fn cellular_automaton(ctx: &Ctx, p: &AutomatonParams) -> Result<Figure> {
     let rows = automaton::elementary(rule, width, steps);
     let mut table = Table::new(&["step", "cells"]);
     for (i, r) in rows.iter().enumerate() {
-        table.push(vec![i.to_string(), r.iter().map(|&c| if c == 1 { '#' } else { '.' }).collect()]);
+        table.push(vec![
+            i.to_string(),
+            r.iter().map(|&c| if c == 1 { '#' } else { '.' }).collect(),
+        ]);
     }
-    let image = GridImage { caption: String::new(), rows: steps, cols: width, values: rows.iter().flatten().map(|&c| c as f64).collect() };
-    let plot = ImageGrid { title: format!("Rule {rule}"), subtitle: format!("{steps} steps from one black cell, {width} cells wide; time runs down"), images: vec![image], columns: 1, colormap: Colormap::Greys, range: ValueRange::Fixed(0.0, 1.0), stretch: false };
-    Ok(Figure { plot: Plot::ImageGrid(plot), table, size: WIDE })
+    let image = GridImage {
+        caption: String::new(),
+        rows: steps,
+        cols: width,
+        values: rows.iter().flatten().map(|&c| c as f64).collect(),
+    };
+    let plot = ImageGrid {
+        title: format!("Rule {rule}"),
+        subtitle: format!("{steps} steps from one black cell, {width} cells wide; time runs down"),
+        images: vec![image],
+        columns: 1,
+        colormap: Colormap::Greys,
+        range: ValueRange::Fixed(0.0, 1.0),
+        stretch: false,
+    };
+    Ok(Figure {
+        plot: Plot::ImageGrid(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 fn cat_dog_features(_ctx: &Ctx, _p: &NoParams) -> Result<Figure> {
@@ -525,5 +895,9 @@ fn cat_dog_features(_ctx: &Ctx, _p: &NoParams) -> Result<Figure> {
         ],
         list: vec![],
     };
-    Ok(Figure { plot: Plot::Text(plot), table, size: WIDE })
+    Ok(Figure {
+        plot: Plot::Text(plot),
+        table,
+        size: WIDE,
+    })
 }

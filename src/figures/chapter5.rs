@@ -6,7 +6,6 @@
 //! made, so a teacher can change them; their content is the figure's parameters, hence
 //! in its stamp and rebuilt when they change.
 
-
 use serde::{Deserialize, Serialize};
 
 use super::params::Named;
@@ -78,9 +77,22 @@ pub(super) fn word_map(ctx: &Ctx, title: &str, groups: &[(String, Vec<String>)])
     let vectors: Vec<Vec<f64>> = words.iter().map(|w| w.vector.clone()).collect();
     let pca = Pca::fit(&vectors, 2)?;
     let xy = pca.project(&vectors);
-    let mut table = Table::new(&["word", "group", "token_ids", "tokens", "pc1", "pc2", "nearest_in_list", "cosine"]);
+    let mut table = Table::new(&[
+        "word",
+        "group",
+        "token_ids",
+        "tokens",
+        "pc1",
+        "pc2",
+        "nearest_in_list",
+        "cosine",
+    ]);
     for (i, w) in words.iter().enumerate() {
-        let (j, cos) = (0..words.len()).filter(|&j| j != i).map(|j| (j, embedding::cosine(&w.vector, &words[j].vector))).max_by(|a, b| a.1.total_cmp(&b.1)).unwrap_or((i, 1.0));
+        let (j, cos) = (0..words.len())
+            .filter(|&j| j != i)
+            .map(|j| (j, embedding::cosine(&w.vector, &words[j].vector)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or((i, 1.0));
         table.push(vec![
             w.word.clone(),
             groups[group_of[i]].0.clone(),
@@ -92,17 +104,39 @@ pub(super) fn word_map(ctx: &Ctx, title: &str, groups: &[(String, Vec<String>)])
             cos.to_string(),
         ]);
     }
-    let points = words.iter().zip(&xy).zip(&group_of).map(|((w, p), &g)| ScatterPoint { x: p[0], y: p[1], label: w.label(), group: g }).collect();
+    let points = words
+        .iter()
+        .zip(&xy)
+        .zip(&group_of)
+        .map(|((w, p), &g)| ScatterPoint {
+            x: p[0],
+            y: p[1],
+            label: w.label(),
+            group: g,
+        })
+        .collect();
     let plot = Scatter {
         title: title.into(),
-        subtitle: ctx.subtitle(&format!("token embeddings (W_E), {}{}", pca.describe(), star_note(&words)))?,
+        subtitle: ctx.subtitle(&format!(
+            "token embeddings (W_E), {}{}",
+            pca.describe(),
+            star_note(&words)
+        ))?,
         x_label: pca.axis_label(0),
         y_label: pca.axis_label(1),
         points,
-        groups: if groups.len() > 1 { groups.iter().map(|g| g.0.clone()).collect() } else { vec![] },
+        groups: if groups.len() > 1 {
+            groups.iter().map(|g| g.0.clone()).collect()
+        } else {
+            vec![]
+        },
         arrows: vec![],
     };
-    Ok(Figure { plot: Plot::Scatter(plot), table, size: MAP_SIZE })
+    Ok(Figure {
+        plot: Plot::Scatter(plot),
+        table,
+        size: MAP_SIZE,
+    })
 }
 
 fn word_embedding_map(ctx: &Ctx, p: &WordMapParams) -> Result<Figure> {
@@ -113,7 +147,16 @@ fn word_embedding_map(ctx: &Ctx, p: &WordMapParams) -> Result<Figure> {
     for w in &p.neighbours_of {
         let near = embedding::nearest_tokens(lm, w, k)?;
         let list: Vec<String> = near.iter().map(|(t, c)| format!("{}:{c:.3}", t.trim())).collect();
-        fig.table.push(vec![w.clone(), "nearest tokens in the vocabulary".into(), String::new(), String::new(), String::new(), String::new(), list.join(" "), String::new()]);
+        fig.table.push(vec![
+            w.clone(),
+            "nearest tokens in the vocabulary".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            list.join(" "),
+            String::new(),
+        ]);
     }
     Ok(fig)
 }
@@ -137,14 +180,36 @@ fn raw_embeddings(ctx: &Ctx, p: &WordsParams) -> Result<Figure> {
         .iter()
         .map(|w| {
             let points = w.vector.iter().enumerate().map(|(e, &v)| (e as f64, v)).collect();
-            Plot::Lines(LinePlot { x_label: "element".into(), y_label: "value".into(), series: vec![Series { name: String::new(), points, style: SeriesStyle::LineAndPoints }], ..Default::default() })
+            Plot::Lines(LinePlot {
+                x_label: "element".into(),
+                y_label: "value".into(),
+                series: vec![Series {
+                    name: String::new(),
+                    points,
+                    style: SeriesStyle::LineAndPoints,
+                }],
+                ..Default::default()
+            })
         })
         .collect();
     let panels = Panels {
         title: "Embedding vectors are lists of numbers".into(),
         subtitle: ctx.subtitle(&format!("rows of W_E, {c} numbers each{}", star_note(&words)))?,
-        panel_titles: words.iter().map(|w| format!("“{}” (token {})", w.label(), w.ids.iter().map(u32::to_string).collect::<Vec<_>>().join("+"))).collect(),
+        panel_titles: words
+            .iter()
+            .map(|w| {
+                format!(
+                    "“{}” (token {})",
+                    w.label(),
+                    w.ids.iter().map(u32::to_string).collect::<Vec<_>>().join("+")
+                )
+            })
+            .collect(),
         columns: 1,
     };
-    Ok(Figure { plot: Plot::Grid { panels, plots }, table, size: (1200, 300 * words.len() as u32 + 150) })
+    Ok(Figure {
+        plot: Plot::Grid { panels, plots },
+        table,
+        size: (1200, 300 * words.len() as u32 + 150),
+    })
 }

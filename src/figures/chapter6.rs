@@ -153,14 +153,39 @@ fn embedding_module_fig(ctx: &Ctx, p: &PromptParams) -> Result<Figure> {
     let plots = vec![panel("token", &em.token), position, panel("sum", &em.sum)];
     let panels = Panels {
         title: "The embedding module: token + position = what enters block 0".into(),
-        subtitle: ctx.subtitle(&format!("{} tokens; columns = tokens, rows = the {c} vector elements; blue negative, red positive", ids.len()))?,
-        panel_titles: vec!["token embeddings (rows of W_E)".into(), if em.position.is_some() { "position embeddings (rows of W_pos)".into() } else { "position embeddings: none (RoPE)".into() }, "their sum".into()],
+        subtitle: ctx.subtitle(&format!(
+            "{} tokens; columns = tokens, rows = the {c} vector elements; blue negative, red positive",
+            ids.len()
+        ))?,
+        panel_titles: vec![
+            "token embeddings (rows of W_E)".into(),
+            if em.position.is_some() {
+                "position embeddings (rows of W_pos)".into()
+            } else {
+                "position embeddings: none (RoPE)".into()
+            },
+            "their sum".into(),
+        ],
         columns: 3,
     };
     let mut headers: Vec<String> = vec!["array".into(), "element".into()];
-    headers.extend(ids.iter().enumerate().map(|(t, &id)| format!("{t}:{}", lm.tokenizer.token_str(id))));
-    let mut table = Table { headers, rows: Vec::new() };
-    let arrays: Vec<(&str, &Matrix)> = [("token", Some(&em.token)), ("position", em.position.as_ref()), ("sum", Some(&em.sum))].into_iter().filter_map(|(n, m)| m.map(|m| (n, m))).collect();
+    headers.extend(
+        ids.iter()
+            .enumerate()
+            .map(|(t, &id)| format!("{t}:{}", lm.tokenizer.token_str(id))),
+    );
+    let mut table = Table {
+        headers,
+        rows: Vec::new(),
+    };
+    let arrays: Vec<(&str, &Matrix)> = [
+        ("token", Some(&em.token)),
+        ("position", em.position.as_ref()),
+        ("sum", Some(&em.sum)),
+    ]
+    .into_iter()
+    .filter_map(|(n, m)| m.map(|m| (n, m)))
+    .collect();
     for (name, m) in arrays {
         for e in 0..m.rows {
             let mut row = vec![name.to_string(), e.to_string()];
@@ -168,7 +193,11 @@ fn embedding_module_fig(ctx: &Ctx, p: &PromptParams) -> Result<Figure> {
             table.push(row);
         }
     }
-    Ok(Figure { plot: Plot::Grid { panels, plots }, table, size: (1800, 1100) })
+    Ok(Figure {
+        plot: Plot::Grid { panels, plots },
+        table,
+        size: (1800, 1100),
+    })
 }
 
 /// A T x T attention pattern as a heatmap panel, probabilities 0..1.
@@ -192,7 +221,14 @@ fn attention_table(what: &str, mats: &[Matrix], toks: &[String]) -> Table {
     for (i, m) in mats.iter().enumerate() {
         for q in 0..m.rows {
             for k in 0..m.cols {
-                table.push(vec![i.to_string(), q.to_string(), toks[q].clone(), k.to_string(), toks[k].clone(), m.at(q, k).to_string()]);
+                table.push(vec![
+                    i.to_string(),
+                    q.to_string(),
+                    toks[q].clone(),
+                    k.to_string(),
+                    toks[k].clone(),
+                    m.at(q, k).to_string(),
+                ]);
             }
         }
     }
@@ -207,14 +243,22 @@ fn block_heads(ctx: &Ctx, p: &BlockHeadsParams) -> Result<Figure> {
     let labs = labels(lm, &ids);
     let (columns, size) = grid_layout(heads.len(), 420);
     let panels = Panels {
-        title: format!("Attention weights of the {} heads of block {layer}{}", heads.len(), if layer == 0 { " (the first)" } else { "" }),
+        title: format!(
+            "Attention weights of the {} heads of block {layer}{}",
+            heads.len(),
+            if layer == 0 { " (the first)" } else { "" }
+        ),
         subtitle: ctx.subtitle("row attends to column; dark 0 to yellow 1; rows sum to 1")?,
         panel_titles: (0..heads.len()).map(|h| format!("head {h}")).collect(),
         columns,
     };
     let plots = heads.iter().map(|m| attention_panel(m, &labs)).collect();
     let toks: Vec<String> = ids.iter().map(|&i| lm.tokenizer.token_str(i)).collect();
-    Ok(Figure { plot: Plot::Grid { panels, plots }, table: attention_table("head", &heads, &toks), size })
+    Ok(Figure {
+        plot: Plot::Grid { panels, plots },
+        table: attention_table("head", &heads, &toks),
+        size,
+    })
 }
 
 fn head_blocks(ctx: &Ctx, p: &HeadBlocksParams) -> Result<Figure> {
@@ -225,14 +269,22 @@ fn head_blocks(ctx: &Ctx, p: &HeadBlocksParams) -> Result<Figure> {
     let labs = labels(lm, &ids);
     let (columns, size) = grid_layout(blocks.len(), 400);
     let panels = Panels {
-        title: format!("Head {head}{} in each of the {} blocks", if head == 0 { " (the first)" } else { "" }, blocks.len()),
+        title: format!(
+            "Head {head}{} in each of the {} blocks",
+            if head == 0 { " (the first)" } else { "" },
+            blocks.len()
+        ),
         subtitle: ctx.subtitle("row attends to column; dark 0 to yellow 1")?,
         panel_titles: (0..blocks.len()).map(|l| format!("block {l}")).collect(),
         columns,
     };
     let plots = blocks.iter().map(|m| attention_panel(m, &labs)).collect();
     let toks: Vec<String> = ids.iter().map(|&i| lm.tokenizer.token_str(i)).collect();
-    Ok(Figure { plot: Plot::Grid { panels, plots }, table: attention_table("block", &blocks, &toks), size })
+    Ok(Figure {
+        plot: Plot::Grid { panels, plots },
+        table: attention_table("block", &blocks, &toks),
+        size,
+    })
 }
 
 /// Block l's attention output projection oriented input x output: rows = the heads'
@@ -267,7 +319,10 @@ fn matrix_heatmap(m: &Matrix, r: f64, colorbar: bool, colorbar_label: String) ->
 fn matrix_table(m: &Matrix) -> Table {
     let mut headers = vec!["row".to_string()];
     headers.extend((0..m.cols).map(|j| j.to_string()));
-    let mut table = Table { headers, rows: Vec::with_capacity(m.rows) };
+    let mut table = Table {
+        headers,
+        rows: Vec::with_capacity(m.rows),
+    };
     for i in 0..m.rows {
         let mut row = vec![i.to_string()];
         row.extend((0..m.cols).map(|j| (m.at(i, j) as f32).to_string()));
@@ -284,13 +339,33 @@ fn proj_matrix(ctx: &Ctx, p: &ProjParams) -> Result<Figure> {
     let layer = p.layer;
     let m = proj_matrix_of(&lm.model, layer)?;
     let k = p.clip_sigmas;
-    let r = if k > 0.0 { k * std_of(&m.values) } else { m.values.iter().fold(0.0f64, |a, v| a.max(v.abs())) };
-    let mut h = matrix_heatmap(&m, r, true, if k > 0.0 { format!("weight (colours saturate at ±{k}σ)") } else { "weight".into() });
-    h.title = format!("Block {layer}'s attention output projection: {}x{} weights", m.rows, m.cols);
+    let r = if k > 0.0 {
+        k * std_of(&m.values)
+    } else {
+        m.values.iter().fold(0.0f64, |a, v| a.max(v.abs()))
+    };
+    let mut h = matrix_heatmap(
+        &m,
+        r,
+        true,
+        if k > 0.0 {
+            format!("weight (colours saturate at ±{k}σ)")
+        } else {
+            "weight".into()
+        },
+    );
+    h.title = format!(
+        "Block {layer}'s attention output projection: {}x{} weights",
+        m.rows, m.cols
+    );
     h.subtitle = ctx.subtitle("every weight as a colour, blue negative, red positive")?;
     h.y_label = PROJ_ROWS.into();
     h.x_label = PROJ_COLS.into();
-    Ok(Figure { plot: Plot::Heatmap(h), table: matrix_table(&m), size: (1150, 1000) })
+    Ok(Figure {
+        plot: Plot::Heatmap(h),
+        table: matrix_table(&m),
+        size: (1150, 1000),
+    })
 }
 
 /// The window actually used: the asked one, capped at a quarter of the matrix for
@@ -317,10 +392,21 @@ fn proj_matrix_smoothed(ctx: &Ctx, p: &SmoothedParams) -> Result<Figure> {
     let r = s.values.iter().fold(0.0f64, |a, v| a.max(v.abs()));
     let mut h = matrix_heatmap(&s, r, true, "mean weight in the window".into());
     h.title = format!("Block {layer}'s attention output projection, smoothed");
-    h.subtitle = ctx.subtitle(&format!("{} of the {}x{} matrix: {}x{} windows", window_note(asked, w), m.rows, m.cols, s.rows, s.cols))?;
+    h.subtitle = ctx.subtitle(&format!(
+        "{} of the {}x{} matrix: {}x{} windows",
+        window_note(asked, w),
+        m.rows,
+        m.cols,
+        s.rows,
+        s.cols
+    ))?;
     h.y_label = format!("{PROJ_ROWS} (window start)");
     h.x_label = format!("{PROJ_COLS} (window start)");
-    Ok(Figure { plot: Plot::Heatmap(h), table: matrix_table(&s), size: (1150, 1000) })
+    Ok(Figure {
+        plot: Plot::Heatmap(h),
+        table: matrix_table(&s),
+        size: (1150, 1000),
+    })
 }
 
 fn proj_matrices_all(ctx: &Ctx, p: &AllSmoothedParams) -> Result<Figure> {
@@ -338,14 +424,22 @@ fn proj_matrices_all(ctx: &Ctx, p: &AllSmoothedParams) -> Result<Figure> {
         // Every `stride`-th window, so that a small panel shows what it can resolve.
         stride = s.rows.max(s.cols).div_ceil(max_cells);
         let (r, c) = (s.rows.div_ceil(stride), s.cols.div_ceil(stride));
-        let values = (0..r).flat_map(|i| (0..c).map(move |j| (i, j))).map(|(i, j)| s.at(i * stride, j * stride)).collect();
+        let values = (0..r)
+            .flat_map(|i| (0..c).map(move |j| (i, j)))
+            .map(|(i, j)| s.at(i * stride, j * stride))
+            .collect();
         shown.push(Matrix::new(r, c, values)?);
     }
     let r = shown.iter().flat_map(|m| &m.values).fold(0.0f64, |a, v| a.max(v.abs()));
     let (columns, size) = grid_layout(n_layer, 360);
     let panels = Panels {
         title: format!("The attention output projection of all {n_layer} blocks, smoothed"),
-        subtitle: ctx.subtitle(&format!("{}, every {stride}th of {}x{} windows; one colour scale", window_note(asked, w), full.0, full.1))?,
+        subtitle: ctx.subtitle(&format!(
+            "{}, every {stride}th of {}x{} windows; one colour scale",
+            window_note(asked, w),
+            full.0,
+            full.1
+        ))?,
         panel_titles: (0..n_layer).map(|l| format!("block {l}")).collect(),
         columns,
     };
@@ -360,15 +454,33 @@ fn proj_matrices_all(ctx: &Ctx, p: &AllSmoothedParams) -> Result<Figure> {
             Plot::Heatmap(h)
         })
         .collect();
-    let mut table = Table::new(&["block", "row", "col", "window_row_start", "window_col_start", "mean_weight"]);
+    let mut table = Table::new(&[
+        "block",
+        "row",
+        "col",
+        "window_row_start",
+        "window_col_start",
+        "mean_weight",
+    ]);
     for (l, m) in shown.iter().enumerate() {
         for i in 0..m.rows {
             for j in 0..m.cols {
-                table.push(vec![l.to_string(), i.to_string(), j.to_string(), (i * stride).to_string(), (j * stride).to_string(), (m.at(i, j) as f32).to_string()]);
+                table.push(vec![
+                    l.to_string(),
+                    i.to_string(),
+                    j.to_string(),
+                    (i * stride).to_string(),
+                    (j * stride).to_string(),
+                    (m.at(i, j) as f32).to_string(),
+                ]);
             }
         }
     }
-    Ok(Figure { plot: Plot::Grid { panels, plots }, table, size })
+    Ok(Figure {
+        plot: Plot::Grid { panels, plots },
+        table,
+        size,
+    })
 }
 
 fn weight_histograms(ctx: &Ctx, p: &HistogramParams) -> Result<Figure> {
@@ -393,22 +505,75 @@ fn weight_histograms(ctx: &Ctx, p: &HistogramParams) -> Result<Figure> {
     }
     let (columns, size) = grid_layout(n_layer, 380);
     let panels = Panels {
-        title: format!("Weight values of the attention output projection, block by block ({} blocks)", n_layer),
-        subtitle: ctx.subtitle(&format!("{}{}κ = excess kurtosis, 0 for a Gaussian", if k > 0.0 { format!("mean ± {k}σ; ") } else { String::new() }, if log_y { "log counts: a Gaussian is an upside-down parabola; " } else { "" }))?,
-        panel_titles: hists.iter().enumerate().map(|(l, h)| format!("block {l} · κ {:+.1}", h.excess_kurtosis)).collect(),
+        title: format!(
+            "Weight values of the attention output projection, block by block ({} blocks)",
+            n_layer
+        ),
+        subtitle: ctx.subtitle(&format!(
+            "{}{}κ = excess kurtosis, 0 for a Gaussian",
+            if k > 0.0 {
+                format!("mean ± {k}σ; ")
+            } else {
+                String::new()
+            },
+            if log_y {
+                "log counts: a Gaussian is an upside-down parabola; "
+            } else {
+                ""
+            }
+        ))?,
+        panel_titles: hists
+            .iter()
+            .enumerate()
+            .map(|(l, h)| format!("block {l} · κ {:+.1}", h.excess_kurtosis))
+            .collect(),
         columns,
     };
     let plots = hists
         .iter()
-        .map(|h| Plot::Histogram(Histogram { title: String::new(), subtitle: String::new(), bins: Bins::Counted { edges: h.edges.clone(), counts: h.counts.clone() }, x_label: "weight".into(), y_label: if log_y { "count (log)".into() } else { "count".into() }, log_y }))
+        .map(|h| {
+            Plot::Histogram(Histogram {
+                title: String::new(),
+                subtitle: String::new(),
+                bins: Bins::Counted {
+                    edges: h.edges.clone(),
+                    counts: h.counts.clone(),
+                },
+                x_label: "weight".into(),
+                y_label: if log_y { "count (log)".into() } else { "count".into() },
+                log_y,
+            })
+        })
         .collect();
-    let mut table = Table::new(&["block", "bin_low", "bin_high", "count", "n", "mean", "std", "excess_kurtosis"]);
+    let mut table = Table::new(&[
+        "block",
+        "bin_low",
+        "bin_high",
+        "count",
+        "n",
+        "mean",
+        "std",
+        "excess_kurtosis",
+    ]);
     for (l, h) in hists.iter().enumerate() {
         for (b, c) in h.counts.iter().enumerate() {
-            table.push(vec![l.to_string(), h.edges[b].to_string(), h.edges[b + 1].to_string(), c.to_string(), h.n.to_string(), h.mean.to_string(), h.std.to_string(), h.excess_kurtosis.to_string()]);
+            table.push(vec![
+                l.to_string(),
+                h.edges[b].to_string(),
+                h.edges[b + 1].to_string(),
+                c.to_string(),
+                h.n.to_string(),
+                h.mean.to_string(),
+                h.std.to_string(),
+                h.excess_kurtosis.to_string(),
+            ]);
         }
     }
-    Ok(Figure { plot: Plot::Grid { panels, plots }, table, size })
+    Ok(Figure {
+        plot: Plot::Grid { panels, plots },
+        table,
+        size,
+    })
 }
 
 /// A token label short enough for a heatmap cell.
@@ -428,7 +593,9 @@ fn logit_lens_fig(ctx: &Ctx, p: &PromptParams) -> Result<Figure> {
     let cells: Vec<_> = lens.cells.iter().flatten().collect();
     let h = Heatmap {
         title: "The logit lens: the model's next-token guess after every block".into(),
-        subtitle: ctx.subtitle("each cell: the top token read through the final norm and unembedding, colour = its probability")?,
+        subtitle: ctx.subtitle(
+            "each cell: the top token read through the final norm and unembedding, colour = its probability",
+        )?,
         rows,
         cols,
         values: cells.iter().map(|c| c.prob).collect(),
@@ -438,7 +605,12 @@ fn logit_lens_fig(ctx: &Ctx, p: &PromptParams) -> Result<Figure> {
         y_label: "residual stream after".into(),
         colormap: Colormap::Viridis,
         range: Some((0.0, 1.0)),
-        annotate: ValueFormat::Custom(cells.iter().map(|c| short(&lm.tokenizer.token_label(c.id), 9)).collect()),
+        annotate: ValueFormat::Custom(
+            cells
+                .iter()
+                .map(|c| short(&lm.tokenizer.token_label(c.id), 9))
+                .collect(),
+        ),
         colorbar_label: "probability of the top token".into(),
         stretch: true,
         ..Default::default()
@@ -446,11 +618,25 @@ fn logit_lens_fig(ctx: &Ctx, p: &PromptParams) -> Result<Figure> {
     let mut table = Table::new(&["row", "position", "input_token", "top_id", "top_token", "prob"]);
     for (r, row) in lens.cells.iter().enumerate() {
         for (t, c) in row.iter().enumerate() {
-            table.push(vec![lens.rows[r].clone(), t.to_string(), lens.tokens[t].clone(), c.id.to_string(), c.token.clone(), c.prob.to_string()]);
+            table.push(vec![
+                lens.rows[r].clone(),
+                t.to_string(),
+                lens.tokens[t].clone(),
+                c.id.to_string(),
+                c.token.clone(),
+                c.prob.to_string(),
+            ]);
         }
     }
-    let size = ((260 + 95 * cols as u32).clamp(900, 2400), (260 + 40 * rows as u32).clamp(600, 1600));
-    Ok(Figure { plot: Plot::Heatmap(h), table, size })
+    let size = (
+        (260 + 95 * cols as u32).clamp(900, 2400),
+        (260 + 40 * rows as u32).clamp(600, 1600),
+    );
+    Ok(Figure {
+        plot: Plot::Heatmap(h),
+        table,
+        size,
+    })
 }
 
 /// Several models on one prompt, side by side: each model's `top` most likely next
@@ -459,7 +645,11 @@ fn logit_lens_fig(ctx: &Ctx, p: &PromptParams) -> Result<Figure> {
 /// error its loading gave (e.g. `("gpt2", loaded.as_ref())` for `loaded =
 /// LoadedModel::load("gpt2", true)`). The figure builder gets one model, so this lives
 /// here for notebooks rather than in the figure table.
-pub fn side_by_side(prompt: &str, models: &[(String, std::result::Result<&LoadedModel, &Error>)], top: usize) -> Result<Figure> {
+pub fn side_by_side(
+    prompt: &str,
+    models: &[(String, std::result::Result<&LoadedModel, &Error>)],
+    top: usize,
+) -> Result<Figure> {
     if models.is_empty() {
         return Err(Error::NothingToCompare);
     }
@@ -473,7 +663,13 @@ pub fn side_by_side(prompt: &str, models: &[(String, std::result::Result<&Loaded
                 let logits = lm.model.logits(&ids)?; // (T, V)
                 let best = sampling::top_k(&logits.get(-1), top, &lm.tokenizer)?;
                 for (i, t) in best.iter().enumerate() {
-                    table.push(vec![name.clone(), (i + 1).to_string(), t.id.to_string(), t.token.clone(), t.prob.to_string()]);
+                    table.push(vec![
+                        name.clone(),
+                        (i + 1).to_string(),
+                        t.id.to_string(),
+                        t.token.clone(),
+                        t.prob.to_string(),
+                    ]);
                 }
                 titles.push(lm.caption());
                 plots.push(Plot::Bars(BarChart {
@@ -491,13 +687,25 @@ pub fn side_by_side(prompt: &str, models: &[(String, std::result::Result<&Loaded
                 plots.push(Plot::Text(TextPanel {
                     title: String::new(),
                     subtitle: String::new(),
-                    paragraphs: vec![vec![Span::highlight(format!("The model `{name}` is missing here."))], vec![Span::plain(why.to_string())]],
+                    paragraphs: vec![
+                        vec![Span::highlight(format!("The model `{name}` is missing here."))],
+                        vec![Span::plain(why.to_string())],
+                    ],
                     list: vec![],
                 }));
             }
         }
     }
-    let panels = Panels { title: format!("“{prompt}” …"), subtitle: "the most likely next tokens, model by model".into(), panel_titles: titles, columns: models.len() };
+    let panels = Panels {
+        title: format!("“{prompt}” …"),
+        subtitle: "the most likely next tokens, model by model".into(),
+        panel_titles: titles,
+        columns: models.len(),
+    };
     let size = ((700 * models.len() as u32).clamp(800, 2400), 700);
-    Ok(Figure { plot: Plot::Grid { panels, plots }, table, size })
+    Ok(Figure {
+        plot: Plot::Grid { panels, plots },
+        table,
+        size,
+    })
 }

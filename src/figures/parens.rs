@@ -99,9 +99,21 @@ fn next_token(_ctx: &Ctx, p: &NextTokenParams) -> Result<Figure> {
                 values.extend(probs.iter().map(|p| p[tok]));
             }
             for (pos, p) in probs.iter().enumerate() {
-                table.push(vec![m.config.n_layer.to_string(), s.clone(), (pos + 1).to_string(), s[pos..pos + 1].to_string(), p[0].to_string(), p[1].to_string(), p[2].to_string()]);
+                table.push(vec![
+                    m.config.n_layer.to_string(),
+                    s.clone(),
+                    (pos + 1).to_string(),
+                    s[pos..pos + 1].to_string(),
+                    p[0].to_string(),
+                    p[1].to_string(),
+                    p[2].to_string(),
+                ]);
             }
-            panel_titles.push(format!("{} block{} · {s} · {score}", m.config.n_layer, if m.config.n_layer == 1 { "" } else { "s" }));
+            panel_titles.push(format!(
+                "{} block{} · {s} · {score}",
+                m.config.n_layer,
+                if m.config.n_layer == 1 { "" } else { "s" }
+            ));
             plots.push(Plot::Heatmap(Heatmap {
                 rows: 3,
                 cols: ids.len(),
@@ -125,7 +137,11 @@ fn next_token(_ctx: &Ctx, p: &NextTokenParams) -> Result<Figure> {
         panel_titles,
         columns: seqs.len().max(1),
     };
-    Ok(Figure { plot: Plot::Grid { panels, plots }, table, size: WIDE })
+    Ok(Figure {
+        plot: Plot::Grid { panels, plots },
+        table,
+        size: WIDE,
+    })
 }
 
 fn completions(_ctx: &Ctx, p: &CompletionsParams) -> Result<Figure> {
@@ -138,11 +154,23 @@ fn completions(_ctx: &Ctx, p: &CompletionsParams) -> Result<Figure> {
         let prefix = vec![parens::OPEN; n];
         let (added, prob) = m.complete(&prefix, p.beam)?.unwrap_or_default();
         let ok = parens::is_balanced_completion(&prefix, &added);
-        let shown = if added.is_empty() { "(no End within the context)".to_string() } else { parens::render(&added) };
+        let shown = if added.is_empty() {
+            "(no End within the context)".to_string()
+        } else {
+            parens::render(&added)
+        };
         list.push(vec![
             Span::prompt(parens::render(&prefix)),
-            if ok { Span::generated(shown.clone()) } else { Span::highlight(shown.clone()) },
-            Span::plain(format!("   {} (p = {:.2})", if ok { "balanced" } else { "WRONG" }, prob)),
+            if ok {
+                Span::generated(shown.clone())
+            } else {
+                Span::highlight(shown.clone())
+            },
+            Span::plain(format!(
+                "   {} (p = {:.2})",
+                if ok { "balanced" } else { "WRONG" },
+                prob
+            )),
         ]);
         table.push(vec![n.to_string(), shown, ok.to_string(), prob.to_string()]);
     }
@@ -152,5 +180,9 @@ fn completions(_ctx: &Ctx, p: &CompletionsParams) -> Result<Figure> {
         paragraphs: vec![],
         list,
     };
-    Ok(Figure { plot: Plot::Text(plot), table, size: WIDE })
+    Ok(Figure {
+        plot: Plot::Text(plot),
+        table,
+        size: WIDE,
+    })
 }

@@ -32,7 +32,12 @@ use TreeNode as N;
 /// Rows (depth, node, parent) of a tree, depth-first: the figure's CSV.
 fn table(root: &TreeNode) -> Table {
     fn walk(n: &TreeNode, depth: usize, parent: &str, t: &mut Table) {
-        t.push(vec![depth.to_string(), n.label.clone(), parent.to_string(), if n.children.is_empty() { "leaf" } else { "phrase" }.into()]);
+        t.push(vec![
+            depth.to_string(),
+            n.label.clone(),
+            parent.to_string(),
+            if n.children.is_empty() { "leaf" } else { "phrase" }.into(),
+        ]);
         for c in &n.children {
             walk(c, depth + 1, &n.label, t);
         }
@@ -55,11 +60,32 @@ fn parse_tree_english(_ctx: &Ctx, _p: &NoParams) -> Result<Figure> {
         "S",
         vec![
             np("the", Some("curious"), "cat"),
-            N::node("VP", vec![N::node("V", vec![N::leaf("chased")]), np("a", None, "mouse"), N::node("PP", vec![N::node("P", vec![N::leaf("through")]), np("the", None, "house")])]),
+            N::node(
+                "VP",
+                vec![
+                    N::node("V", vec![N::leaf("chased")]),
+                    np("a", None, "mouse"),
+                    N::node(
+                        "PP",
+                        vec![N::node("P", vec![N::leaf("through")]), np("the", None, "house")],
+                    ),
+                ],
+            ),
         ],
     );
-    let plot = TreePlot { title: "The grammar of a sentence".into(), subtitle: "S sentence · NP noun phrase · VP verb phrase · PP prepositional phrase · Det, Adj, N, V, P: word classes".into(), root, leaves_at_bottom: true };
-    Ok(Figure { table: table(&plot.root), plot: Plot::Tree(plot), size: WIDE })
+    let plot = TreePlot {
+        title: "The grammar of a sentence".into(),
+        subtitle:
+            "S sentence · NP noun phrase · VP verb phrase · PP prepositional phrase · Det, Adj, N, V, P: word classes"
+                .into(),
+        root,
+        leaves_at_bottom: true,
+    };
+    Ok(Figure {
+        table: table(&plot.root),
+        plot: Plot::Tree(plot),
+        size: WIDE,
+    })
 }
 
 /// The parse tree of a balanced sequence: each matched pair is a node whose children
@@ -70,15 +96,32 @@ pub fn parens_tree(seq: &str) -> Result<TreeNode> {
         match c {
             '(' => stack.push(vec![N::leaf("(")]),
             ')' => {
-                let mut kids = stack.pop().filter(|_| !stack.is_empty()).ok_or_else(|| Error::BadParens { sequence: seq.to_string(), problem: ParensProblem::ClosesNothing(i + 1) })?;
+                let mut kids = stack
+                    .pop()
+                    .filter(|_| !stack.is_empty())
+                    .ok_or_else(|| Error::BadParens {
+                        sequence: seq.to_string(),
+                        problem: ParensProblem::ClosesNothing(i + 1),
+                    })?;
                 kids.push(N::leaf(")"));
-                stack.last_mut().expect("the outer level is never popped").push(N::node("pair", kids));
+                stack
+                    .last_mut()
+                    .expect("the outer level is never popped")
+                    .push(N::node("pair", kids));
             }
-            _ => return Err(Error::BadParens { sequence: seq.to_string(), problem: ParensProblem::NotAParenthesis(c) }),
+            _ => {
+                return Err(Error::BadParens {
+                    sequence: seq.to_string(),
+                    problem: ParensProblem::NotAParenthesis(c),
+                })
+            }
         }
     }
     if stack.len() != 1 {
-        return Err(Error::BadParens { sequence: seq.to_string(), problem: ParensProblem::NeverClosed(stack.len() - 1) });
+        return Err(Error::BadParens {
+            sequence: seq.to_string(),
+            problem: ParensProblem::NeverClosed(stack.len() - 1),
+        });
     }
     let top = stack.pop().unwrap_or_default();
     if top.is_empty() {
@@ -90,6 +133,15 @@ pub fn parens_tree(seq: &str) -> Result<TreeNode> {
 fn parse_tree_parens(_ctx: &Ctx, p: &ParensTreeParams) -> Result<Figure> {
     let seq = p.sequence.as_str();
     let root = parens_tree(seq)?;
-    let plot = TreePlot { title: format!("The structure of {seq}"), subtitle: "each \"pair\" is a \"(\" with its matching \")\" and whatever is nested between them".into(), root, leaves_at_bottom: false };
-    Ok(Figure { table: table(&plot.root), plot: Plot::Tree(plot), size: WIDE })
+    let plot = TreePlot {
+        title: format!("The structure of {seq}"),
+        subtitle: "each \"pair\" is a \"(\" with its matching \")\" and whatever is nested between them".into(),
+        root,
+        leaves_at_bottom: false,
+    };
+    Ok(Figure {
+        table: table(&plot.root),
+        plot: Plot::Tree(plot),
+        size: WIDE,
+    })
 }

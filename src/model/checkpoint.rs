@@ -30,7 +30,10 @@ impl Checkpoint {
     pub fn read(path: &Path) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::MissingFile { path: path.into(), what: "the model folder needs model.safetensors (the hub's weights file)".into() }
+                Error::MissingFile {
+                    path: path.into(),
+                    what: "the model folder needs model.safetensors (the hub's weights file)".into(),
+                }
             } else {
                 Error::io(path, e)
             }
@@ -38,8 +41,10 @@ impl Checkpoint {
         // SAFETY: the map is read-only and dropped before this function returns; the
         // tensors below copy the bytes they need.
         let mmap = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        let st = SafeTensors::deserialize(&mmap)
-            .map_err(|e| Error::CorruptCheckpoint { path: path.into(), msg: e.to_string() })?;
+        let st = SafeTensors::deserialize(&mmap).map_err(|e| Error::CorruptCheckpoint {
+            path: path.into(),
+            msg: e.to_string(),
+        })?;
         let mut tensors = BTreeMap::new();
         for (name, view) in st.tensors() {
             let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
@@ -50,14 +55,25 @@ impl Checkpoint {
                 Dtype::BOOL => Kind::Bool,
                 Dtype::U8 => Kind::Uint8,
                 other => {
-                    return Err(Error::Tensor { path: path.into(), name, msg: format!("has dtype {other:?}; only F32, F16 and BF16 weights are supported") })
+                    return Err(Error::Tensor {
+                        path: path.into(),
+                        name,
+                        msg: format!("has dtype {other:?}; only F32, F16 and BF16 weights are supported"),
+                    })
                 }
             };
             let t = Tensor::f_from_data_size(view.data(), &shape, kind)?;
-            let t = if matches!(kind, Kind::Half | Kind::BFloat16) { t.to_kind(Kind::Float) } else { t };
+            let t = if matches!(kind, Kind::Half | Kind::BFloat16) {
+                t.to_kind(Kind::Float)
+            } else {
+                t
+            };
             tensors.insert(name, t);
         }
-        Ok(Checkpoint { path: path.into(), tensors })
+        Ok(Checkpoint {
+            path: path.into(),
+            tensors,
+        })
     }
 
     /// Renames the known GPT-2 layouts to the hub's canonical names (no `transformer.`
@@ -73,31 +89,58 @@ impl Checkpoint {
             let shape = t.size();
             if name == "lm_head.weight" {
                 if Some(&shape) != wte_shape.as_ref() {
-                    return Err(Error::Tensor { path, name: raw, msg: format!("has shape {shape:?}, but GPT-2 ties it to wte.weight {:?}", wte_shape.unwrap_or_default()) });
+                    return Err(Error::Tensor {
+                        path,
+                        name: raw,
+                        msg: format!(
+                            "has shape {shape:?}, but GPT-2 ties it to wte.weight {:?}",
+                            wte_shape.unwrap_or_default()
+                        ),
+                    });
                 }
                 continue; // tied to wte: the model uses wte.weight
             }
             if let Some(layer) = mask_buffer_layer(&name) {
                 if !want.contains_key(format!("h.{layer}.ln_1.weight").as_str()) {
-                    return Err(Error::Tensor { path, name: raw, msg: "is a mask buffer of a block that config.json does not have (n_layer)".into() });
+                    return Err(Error::Tensor {
+                        path,
+                        name: raw,
+                        msg: "is a mask buffer of a block that config.json does not have (n_layer)".into(),
+                    });
                 }
                 continue; // a constant causal mask; the model builds its own
             }
             match want.get(name.as_str()) {
                 None => {
-                    return Err(Error::Tensor { path, name: raw, msg: "is not part of a GPT-2 with this config.json (unexpected tensor)".into() })
+                    return Err(Error::Tensor {
+                        path,
+                        name: raw,
+                        msg: "is not part of a GPT-2 with this config.json (unexpected tensor)".into(),
+                    })
                 }
                 Some(s) if **s != shape => {
-                    return Err(Error::Tensor { path, name: raw, msg: format!("has shape {shape:?}, but config.json implies {s:?}") })
+                    return Err(Error::Tensor {
+                        path,
+                        name: raw,
+                        msg: format!("has shape {shape:?}, but config.json implies {s:?}"),
+                    })
                 }
                 Some(_) => {}
             }
             if out.insert(name.clone(), t).is_some() {
-                return Err(Error::Tensor { path, name: raw, msg: "appears twice (with and without the `transformer.` prefix)".into() });
+                return Err(Error::Tensor {
+                    path,
+                    name: raw,
+                    msg: "appears twice (with and without the `transformer.` prefix)".into(),
+                });
             }
         }
         if let Some((name, _)) = expected.iter().find(|(n, _)| !out.contains_key(n)) {
-            return Err(Error::Tensor { path, name: name.clone(), msg: "is missing from the checkpoint".into() });
+            return Err(Error::Tensor {
+                path,
+                name: name.clone(),
+                msg: "is missing from the checkpoint".into(),
+            });
         }
         Ok(out)
     }

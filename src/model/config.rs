@@ -121,7 +121,10 @@ impl ModelInfo {
             }
         }
         if !self.n_head.is_multiple_of(self.n_kv_head) {
-            return Err(ConfigError::UnevenGroups { n_head: self.n_head, n_kv_head: self.n_kv_head });
+            return Err(ConfigError::UnevenGroups {
+                n_head: self.n_head,
+                n_kv_head: self.n_kv_head,
+            });
         }
         if matches!(self.positions, Positions::Rotary { .. }) && !self.d_head.is_multiple_of(2) {
             return Err(ConfigError::OddRotaryHead(self.d_head));

@@ -79,7 +79,11 @@ impl Linear {
             Layout::InOut => w.get(&format!("{name}.weight"), &[n_in, n_out], Init::Matrix)?, // (in, out)
             Layout::OutIn => w.get(&format!("{name}.weight"), &[n_out, n_in], Init::Matrix)?.tr(), // (out, in) -> (in, out) view
         };
-        let bias = if bias { Some(w.get(&format!("{name}.bias"), &[n_out], Init::Zeros)?) } else { None };
+        let bias = if bias {
+            Some(w.get(&format!("{name}.bias"), &[n_out], Init::Zeros)?)
+        } else {
+            None
+        };
         Ok(Linear { weight, bias })
     }
 
@@ -90,7 +94,8 @@ impl Linear {
                 let mut shape = x.size();
                 let n_in = shape.pop().expect("a linear layer input has a last dimension");
                 shape.push(self.weight.size()[1]);
-                b.addmm(&x.reshape([-1, n_in]), &self.weight).view(shape.as_slice()) // (..., in) @ (in, out) -> (..., out)
+                b.addmm(&x.reshape([-1, n_in]), &self.weight).view(shape.as_slice())
+                // (..., in) @ (in, out) -> (..., out)
             }
             None => x.matmul(&self.weight), // (..., in) @ (in, out) -> (..., out)
         }
@@ -119,7 +124,8 @@ impl Norm {
         match self.kind {
             NormKind::Layer { eps } => {
                 let c = *x.size().last().expect("a norm's input has a last dimension");
-                x.layer_norm([c], Some(&self.weight), self.bias.as_ref(), eps, false) // (..., C)
+                x.layer_norm([c], Some(&self.weight), self.bias.as_ref(), eps, false)
+                // (..., C)
             }
             NormKind::Rms { eps } => {
                 let var = x.pow_tensor_scalar(2).mean_dim(-1, true, Kind::Float); // (..., 1)
@@ -143,7 +149,10 @@ impl Rope {
         let pos = Tensor::arange(n_ctx, (Kind::Float, device)); // (P)
         let freqs = pos.outer(&inv_freq); // (P, D/2)
         let emb = Tensor::cat(&[&freqs, &freqs], -1); // (P, D)
-        Rope { cos: emb.cos(), sin: emb.sin() }
+        Rope {
+            cos: emb.cos(),
+            sin: emb.sin(),
+        }
     }
 
     /// Rotates x (B, n, T, D) whose positions start at `past`.
@@ -165,7 +174,13 @@ pub(crate) fn hook(cap: &mut dyn Capture, point: HookPoint, x: Tensor) -> Result
         return Ok(x);
     }
     let x = match cap.replace(point, &x) {
-        Some(r) if r.size() != x.size() => return Err(Error::BadReplacement { hook: point.tl_name(), expected: x.size(), got: r.size() }),
+        Some(r) if r.size() != x.size() => {
+            return Err(Error::BadReplacement {
+                hook: point.tl_name(),
+                expected: x.size(),
+                got: r.size(),
+            })
+        }
         Some(r) => r.to_kind(x.kind()).to_device(x.device()),
         None => x,
     };
@@ -189,7 +204,12 @@ pub struct Attention {
 
 impl Attention {
     fn load(w: &mut Weights, p: &str, names: &NameMap, info: &ModelInfo, layer: usize) -> Result<Self> {
-        let (c, h, k, d) = (info.d_model as i64, info.n_head as i64, info.n_kv_head as i64, info.d_head as i64);
+        let (c, h, k, d) = (
+            info.d_model as i64,
+            info.n_head as i64,
+            info.n_kv_head as i64,
+            info.d_head as i64,
+        );
         let c_attn = match names.qkv {
             Qkv::Fused(n) => Linear::load(w, &format!("{p}.{n}"), c, (h + 2 * k) * d, info.bias, names.layout)?,
             Qkv::Split([q, kn, v]) => {
@@ -207,10 +227,25 @@ impl Attention {
             }
         };
         let c_proj = Linear::load(w, &format!("{p}.{}", names.attn_out), h * d, c, info.bias, names.layout)?;
-        Ok(Attention { c_attn, c_proj, n_head: h, n_kv_head: k, d_head: d, scale: info.attn_scale_of(layer), layer, n_ctx: info.n_ctx as i64 })
+        Ok(Attention {
+            c_attn,
+            c_proj,
+            n_head: h,
+            n_kv_head: k,
+            d_head: d,
+            scale: info.attn_scale_of(layer),
+            layer,
+            n_ctx: info.n_ctx as i64,
+        })
     }
 
-    fn forward(&self, x: &Tensor, rope: Option<&Rope>, kv: Option<&mut Option<LayerKv>>, cap: &mut dyn Capture) -> Result<Tensor> {
+    fn forward(
+        &self,
+        x: &Tensor,
+        rope: Option<&Rope>,
+        kv: Option<&mut Option<LayerKv>>,
+        cap: &mut dyn Capture,
+    ) -> Result<Tensor> {
         let (b, t, _c) = x.size3()?;
         let (h, k, d, l) = (self.n_head, self.n_kv_head, self.d_head, self.layer);
         let qkv = self.c_attn.forward(x).split_with_sizes([h * d, k * d, k * d], 2); // (B, T, HD), (B, T, KD) x 2
@@ -249,11 +284,18 @@ impl Mlp {
         let gate = match (info.mlp, names.mlp_gate) {
             (MlpKind::SwiGlu, Some(g)) => Some(Linear::load(w, &format!("{p}.{g}"), c, m, info.bias, names.layout)?),
             (MlpKind::Gelu, _) => None,
-            (MlpKind::SwiGlu, None) => return Err(Error::BadConfig(crate::model::config::ConfigError::GatedWithoutGate)),
+            (MlpKind::SwiGlu, None) => {
+                return Err(Error::BadConfig(crate::model::config::ConfigError::GatedWithoutGate))
+            }
         };
         let c_fc = Linear::load(w, &format!("{p}.{}", names.mlp_in), c, m, info.bias, names.layout)?;
         let c_proj = Linear::load(w, &format!("{p}.{}", names.mlp_out), m, c, info.bias, names.layout)?;
-        Ok(Mlp { gate, c_fc, c_proj, layer })
+        Ok(Mlp {
+            gate,
+            c_fc,
+            c_proj,
+            layer,
+        })
     }
 
     fn forward(&self, x: &Tensor, cap: &mut dyn Capture) -> Result<Tensor> {
@@ -290,10 +332,22 @@ impl Block {
         let attn = Attention::load(w, &p, names, info, layer)?;
         let ln_2 = Norm::load(w, &format!("{p}.{}", names.ln_2), c, info.norm)?;
         let mlp = Mlp::load(w, &p, names, info, layer)?;
-        Ok(Block { ln_1, attn, ln_2, mlp, layer })
+        Ok(Block {
+            ln_1,
+            attn,
+            ln_2,
+            mlp,
+            layer,
+        })
     }
 
-    fn forward(&self, x: Tensor, rope: Option<&Rope>, kv: Option<&mut Option<LayerKv>>, cap: &mut dyn Capture) -> Result<Tensor> {
+    fn forward(
+        &self,
+        x: Tensor,
+        rope: Option<&Rope>,
+        kv: Option<&mut Option<LayerKv>>,
+        cap: &mut dyn Capture,
+    ) -> Result<Tensor> {
         let l = self.layer;
         let x = hook(cap, HookPoint::ResidPre(l), x)?; // (B, T, C)
         let attn_out = self.attn.forward(&self.ln_1.forward(&x), rope, kv, cap)?; // (B, T, C)
@@ -330,18 +384,38 @@ impl LanguageModel {
         let device = w.device();
         let wte = w.get(&format!("{}.weight", names.wte), &[v, c], Init::Matrix)?; // (V, C)
         let wpe = match (info.positions, names.wpe) {
-            (Positions::Learned, Some(n)) => Some(w.get(&format!("{n}.weight"), &[info.n_ctx as i64, c], Init::Matrix)?), // (P, C)
-            (Positions::Learned, None) => return Err(Error::BadConfig(crate::model::config::ConfigError::LearnedWithoutTable)),
+            (Positions::Learned, Some(n)) => {
+                Some(w.get(&format!("{n}.weight"), &[info.n_ctx as i64, c], Init::Matrix)?)
+            } // (P, C)
+            (Positions::Learned, None) => {
+                return Err(Error::BadConfig(crate::model::config::ConfigError::LearnedWithoutTable))
+            }
             (Positions::Rotary { .. }, _) => None,
         };
-        let h = (0..info.n_layer).map(|l| Block::load(w, names, &info, l)).collect::<Result<Vec<_>>>()?;
+        let h = (0..info.n_layer)
+            .map(|l| Block::load(w, names, &info, l))
+            .collect::<Result<Vec<_>>>()?;
         let ln_f = Norm::load(w, names.ln_f, c, info.norm)?;
-        let lm_head = if info.tied_embeddings { None } else { Some(w.get(&format!("{}.weight", names.lm_head), &[v, c], Init::Matrix)?) };
+        let lm_head = if info.tied_embeddings {
+            None
+        } else {
+            Some(w.get(&format!("{}.weight", names.lm_head), &[v, c], Init::Matrix)?)
+        };
         let rope = match info.positions {
             Positions::Rotary { theta } => Some(Rope::new(theta, info.d_head as i64, info.n_ctx as i64, device)),
             Positions::Learned => None,
         };
-        Ok(LanguageModel { info, names, wte, wpe, h, ln_f, lm_head, rope, device })
+        Ok(LanguageModel {
+            info,
+            names,
+            wte,
+            wpe,
+            h,
+            ln_f,
+            lm_head,
+            rope,
+            device,
+        })
     }
 
     /// The tensors a checkpoint of `info` must hold in a family's names: (name, shape),
@@ -394,7 +468,11 @@ impl LanguageModel {
         check_input(ids, kv.as_deref(), info.vocab_size, info.n_ctx)?;
         let (past, t) = (kv.as_ref().map_or(0, |c| c.len()) as i64, ids.size()[1]);
         let ids = ids.to_device(self.device);
-        let tok_emb = hook(cap, HookPoint::Embed, Tensor::embedding(&self.wte, &ids, -1, false, false))?; // (B, T, C)
+        let tok_emb = hook(
+            cap,
+            HookPoint::Embed,
+            Tensor::embedding(&self.wte, &ids, -1, false, false),
+        )?; // (B, T, C)
         let mut x = match &self.wpe {
             Some(wpe) => {
                 let pos = Tensor::arange_start(past, past + t, (Kind::Int64, self.device)); // (T)
@@ -443,7 +521,10 @@ impl LanguageModel {
 
     /// Every hook point this model has, in forward order.
     pub fn hook_points(&self) -> Vec<HookPoint> {
-        HookPoint::all(self.info.n_layer).into_iter().filter(|h| self.check_hook(*h).is_ok()).collect()
+        HookPoint::all(self.info.n_layer)
+            .into_iter()
+            .filter(|h| self.check_hook(*h).is_ok())
+            .collect()
     }
 
     /// Ok when the model has `hook`; else why not.
@@ -460,7 +541,10 @@ impl LanguageModel {
     /// Ok when block `l` exists.
     pub fn check_layer(&self, l: usize) -> Result<()> {
         if l >= self.info.n_layer {
-            return Err(Error::BadLayer { layer: l, n_layer: self.info.n_layer });
+            return Err(Error::BadLayer {
+                layer: l,
+                n_layer: self.info.n_layer,
+            });
         }
         Ok(())
     }
@@ -468,13 +552,20 @@ impl LanguageModel {
     /// Ok when head `h` exists.
     pub fn check_head(&self, h: usize) -> Result<()> {
         if h >= self.info.n_head {
-            return Err(Error::BadHead { head: h, n_head: self.info.n_head });
+            return Err(Error::BadHead {
+                head: h,
+                n_head: self.info.n_head,
+            });
         }
         Ok(())
     }
 
     fn absent(&self, what: &str, why: &str) -> Error {
-        Error::Absent { what: what.into(), model: format!("this {} model", self.info.family), why: why.into() }
+        Error::Absent {
+            what: what.into(),
+            model: format!("this {} model", self.info.family),
+            why: why.into(),
+        }
     }
 
     fn block(&self, l: usize) -> Result<&Block> {
@@ -523,13 +614,27 @@ impl LanguageModel {
 
     /// W_V of block l, (K, C, D).
     pub fn w_v(&self, l: usize) -> Result<Tensor> {
-        self.qkv_heads(l, (self.info.n_head + self.info.n_kv_head) as i64, self.info.n_kv_head as i64)
+        self.qkv_heads(
+            l,
+            (self.info.n_head + self.info.n_kv_head) as i64,
+            self.info.n_kv_head as i64,
+        )
     }
 
     /// b_Q (H, D), b_K and b_V (K, D) of block l; absent in a model without biases.
     pub fn b_qkv(&self, l: usize) -> Result<(Tensor, Tensor, Tensor)> {
-        let (h, k, d) = (self.info.n_head as i64, self.info.n_kv_head as i64, self.info.d_head as i64);
-        let b = self.block(l)?.attn.c_attn.bias.as_ref().ok_or_else(|| self.absent("b_Q, b_K, b_V", NO_BIAS))?; // ((H + 2K) D)
+        let (h, k, d) = (
+            self.info.n_head as i64,
+            self.info.n_kv_head as i64,
+            self.info.d_head as i64,
+        );
+        let b = self
+            .block(l)?
+            .attn
+            .c_attn
+            .bias
+            .as_ref()
+            .ok_or_else(|| self.absent("b_Q, b_K, b_V", NO_BIAS))?; // ((H + 2K) D)
         let parts = b.split_with_sizes([h * d, k * d, k * d], 0);
         Ok((parts[0].view([h, d]), parts[1].view([k, d]), parts[2].view([k, d])))
     }
@@ -541,13 +646,22 @@ impl LanguageModel {
 
     /// W_O of block l, (H, D, C): head h writes `z[h] @ W_O[h]` into the residual stream.
     pub fn w_o(&self, l: usize) -> Result<Tensor> {
-        let (h, d, c) = (self.info.n_head as i64, self.info.d_head as i64, self.info.d_model as i64);
+        let (h, d, c) = (
+            self.info.n_head as i64,
+            self.info.d_head as i64,
+            self.info.d_model as i64,
+        );
         Ok(self.block(l)?.attn.c_proj.weight.view([h, d, c])) // (H, D, C)
     }
 
     /// b_O of block l, (C); absent in a model without biases.
     pub fn b_o(&self, l: usize) -> Result<&Tensor> {
-        self.block(l)?.attn.c_proj.bias.as_ref().ok_or_else(|| self.absent("b_O", NO_BIAS))
+        self.block(l)?
+            .attn
+            .c_proj
+            .bias
+            .as_ref()
+            .ok_or_else(|| self.absent("b_O", NO_BIAS))
     }
 
     /// The attention output projection of block l, (H D in, C out): 768x768 in GPT-2
@@ -564,7 +678,8 @@ impl LanguageModel {
     /// W_gate of block l, (C, M); absent in GPT-2, whose MLP is not gated.
     pub fn w_gate(&self, l: usize) -> Result<Tensor> {
         let gate = self.block(l)?.mlp.gate.as_ref();
-        gate.map(|g| g.weight.shallow_clone()).ok_or_else(|| self.absent("W_gate", "GPT-2's MLP is not gated: GELU(x W_in) W_out"))
+        gate.map(|g| g.weight.shallow_clone())
+            .ok_or_else(|| self.absent("W_gate", "GPT-2's MLP is not gated: GELU(x W_in) W_out"))
     }
 
     /// W_out of block l, (M, C).
@@ -574,7 +689,12 @@ impl LanguageModel {
 
     /// b_out of block l, (C); absent in a model without biases.
     pub fn b_out(&self, l: usize) -> Result<&Tensor> {
-        self.block(l)?.mlp.c_proj.bias.as_ref().ok_or_else(|| self.absent("b_out", NO_BIAS))
+        self.block(l)?
+            .mlp
+            .c_proj
+            .bias
+            .as_ref()
+            .ok_or_else(|| self.absent("b_out", NO_BIAS))
     }
 
     /// The final norm (`ln_f`) applied to residual-stream vectors x (..., C) ->

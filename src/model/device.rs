@@ -20,7 +20,10 @@ pub fn resolve_device(arg: &str) -> Result<Device> {
         _ => {
             let index = match arg.strip_prefix("cuda") {
                 Some("") => 0,
-                Some(rest) => rest.strip_prefix(':').and_then(|n| n.parse::<usize>().ok()).ok_or_else(|| bad_name(&arg))?,
+                Some(rest) => rest
+                    .strip_prefix(':')
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .ok_or_else(|| bad_name(&arg))?,
                 None => return Err(bad_name(&arg)),
             };
             if !CUDA_BUILD {

@@ -18,8 +18,8 @@ use tch::{Device, Tensor};
 use crate::error::{Error, Result};
 use crate::model::checkpoint::Checkpoint;
 use crate::model::config::{Family, Mlp, ModelInfo, Norm, Positions};
-use crate::model::decoder::{Layout, NameMap, Qkv};
 pub use crate::model::decoder::ids_tensor;
+use crate::model::decoder::{Layout, NameMap, Qkv};
 use crate::model::weights::Weights;
 use crate::model::LanguageModel;
 
@@ -109,13 +109,20 @@ impl Gpt2Config {
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::MissingFile { path: path.into(), what: "every model folder needs a config.json".into() }
+                Error::MissingFile {
+                    path: path.into(),
+                    what: "every model folder needs a config.json".into(),
+                }
             } else {
                 Error::io(path, e)
             }
         })?;
-        let cfg: Gpt2Config = serde_json::from_str(&text).map_err(|e| Error::Config { path: path.into(), msg: e.to_string() })?;
-        cfg.check_supported().map_err(|msg| Error::Config { path: path.into(), msg })?;
+        let cfg: Gpt2Config = serde_json::from_str(&text).map_err(|e| Error::Config {
+            path: path.into(),
+            msg: e.to_string(),
+        })?;
+        cfg.check_supported()
+            .map_err(|msg| Error::Config { path: path.into(), msg })?;
         Ok(cfg)
     }
 
@@ -123,15 +130,23 @@ impl Gpt2Config {
     fn check_supported(&self) -> std::result::Result<(), String> {
         if let Some(t) = &self.model_type {
             if t != "gpt2" {
-                return Err(format!("model_type is `{t}`, this loader reads GPT-2 checkpoints (model_type `gpt2`)"));
+                return Err(format!(
+                    "model_type is `{t}`, this loader reads GPT-2 checkpoints (model_type `gpt2`)"
+                ));
             }
         }
         self.info().validate().map_err(|e| e.to_string())?;
         if !self.n_embd.is_multiple_of(self.n_head) {
-            return Err(format!("n_embd {} is not a multiple of n_head {}", self.n_embd, self.n_head));
+            return Err(format!(
+                "n_embd {} is not a multiple of n_head {}",
+                self.n_embd, self.n_head
+            ));
         }
         if !matches!(self.activation_function.as_str(), "gelu_new" | "gelu_pytorch_tanh") {
-            return Err(format!("activation_function `{}` is not supported (GPT-2 uses the tanh GELU, `gelu_new`)", self.activation_function));
+            return Err(format!(
+                "activation_function `{}` is not supported (GPT-2 uses the tanh GELU, `gelu_new`)",
+                self.activation_function
+            ));
         }
         if self.reorder_and_upcast_attn {
             return Err("reorder_and_upcast_attn = true is not supported".into());
@@ -162,11 +177,17 @@ impl Gpt2Config {
             vocab_size: self.vocab_size,
             n_ctx: self.n_positions,
             positions: Positions::Learned,
-            norm: Norm::Layer { eps: self.layer_norm_epsilon },
+            norm: Norm::Layer {
+                eps: self.layer_norm_epsilon,
+            },
             mlp: Mlp::Gelu,
             bias: true,
             tied_embeddings: true,
-            attn_scale: if self.scale_attn_weights { 1.0 / (self.head_dim() as f64).sqrt() } else { 1.0 },
+            attn_scale: if self.scale_attn_weights {
+                1.0 / (self.head_dim() as f64).sqrt()
+            } else {
+                1.0
+            },
             scale_by_inverse_layer: self.scale_attn_by_inverse_layer_idx,
         }
     }
@@ -201,7 +222,11 @@ impl Gpt2 {
     }
 
     /// Builds the model from tensors named and shaped as [`Gpt2::expected_tensors`] says.
-    pub fn from_tensors(config: &Gpt2Config, tensors: BTreeMap<String, Tensor>, device: Device) -> Result<LanguageModel> {
+    pub fn from_tensors(
+        config: &Gpt2Config,
+        tensors: BTreeMap<String, Tensor>,
+        device: Device,
+    ) -> Result<LanguageModel> {
         let mut w = Weights::checkpoint("<tensors>", tensors, device);
         let model = LanguageModel::build(config.info(), &NAMES, &mut w)?;
         w.finish()?;

@@ -104,7 +104,10 @@ impl LlamaConfig {
     /// Reads and validates a HF `config.json` of `model_type` "llama".
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let raw: RawLlamaConfig = serde_json::from_str(&text).map_err(|e| Error::Config { path: path.into(), msg: e.to_string() })?;
+        let raw: RawLlamaConfig = serde_json::from_str(&text).map_err(|e| Error::Config {
+            path: path.into(),
+            msg: e.to_string(),
+        })?;
         let bad = |msg: String| Error::Config { path: path.into(), msg };
         if raw.model_type.as_deref() != Some("llama") {
             return Err(bad(format!("model_type is {:?}, expected \"llama\"", raw.model_type)));
@@ -117,13 +120,25 @@ impl LlamaConfig {
         if raw.attention_bias || raw.mlp_bias {
             return Err(bad("attention_bias / mlp_bias = true is not supported".into()));
         }
-        let rope_type = raw.rope_parameters.as_ref().and_then(|p| p.get("rope_type")).and_then(|t| t.as_str()).unwrap_or("default");
+        let rope_type = raw
+            .rope_parameters
+            .as_ref()
+            .and_then(|p| p.get("rope_type"))
+            .and_then(|t| t.as_str())
+            .unwrap_or("default");
         if rope_type != "default" || raw.rope_scaling.as_ref().is_some_and(|s| !s.is_null()) {
-            return Err(bad("scaled RoPE (rope_scaling / rope_type other than default) is not supported".into()));
+            return Err(bad(
+                "scaled RoPE (rope_scaling / rope_type other than default) is not supported".into(),
+            ));
         }
         let rope_theta = raw
             .rope_theta
-            .or_else(|| raw.rope_parameters.as_ref().and_then(|p| p.get("rope_theta")).and_then(|t| t.as_f64()))
+            .or_else(|| {
+                raw.rope_parameters
+                    .as_ref()
+                    .and_then(|p| p.get("rope_theta"))
+                    .and_then(|t| t.as_f64())
+            })
             .unwrap_or(10000.0);
         let cfg = LlamaConfig {
             vocab_size: raw.vocab_size,
@@ -184,7 +199,11 @@ impl Llama {
         if config.tie_word_embeddings {
             if let Some(t) = tensors.remove("lm_head.weight") {
                 if t.size() != [config.vocab_size as i64, config.hidden_size as i64] {
-                    return Err(Error::Tensor { path, name: "lm_head.weight".into(), msg: format!("has shape {:?}, but it is tied to model.embed_tokens.weight", t.size()) });
+                    return Err(Error::Tensor {
+                        path,
+                        name: "lm_head.weight".into(),
+                        msg: format!("has shape {:?}, but it is tied to model.embed_tokens.weight", t.size()),
+                    });
                 }
             }
         }
@@ -193,7 +212,12 @@ impl Llama {
 
     /// Builds the model from tensors named and shaped as [`LlamaConfig::expected_tensors`]
     /// says; any missing, extra or wrong-shaped tensor is an error naming it.
-    pub fn from_tensors(config: &LlamaConfig, tensors: BTreeMap<String, Tensor>, path: &Path, device: Device) -> Result<LanguageModel> {
+    pub fn from_tensors(
+        config: &LlamaConfig,
+        tensors: BTreeMap<String, Tensor>,
+        path: &Path,
+        device: Device,
+    ) -> Result<LanguageModel> {
         let mut w = Weights::checkpoint(path, tensors, device);
         let model = LanguageModel::build(config.info(), &NAMES, &mut w)?;
         w.finish()?;
@@ -219,7 +243,10 @@ impl LlamaConfig {
     pub fn from_gguf(g: &crate::gguf::GgufFile) -> Result<Self> {
         let arch = g.architecture()?;
         if arch != "llama" {
-            return Err(Error::Gguf { path: g.path.clone(), msg: format!("architecture `{arch}` is not supported (this reader runs `llama`, e.g. SmolLM2)") });
+            return Err(Error::Gguf {
+                path: g.path.clone(),
+                msg: format!("architecture `{arch}` is not supported (this reader runs `llama`, e.g. SmolLM2)"),
+            });
         }
         let u = |k: &str| g.get_u32(&format!("llama.{k}")).map(|v| v as usize);
         // Optional keys fall back to their defaults only when absent; a key that is
@@ -227,21 +254,40 @@ impl LlamaConfig {
         let present = |k: &str| g.get(&format!("llama.{k}")).is_ok();
         let n_head = u("attention.head_count")?;
         let hidden = u("embedding_length")?;
-        let vocab = if present("vocab_size") { u("vocab_size")? } else { g.get_str_array("tokenizer.ggml.tokens")?.len() };
+        let vocab = if present("vocab_size") {
+            u("vocab_size")?
+        } else {
+            g.get_str_array("tokenizer.ggml.tokens")?.len()
+        };
         let cfg = LlamaConfig {
             vocab_size: vocab,
             hidden_size: hidden,
             intermediate_size: u("feed_forward_length")?,
             num_hidden_layers: u("block_count")?,
             num_attention_heads: n_head,
-            num_key_value_heads: if present("attention.head_count_kv") { u("attention.head_count_kv")? } else { n_head },
-            head_dim: if present("rope.dimension_count") { u("rope.dimension_count")? } else { hidden / n_head.max(1) },
+            num_key_value_heads: if present("attention.head_count_kv") {
+                u("attention.head_count_kv")?
+            } else {
+                n_head
+            },
+            head_dim: if present("rope.dimension_count") {
+                u("rope.dimension_count")?
+            } else {
+                hidden / n_head.max(1)
+            },
             rms_norm_eps: g.get_f32("llama.attention.layer_norm_rms_epsilon")? as f64,
-            rope_theta: if present("rope.freq_base") { g.get_f32("llama.rope.freq_base")? as f64 } else { 10000.0 },
+            rope_theta: if present("rope.freq_base") {
+                g.get_f32("llama.rope.freq_base")? as f64
+            } else {
+                10000.0
+            },
             max_position_embeddings: u("context_length")?,
             tie_word_embeddings: !g.tensor_names().iter().any(|n| n == "output.weight"),
         };
-        cfg.info().validate().map_err(|e| Error::Gguf { path: g.path.clone(), msg: e.to_string() })?;
+        cfg.info().validate().map_err(|e| Error::Gguf {
+            path: g.path.clone(),
+            msg: e.to_string(),
+        })?;
         Ok(cfg)
     }
 }
@@ -257,7 +303,10 @@ impl Llama {
             let (values, shape) = g.tensor_f32(&name)?;
             let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
             let t = Tensor::from_slice(&values).view(shape.as_slice());
-            let hf = gguf_to_hf_name(&name).ok_or_else(|| Error::Gguf { path: g.path.clone(), msg: format!("unexpected tensor `{name}` in a llama GGUF") })?;
+            let hf = gguf_to_hf_name(&name).ok_or_else(|| Error::Gguf {
+                path: g.path.clone(),
+                msg: format!("unexpected tensor `{name}` in a llama GGUF"),
+            })?;
             let t = if name.ends_with("attn_q.weight") {
                 unpermute_rotary_rows(&t, config.num_attention_heads as i64)
             } else if name.ends_with("attn_k.weight") {
@@ -288,5 +337,7 @@ fn gguf_to_hf_name(name: &str) -> Option<String> {
 /// Undoes llama.cpp's `permute(w, n_head)`: rows (n, 2, D/2) -> (n, D/2, 2) there; back here.
 fn unpermute_rotary_rows(w: &Tensor, n_head: i64) -> Tensor {
     let (out, inp) = w.size2().expect("a 2-D projection");
-    w.reshape([n_head, out / n_head / 2, 2, inp]).transpose(1, 2).reshape([out, inp]) // (out, in)
+    w.reshape([n_head, out / n_head / 2, 2, inp])
+        .transpose(1, 2)
+        .reshape([out, inp]) // (out, in)
 }

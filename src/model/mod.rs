@@ -109,7 +109,10 @@ pub(crate) fn check_input(ids: &Tensor, kv: Option<&KvCache>, vocab: usize, n_ct
     }
     let (lo, hi) = (ids.min().int64_value(&[]), ids.max().int64_value(&[]));
     if lo < 0 || hi >= vocab as i64 {
-        return Err(Error::BadTokenId { id: if lo < 0 { lo } else { hi }, vocab });
+        return Err(Error::BadTokenId {
+            id: if lo < 0 { lo } else { hi },
+            vocab,
+        });
     }
     Ok(())
 }
@@ -134,7 +137,15 @@ pub(crate) const ATTN_BLOCK: i64 = 128;
 ///
 /// Only when a hook may *replace* the scores or the pattern ([`Capture::replaces`]) is
 /// z computed as pattern @ v from the (replaced) pattern, by [`attention_from_pattern`].
-pub(crate) fn causal_attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64, past: i64, layer: usize, cap: &mut dyn Capture) -> Result<Tensor> {
+pub(crate) fn causal_attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    scale: f64,
+    past: i64,
+    layer: usize,
+    cap: &mut dyn Capture,
+) -> Result<Tensor> {
     if cap.replaces(HookPoint::AttnScores(layer)) || cap.replaces(HookPoint::AttnPattern(layer)) {
         return attention_from_pattern(q, k, v, scale, past, layer, cap);
     }
@@ -146,7 +157,10 @@ pub(crate) fn causal_attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64, p
     let (mask, is_causal) = match (t, past) {
         (1, _) => (None, false),
         (_, 0) => (None, true),
-        _ => (Some(Tensor::ones([t, s], (tch::Kind::Bool, q.device())).tril(past)), false), // (T, S)
+        _ => (
+            Some(Tensor::ones([t, s], (tch::Kind::Bool, q.device())).tril(past)),
+            false,
+        ), // (T, S)
     };
     // (Before the kernel, not after: measured on SmolLM2-sized blocks at T = 128, the
     // capture then costs the pattern's own time, not twice that.)
@@ -161,15 +175,28 @@ pub(crate) fn causal_attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64, p
 /// pattern: scores = q k^T * scale with -inf above the causal diagonal, offered at
 /// `AttnScores`; pattern = softmax(scores), offered at `AttnPattern`; z = pattern @ v.
 /// q (B, H, T, D), k and v (B, K, S, D) -> z (B, T, H, D).
-fn attention_from_pattern(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64, past: i64, layer: usize, cap: &mut dyn Capture) -> Result<Tensor> {
+fn attention_from_pattern(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    scale: f64,
+    past: i64,
+    layer: usize,
+    cap: &mut dyn Capture,
+) -> Result<Tensor> {
     let (t, s) = (q.size()[2], k.size()[2]);
     let rep = q.size()[1] / k.size()[1];
     let (k, v) = if rep > 1 {
-        (k.repeat_interleave_self_int(rep, Some(1), None), v.repeat_interleave_self_int(rep, Some(1), None)) // (B, H, S, D) each
+        (
+            k.repeat_interleave_self_int(rep, Some(1), None),
+            v.repeat_interleave_self_int(rep, Some(1), None),
+        ) // (B, H, S, D) each
     } else {
         (k.shallow_clone(), v.shallow_clone())
     };
-    let future = Tensor::ones([t, s], (tch::Kind::Bool, q.device())).tril(past).logical_not(); // (T, S)
+    let future = Tensor::ones([t, s], (tch::Kind::Bool, q.device()))
+        .tril(past)
+        .logical_not(); // (T, S)
     let scores = (q.matmul(&k.transpose(-2, -1)) * scale).masked_fill(&future, f64::NEG_INFINITY); // (B, H, T, S)
     let scores = decoder::hook(cap, HookPoint::AttnScores(layer), scores)?; // (B, H, T, S)
     let pattern = decoder::hook(cap, HookPoint::AttnPattern(layer), scores.softmax(-1, tch::Kind::Float))?; // (B, H, T, S)
@@ -192,21 +219,30 @@ fn record_pattern(q: &Tensor, k: &Tensor, scale: f64, past: i64, layer: usize, c
     let rep = h / kh;
     let hooks = [HookPoint::AttnScores(layer), HookPoint::AttnPattern(layer)];
     let blocks = t > ATTN_BLOCK;
-    let buffer = |hook, value: f64, kind| (blocks && cap.wants(hook)).then(|| Tensor::full([b, h, t, s], value, (kind, q.device()))); // (B, H, T, S)
-    let all = [buffer(hooks[0], f64::NEG_INFINITY, q.kind()), buffer(hooks[1], 0.0, tch::Kind::Float)];
+    let buffer = |hook, value: f64, kind| {
+        (blocks && cap.wants(hook)).then(|| Tensor::full([b, h, t, s], value, (kind, q.device())))
+    }; // (B, H, T, S)
+    let all = [
+        buffer(hooks[0], f64::NEG_INFINITY, q.kind()),
+        buffer(hooks[1], 0.0, tch::Kind::Float),
+    ];
     let q5 = q.view([b, kh, rep, t, d]); // (B, K, H/K, T, D)
     let mut r0 = 0;
     while r0 < t {
         let rows = ATTN_BLOCK.min(t - r0);
         let seen = past + r0 + rows; // keys this block can see
         let qb = q5.narrow(3, r0, rows).reshape([b, kh, rep * rows, d]); // (B, K, H/K rows, D)
-        let mut scores = qb.matmul(&k.narrow(2, 0, seen).transpose(-2, -1)).view([b, h, rows, seen]); // (B, H, rows, seen)
+        let mut scores = qb
+            .matmul(&k.narrow(2, 0, seen).transpose(-2, -1))
+            .view([b, h, rows, seen]); // (B, H, rows, seen)
         let _ = scores.g_mul_scalar_(scale);
         if rows > 1 {
             // Query i of the block sits at position past + r0 + i: of the keys it sees,
             // only the block's last `rows` can lie in its future (above the diagonal).
             let future = Tensor::ones([rows, rows], (tch::Kind::Bool, q.device())).triu(1); // (rows, rows)
-            let _ = scores.narrow(3, seen - rows, rows).masked_fill_(&future, f64::NEG_INFINITY);
+            let _ = scores
+                .narrow(3, seen - rows, rows)
+                .masked_fill_(&future, f64::NEG_INFINITY);
         }
         let pattern = scores.softmax(-1, tch::Kind::Float); // (B, H, rows, seen)
         for ((hook, buf), part) in hooks.iter().zip(&all).zip([&scores, &pattern]) {
@@ -284,7 +320,11 @@ mod kv_tests {
             assert!(av.equal(&Tensor::cat(&vs, 2)), "values after piece {i}");
         }
         assert_eq!(slot.as_ref().unwrap().len, 179);
-        assert_eq!(slot.as_ref().unwrap().k.size()[2], 256, "capacity doubles: 64 -> 128 -> 256");
+        assert_eq!(
+            slot.as_ref().unwrap().k.size()[2],
+            256,
+            "capacity doubles: 64 -> 128 -> 256"
+        );
     }
 
     /// Doubling stops at the context window: with room for 100 positions, a cache of 76
@@ -298,7 +338,11 @@ mod kv_tests {
             ks.push(k.shallow_clone());
             let (ak, _) = LayerKv::append(&mut slot, &k, &k, 100); // (B, K, S, D)
             assert!(ak.equal(&Tensor::cat(&ks, 2)));
-            assert!(slot.as_ref().unwrap().k.size()[2] <= 100, "capacity {} past the window", slot.as_ref().unwrap().k.size()[2]);
+            assert!(
+                slot.as_ref().unwrap().k.size()[2] <= 100,
+                "capacity {} past the window",
+                slot.as_ref().unwrap().k.size()[2]
+            );
         }
         assert_eq!(slot.as_ref().unwrap().len, 100);
         assert_eq!(slot.as_ref().unwrap().k.size()[2], 100);
@@ -325,8 +369,12 @@ mod attention_tests {
             let v = Tensor::randn([1, kh, s, d], (Kind::Float, tch::Device::Cpu)); // (B, K, S, D)
             let scale = 0.3;
             // Reference: keys repeated per query head, one (T, S) matrix per head, in f64.
-            let kr = k.repeat_interleave_self_int(h / kh, Some(1), None).to_kind(Kind::Double); // (B, H, S, D)
-            let vr = v.repeat_interleave_self_int(h / kh, Some(1), None).to_kind(Kind::Double); // (B, H, S, D)
+            let kr = k
+                .repeat_interleave_self_int(h / kh, Some(1), None)
+                .to_kind(Kind::Double); // (B, H, S, D)
+            let vr = v
+                .repeat_interleave_self_int(h / kh, Some(1), None)
+                .to_kind(Kind::Double); // (B, H, S, D)
             let scores = q.to_kind(Kind::Double).matmul(&kr.transpose(-2, -1)) * scale; // (B, H, T, S)
             let mask = Tensor::ones([t, s], (Kind::Bool, tch::Device::Cpu)).tril(past); // (T, S)
             let scores = scores.masked_fill(&mask.logical_not(), f64::NEG_INFINITY);
@@ -345,8 +393,19 @@ mod attention_tests {
             assert!(err < 1e-6, "captured pattern differs by {err}");
             let got_s = cache.get(HookPoint::AttnScores(0)).unwrap().to_kind(Kind::Double);
             let masked = mask.logical_not().expand_as(&got_s);
-            assert!(got_s.masked_select(&masked).eq(f64::NEG_INFINITY).all().int64_value(&[]) == 1, "masked scores are -inf");
-            let err = (got_s.masked_select(&masked.logical_not()) - scores.masked_select(&masked.logical_not())).abs().max().double_value(&[]);
+            assert!(
+                got_s
+                    .masked_select(&masked)
+                    .eq(f64::NEG_INFINITY)
+                    .all()
+                    .int64_value(&[])
+                    == 1,
+                "masked scores are -inf"
+            );
+            let err = (got_s.masked_select(&masked.logical_not()) - scores.masked_select(&masked.logical_not()))
+                .abs()
+                .max()
+                .double_value(&[]);
             assert!(err < 1e-5, "captured scores differ by {err}");
         }
     }

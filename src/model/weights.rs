@@ -26,7 +26,10 @@ pub enum Init {
 
 enum Source<'a> {
     /// A checkpoint's tensors, removed as they are taken.
-    Checkpoint { path: PathBuf, tensors: BTreeMap<String, Tensor> },
+    Checkpoint {
+        path: PathBuf,
+        tensors: BTreeMap<String, Tensor>,
+    },
     /// Only records what is asked for; hands out zero-cost placeholders.
     Listing(Vec<(String, Vec<i64>)>),
     /// Creates variables of a var store under the asked names.
@@ -43,17 +46,29 @@ impl<'a> Weights<'a> {
     /// The tensors of a checkpoint (already renamed to the family's canonical names),
     /// converted to f32 and moved to `device` as they are taken.
     pub fn checkpoint(path: impl Into<PathBuf>, tensors: BTreeMap<String, Tensor>, device: Device) -> Self {
-        Weights { source: Source::Checkpoint { path: path.into(), tensors }, device }
+        Weights {
+            source: Source::Checkpoint {
+                path: path.into(),
+                tensors,
+            },
+            device,
+        }
     }
 
     /// Records names and shapes without any data (see [`Weights::listed`]).
     pub fn listing() -> Self {
-        Weights { source: Source::Listing(Vec::new()), device: Device::Cpu }
+        Weights {
+            source: Source::Listing(Vec::new()),
+            device: Device::Cpu,
+        }
     }
 
     /// Fresh variables of `path`'s var store, initialised as GPT-2 was.
     pub fn trainable(path: &'a tch::nn::Path<'a>) -> Self {
-        Weights { source: Source::Trainable(path), device: path.device() }
+        Weights {
+            source: Source::Trainable(path),
+            device: path.device(),
+        }
     }
 
     pub fn device(&self) -> Device {
@@ -64,15 +79,24 @@ impl<'a> Weights<'a> {
     pub fn get(&mut self, name: &str, shape: &[i64], init: Init) -> Result<Tensor> {
         match &mut self.source {
             Source::Checkpoint { path, tensors } => {
-                let t = tensors.remove(name).ok_or_else(|| Error::Tensor { path: path.clone(), name: name.into(), msg: "is missing from the checkpoint".into() })?;
+                let t = tensors.remove(name).ok_or_else(|| Error::Tensor {
+                    path: path.clone(),
+                    name: name.into(),
+                    msg: "is missing from the checkpoint".into(),
+                })?;
                 if t.size() != shape {
-                    return Err(Error::Tensor { path: path.clone(), name: name.into(), msg: format!("has shape {:?}, but the config implies {shape:?}", t.size()) });
+                    return Err(Error::Tensor {
+                        path: path.clone(),
+                        name: name.into(),
+                        msg: format!("has shape {:?}, but the config implies {shape:?}", t.size()),
+                    });
                 }
                 Ok(t.to_kind(Kind::Float).to_device(self.device).set_requires_grad(false))
             }
             Source::Listing(list) => {
                 list.push((name.to_string(), shape.to_vec()));
-                Ok(Tensor::zeros([1], (Kind::Float, Device::Cpu)).expand(shape, false)) // a view: no memory
+                Ok(Tensor::zeros([1], (Kind::Float, Device::Cpu)).expand(shape, false))
+                // a view: no memory
             }
             Source::Trainable(path) => {
                 // The var store forbids '.' in a variable name: "h.0.ln_1.weight" is the
@@ -94,7 +118,11 @@ impl<'a> Weights<'a> {
     pub fn finish(self) -> Result<()> {
         if let Source::Checkpoint { path, tensors } = self.source {
             if let Some(extra) = tensors.keys().next() {
-                return Err(Error::Tensor { path, name: extra.clone(), msg: "is not part of a model with this config (unexpected tensor)".into() });
+                return Err(Error::Tensor {
+                    path,
+                    name: extra.clone(),
+                    msg: "is not part of a model with this config (unexpected tensor)".into(),
+                });
             }
         }
         Ok(())

@@ -19,7 +19,10 @@ pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     }
     let first = (lo / step - 1e-9).ceil() as i64;
     let last = (hi / step + 1e-9).floor() as i64;
-    (first..=last).map(|k| k as f64 * step).map(|v| if v.abs() < step * 1e-9 { 0.0 } else { v }).collect()
+    (first..=last)
+        .map(|k| k as f64 * step)
+        .map(|v| if v.abs() < step * 1e-9 { 0.0 } else { v })
+        .collect()
 }
 
 fn nice_step(lo: f64, hi: f64, target: usize) -> f64 {
@@ -31,14 +34,21 @@ fn nice_step(lo: f64, hi: f64, target: usize) -> f64 {
     let mag = 10f64.powf(rough.log10().floor());
     let norm = rough / mag;
     // The round step nearest (by ratio) to the rough one.
-    let nice = [1.0, 2.0, 2.5, 5.0, 10.0].into_iter().min_by(|a, b| (norm / a).ln().abs().total_cmp(&(norm / b).ln().abs())).unwrap_or(10.0);
+    let nice = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .min_by(|a, b| (norm / a).ln().abs().total_cmp(&(norm / b).ln().abs()))
+        .unwrap_or(10.0);
     nice * mag
 }
 
 /// `v` written with as many decimals as a tick `step` needs; a minus sign, not a
 /// hyphen; scientific notation for very large or small magnitudes.
 pub fn format_number(v: f64, step: f64) -> String {
-    let step = if step > 0.0 && step.is_finite() { step } else { v.abs().max(1.0) };
+    let step = if step > 0.0 && step.is_finite() {
+        step
+    } else {
+        v.abs().max(1.0)
+    };
     let v = if v == 0.0 { 0.0 } else { v }; // no "-0"
     let s = if v == 0.0 && step < 1e-4 {
         "0".into()
@@ -48,7 +58,11 @@ pub fn format_number(v: f64, step: f64) -> String {
     } else {
         let decimals = (-(step.log10() + 1e-9).floor()).max(0.0) as usize;
         // Steps such as 0.25 need one more decimal than their magnitude.
-        let decimals = if (step * 10f64.powi(decimals as i32)).fract().abs() > 1e-6 { decimals + 1 } else { decimals };
+        let decimals = if (step * 10f64.powi(decimals as i32)).fract().abs() > 1e-6 {
+            decimals + 1
+        } else {
+            decimals
+        };
         format!("{v:.decimals$}")
     };
     s.replace('-', "\u{2212}")
@@ -70,10 +84,25 @@ impl Axis {
     /// A linear axis from `lo` to `hi` exactly, with about `target` ticks labelled by
     /// `fmt(value, step)`.
     pub fn linear_with(lo: f64, hi: f64, target: usize, fmt: &dyn Fn(f64, f64) -> String) -> Axis {
-        let (lo, hi) = if hi > lo { (lo, hi) } else if lo == 0.0 { (-1.0, 1.0) } else { (lo - lo.abs() * 0.1, hi + hi.abs() * 0.1) };
+        let (lo, hi) = if hi > lo {
+            (lo, hi)
+        } else if lo == 0.0 {
+            (-1.0, 1.0)
+        } else {
+            (lo - lo.abs() * 0.1, hi + hi.abs() * 0.1)
+        };
         let step = nice_step(lo, hi, target);
-        let ticks = nice_ticks(lo, hi, target).into_iter().map(|v| (v, fmt(v, step))).collect();
-        Axis { lo, hi, ticks, minor: Vec::new(), log: false }
+        let ticks = nice_ticks(lo, hi, target)
+            .into_iter()
+            .map(|v| (v, fmt(v, step)))
+            .collect();
+        Axis {
+            lo,
+            hi,
+            ticks,
+            minor: Vec::new(),
+            log: false,
+        }
     }
 
     /// A linear axis over the data range `[min, max]` widened by `pad` of the span on
@@ -121,7 +150,13 @@ impl Axis {
             }
             ticks.sort_by(|a, b| a.0.total_cmp(&b.0));
         }
-        Axis { lo, hi, ticks, minor, log: true }
+        Axis {
+            lo,
+            hi,
+            ticks,
+            minor,
+            log: true,
+        }
     }
 
     /// Categories `0..n` drawn top to bottom (or left to right) with `labels`.
@@ -129,7 +164,13 @@ impl Axis {
         let n = labels.len();
         let pos = |i: usize| if reversed { (n - 1 - i) as f64 } else { i as f64 };
         let ticks = labels.iter().enumerate().map(|(i, l)| (pos(i), l.clone())).collect();
-        Axis { lo: -0.5, hi: n as f64 - 0.5, ticks, minor: Vec::new(), log: false }
+        Axis {
+            lo: -0.5,
+            hi: n as f64 - 0.5,
+            ticks,
+            minor: Vec::new(),
+            log: false,
+        }
     }
 
     /// A data value in plot coordinates.
@@ -147,7 +188,12 @@ fn power_of_ten(e: i32) -> String {
         -2..=3 => format_number(10f64.powi(e), 10f64.powi(e)),
         _ => {
             const SUP: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
-            let digits: String = e.unsigned_abs().to_string().chars().map(|c| SUP[c as usize - '0' as usize]).collect();
+            let digits: String = e
+                .unsigned_abs()
+                .to_string()
+                .chars()
+                .map(|c| SUP[c as usize - '0' as usize])
+                .collect();
             format!("10{}{digits}", if e < 0 { "⁻" } else { "" })
         }
     }
@@ -213,7 +259,11 @@ pub(crate) fn frame<'a, DB: DrawingBackend>(
 
     let (w, h) = area.dim_in_pixel();
     if w as i32 <= left + right + 40 || h as i32 <= top + bottom + 40 {
-        return Err(PlotError::TooSmall { w, h, what: "a chart with these axis labels".into() });
+        return Err(PlotError::TooSmall {
+            w,
+            h,
+            what: "a chart with these axis labels".into(),
+        });
     }
     let chart = ChartBuilder::on(area)
         .margin_left(left)
@@ -222,7 +272,11 @@ pub(crate) fn frame<'a, DB: DrawingBackend>(
         .margin_bottom(bottom)
         .build_cartesian_2d(spec.x.lo..spec.x.hi, spec.y.lo..spec.y.hi)?;
     let base = area.get_base_pixel();
-    let f = Frame { chart, rect: (left, top, w as i32 - right, h as i32 - bottom), base };
+    let f = Frame {
+        chart,
+        rect: (left, top, w as i32 - right, h as i32 - bottom),
+        base,
+    };
     let (x0, y0, x1, y1) = f.rect;
 
     // Grid: minor lines first, then major lines, then the axis lines on top.
@@ -265,10 +319,23 @@ pub(crate) fn frame<'a, DB: DrawingBackend>(
 
     // Axis descriptions, centred on the plot.
     if !spec.x_desc.is_empty() {
-        put_text(area, spec.x_desc, &desc, ((x0 + x1) / 2, y1 + gap * 2 + tick_h + gap / 2), HPos::Center, VAlign::Top)?;
+        put_text(
+            area,
+            spec.x_desc,
+            &desc,
+            ((x0 + x1) / 2, y1 + gap * 2 + tick_h + gap / 2),
+            HPos::Center,
+            VAlign::Top,
+        )?;
     }
     if !spec.y_desc.is_empty() {
-        put_text_vertical(area, spec.y_desc, &desc, (x0 - gap * 5 / 2 - y_label_w - desc_h / 2, (y0 + y1) / 2), HPos::Center)?;
+        put_text_vertical(
+            area,
+            spec.y_desc,
+            &desc,
+            (x0 - gap * 5 / 2 - y_label_w - desc_h / 2, (y0 + y1) / 2),
+            HPos::Center,
+        )?;
     }
     Ok(f)
 }
@@ -307,7 +374,10 @@ pub(crate) fn draw_legend<DB: DrawingBackend>(
         }
         let cy = y + row / 2;
         if matches!(mark, Mark::Line | Mark::LineDot) {
-            area.draw(&PathElement::new(vec![(x, cy), (x + key, cy)], color.stroke_width(theme.line_width())))?;
+            area.draw(&PathElement::new(
+                vec![(x, cy), (x + key, cy)],
+                color.stroke_width(theme.line_width()),
+            ))?;
         }
         if matches!(mark, Mark::Dot | Mark::LineDot) {
             area.draw(&Circle::new((x + key / 2, cy), theme.len(5.0), color.filled()))?;

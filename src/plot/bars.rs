@@ -31,7 +31,11 @@ impl ValueFormat {
         let minus = |s: String| s.replace('-', "\u{2212}");
         match self {
             ValueFormat::None => None,
-            ValueFormat::Auto => Some(if v.is_finite() { minus(significant(v, 3)) } else { String::new() }),
+            ValueFormat::Auto => Some(if v.is_finite() {
+                minus(significant(v, 3))
+            } else {
+                String::new()
+            }),
             ValueFormat::Decimal(d) => Some(minus(format!("{v:.d$}"))),
             ValueFormat::Percent(d) => Some(minus(format!("{:.d$}%", v * 100.0))),
             ValueFormat::Custom(labels) => labels.get(i).cloned(),
@@ -48,9 +52,10 @@ impl ValueFormat {
 
     pub(crate) fn check_len(&self, what: &str, n: usize) -> Result<(), PlotError> {
         match self {
-            ValueFormat::Custom(labels) if labels.len() != n => {
-                Err(PlotError::Data(format!("{what}: {} custom value labels for {n} values", labels.len())))
-            }
+            ValueFormat::Custom(labels) if labels.len() != n => Err(PlotError::Data(format!(
+                "{what}: {} custom value labels for {n} values",
+                labels.len()
+            ))),
             _ => Ok(()),
         }
     }
@@ -92,14 +97,19 @@ pub fn draw_bar_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
         return Err(PlotError::Data("bar chart: no values".into()));
     }
     if data.labels.len() != n {
-        return Err(PlotError::Data(format!("bar chart: {} labels for {n} values", data.labels.len())));
+        return Err(PlotError::Data(format!(
+            "bar chart: {} labels for {n} values",
+            data.labels.len()
+        )));
     }
     if let Some(v) = data.values.iter().find(|v| !v.is_finite()) {
         return Err(PlotError::Data(format!("bar chart: value {v} is not a finite number")));
     }
     data.value_format.check_len("bar chart", n)?;
     if let Some(&i) = data.highlight.iter().find(|&&i| i >= n) {
-        return Err(PlotError::Data(format!("bar chart: highlighted bar {i} does not exist ({n} bars)")));
+        return Err(PlotError::Data(format!(
+            "bar chart: highlighted bar {i} does not exist ({n} bars)"
+        )));
     }
 
     let theme = Theme::for_area(area)?;
@@ -110,7 +120,12 @@ pub fn draw_bar_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
     let slot = body_h as f64 * 0.8 / n as f64;
     let label_px = theme.label_px().min(slot * 0.75).max(9.0);
     let label_style = theme::style(label_px, theme::TEXT);
-    let value_labels: Vec<String> = data.values.iter().enumerate().filter_map(|(i, &v)| data.value_format.format(i, v)).collect();
+    let value_labels: Vec<String> = data
+        .values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &v)| data.value_format.format(i, v))
+        .collect();
     let value_w = theme::max_width(&value_labels, &label_style)?;
 
     let min = data.values.iter().copied().fold(0.0, f64::min);
@@ -132,11 +147,21 @@ pub fn draw_bar_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
     let frame = axes::frame(&body, &theme, &spec)?;
 
     let half = 0.36;
-    frame.chart.plotting_area().draw(&PathElement::new(vec![(0.0, y.lo), (0.0, y.hi)], theme::AXIS.stroke_width(1)))?;
+    frame.chart.plotting_area().draw(&PathElement::new(
+        vec![(0.0, y.lo), (0.0, y.hi)],
+        theme::AXIS.stroke_width(1),
+    ))?;
     for (i, &v) in data.values.iter().enumerate() {
-        let color = if data.highlight.contains(&i) { theme::ORANGE } else { theme::BLUE };
+        let color = if data.highlight.contains(&i) {
+            theme::ORANGE
+        } else {
+            theme::BLUE
+        };
         let c = (n - 1 - i) as f64;
-        frame.chart.plotting_area().draw(&Rectangle::new([(0.0, c - half), (v, c + half)], color.filled()))?;
+        frame
+            .chart
+            .plotting_area()
+            .draw(&Rectangle::new([(0.0, c - half), (v, c + half)], color.filled()))?;
         if let Some(text) = data.value_format.format(i, v) {
             let (px, py) = frame.px(v, c);
             let w = theme::max_width(std::slice::from_ref(&text), &label_style)?;
@@ -166,7 +191,10 @@ pub enum Bins {
 
 impl Default for Bins {
     fn default() -> Self {
-        Bins::Values { values: Vec::new(), bins: 50 }
+        Bins::Values {
+            values: Vec::new(),
+            bins: 50,
+        }
     }
 }
 
@@ -176,10 +204,16 @@ impl Bins {
         match self {
             Bins::Counted { edges, counts } => {
                 if counts.is_empty() || edges.len() != counts.len() + 1 {
-                    return Err(PlotError::Data(format!("histogram: {} edges for {} bins (need one more edge than bins)", edges.len(), counts.len())));
+                    return Err(PlotError::Data(format!(
+                        "histogram: {} edges for {} bins (need one more edge than bins)",
+                        edges.len(),
+                        counts.len()
+                    )));
                 }
                 if edges.iter().any(|e| !e.is_finite()) || edges.windows(2).any(|w| w[1] <= w[0]) {
-                    return Err(PlotError::Data("histogram: bin edges must be finite and increasing".into()));
+                    return Err(PlotError::Data(
+                        "histogram: bin edges must be finite and increasing".into(),
+                    ));
                 }
                 if counts.iter().any(|c| !c.is_finite() || *c < 0.0) {
                     return Err(PlotError::Data("histogram: counts must be finite and >= 0".into()));
@@ -188,7 +222,10 @@ impl Bins {
             }
             Bins::Values { values, bins } => {
                 if values.is_empty() || *bins == 0 {
-                    return Err(PlotError::Data(format!("histogram: {} values into {bins} bins (need at least one of each)", values.len())));
+                    return Err(PlotError::Data(format!(
+                        "histogram: {} values into {bins} bins (need at least one of each)",
+                        values.len()
+                    )));
                 }
                 if let Some(v) = values.iter().find(|v| !v.is_finite()) {
                     return Err(PlotError::Data(format!("histogram: value {v} is not a finite number")));
@@ -232,15 +269,30 @@ pub fn draw_histogram<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
     let x = Axis::linear(lo, hi, 0.02);
     let max = counts.iter().copied().fold(0.0, f64::max);
     let y = if data.log_y {
-        let min_pos = counts.iter().copied().filter(|&c| c > 0.0).fold(f64::INFINITY, f64::min);
+        let min_pos = counts
+            .iter()
+            .copied()
+            .filter(|&c| c > 0.0)
+            .fold(f64::INFINITY, f64::min);
         if !min_pos.is_finite() {
-            return Err(PlotError::Data("histogram: every bin is empty, nothing to show on a log axis".into()));
+            return Err(PlotError::Data(
+                "histogram: every bin is empty, nothing to show on a log axis".into(),
+            ));
         }
         Axis::log(min_pos, max, 0.06)
     } else {
         Axis::linear_with(0.0, if max > 0.0 { max * 1.05 } else { 1.0 }, 6, &format_number)
     };
-    let spec = FrameSpec { x: &x, y: &y, x_desc: &data.x_label, y_desc: &data.y_label, x_grid: false, y_grid: true, y_tick_px: None, right: 0 };
+    let spec = FrameSpec {
+        x: &x,
+        y: &y,
+        x_desc: &data.x_label,
+        y_desc: &data.y_label,
+        x_grid: false,
+        y_grid: true,
+        y_tick_px: None,
+        right: 0,
+    };
     let frame = axes::frame(&body, &theme, &spec)?;
 
     // A white edge between bars, unless the bars are too thin for it.
@@ -253,9 +305,15 @@ pub fn draw_histogram<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
         }
         let (x0, x1) = (edges[i], edges[i + 1]);
         let (y0, y1) = (if data.log_y { y.lo } else { 0.0 }, y.to_plot(c));
-        frame.chart.plotting_area().draw(&Rectangle::new([(x0, y0), (x1, y1)], theme::BLUE.filled()))?;
+        frame
+            .chart
+            .plotting_area()
+            .draw(&Rectangle::new([(x0, y0), (x1, y1)], theme::BLUE.filled()))?;
         if edge {
-            frame.chart.plotting_area().draw(&Rectangle::new([(x0, y0), (x1, y1)], WHITE.stroke_width(1)))?;
+            frame
+                .chart
+                .plotting_area()
+                .draw(&Rectangle::new([(x0, y0), (x1, y1)], WHITE.stroke_width(1)))?;
         }
     }
     Ok(())

@@ -55,11 +55,19 @@ fn lighten(c: RGBColor, t: f64) -> RGBColor {
 pub fn draw_field<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &FieldPlot) -> Result<(), PlotError> {
     let n = data.rows * data.cols;
     if n == 0 || data.values.len() != n {
-        return Err(PlotError::Data(format!("field plot: {} values for {}x{} cells", data.values.len(), data.rows, data.cols)));
+        return Err(PlotError::Data(format!(
+            "field plot: {} values for {}x{} cells",
+            data.values.len(),
+            data.rows,
+            data.cols
+        )));
     }
     let ((x0, x1), (y0, y1)) = (data.x_range, data.y_range);
     if !(x0.is_finite() && x1.is_finite() && y0.is_finite() && y1.is_finite() && x1 > x0 && y1 > y0) {
-        return Err(PlotError::Data(format!("field plot: ranges {:?} x {:?} must be finite and increasing", data.x_range, data.y_range)));
+        return Err(PlotError::Data(format!(
+            "field plot: ranges {:?} x {:?} must be finite and increasing",
+            data.x_range, data.y_range
+        )));
     }
     let theme = Theme::for_area(area)?;
     let body = theme::header(area, &theme, &data.title, &data.subtitle)?;
@@ -69,7 +77,16 @@ pub fn draw_field<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Fiel
     let (plot_area, legend_area) = body.split_horizontally(w as i32 - legend_w);
     let x = Axis::linear(x0, x1, 0.0);
     let y = Axis::linear(y0, y1, 0.0);
-    let spec = FrameSpec { x: &x, y: &y, x_desc: &data.x_label, y_desc: &data.y_label, x_grid: false, y_grid: false, y_tick_px: None, right: 0 };
+    let spec = FrameSpec {
+        x: &x,
+        y: &y,
+        x_desc: &data.x_label,
+        y_desc: &data.y_label,
+        x_grid: false,
+        y_grid: false,
+        y_tick_px: None,
+        right: 0,
+    };
     let frame = axes::frame(&plot_area, &theme, &spec)?;
 
     let range = data.range.unwrap_or_else(|| data.colormap.default_range(&data.values));
@@ -86,8 +103,19 @@ pub fn draw_field<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Fiel
         }
     };
     let ((left, top), (right, bottom)) = (frame.px(x0, y1), frame.px(x1, y0));
-    let cell = ((right - left) as f64 / data.cols as f64, (bottom - top) as f64 / data.rows as f64);
-    super::matrix::draw_cells(&plot_area, (left as f64, top as f64), cell, data.rows, data.cols, &values, &color_of)?;
+    let cell = (
+        (right - left) as f64 / data.cols as f64,
+        (bottom - top) as f64 / data.rows as f64,
+    );
+    super::matrix::draw_cells(
+        &plot_area,
+        (left as f64, top as f64),
+        cell,
+        data.rows,
+        data.cols,
+        &values,
+        &color_of,
+    )?;
     let pa = frame.chart.plotting_area();
     let width = theme.line_width();
     for path in &data.paths {
@@ -105,11 +133,22 @@ pub fn draw_field<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Fiel
         pa.draw(&Circle::new((p.x, p.y), theme.len(4.0), WHITE.filled()))?;
         if !p.label.is_empty() {
             let (px, py) = frame.px(p.x, p.y);
-            put_text(&plot_area, &p.label, &st, (px + theme.len(10.0), py - theme.len(6.0)), HPos::Left, VAlign::Baseline)?;
+            put_text(
+                &plot_area,
+                &p.label,
+                &st,
+                (px + theme.len(10.0), py - theme.len(6.0)),
+                HPos::Left,
+                VAlign::Baseline,
+            )?;
         }
     }
     if legend_w > 0 {
-        let entries: Vec<(&str, RGBColor, Mark)> = names.iter().enumerate().map(|(i, n)| (*n, lighten(theme::series_color(i), 0.55), Mark::Dot)).collect();
+        let entries: Vec<(&str, RGBColor, Mark)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n, lighten(theme::series_color(i), 0.55), Mark::Dot))
+            .collect();
         axes::draw_legend(&legend_area, &theme, &entries, (0, frame.rect.1))?;
     }
     Ok(())

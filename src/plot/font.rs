@@ -43,7 +43,9 @@ fn faces() -> Result<&'static Faces, PlotError> {
     static FACES: OnceLock<Result<Faces, String>> = OnceLock::new();
     FACES
         .get_or_init(|| {
-            let load = |name: &str, bytes: &'static [u8]| FontRef::try_from_slice(bytes).map_err(|e| format!("the embedded {name} is not a valid font: {e}"));
+            let load = |name: &str, bytes: &'static [u8]| {
+                FontRef::try_from_slice(bytes).map_err(|e| format!("the embedded {name} is not a valid font: {e}"))
+            };
             Ok(Faces {
                 regular: load("DejaVu Sans", dejavu::sans::regular())?,
                 bold: load("DejaVu Sans Bold", dejavu::sans::bold())?,
@@ -71,7 +73,8 @@ pub fn ensure_fonts() -> Result<(), PlotError> {
             // "sans-serif" too: the name plotters' defaults ask for.
             for family in [FONT, "sans-serif"] {
                 for (style, bytes) in sans {
-                    register_font(family, style, bytes).map_err(|_| format!("plotters rejected the embedded DejaVu Sans ({})", style.as_str()))?;
+                    register_font(family, style, bytes)
+                        .map_err(|_| format!("plotters rejected the embedded DejaVu Sans ({})", style.as_str()))?;
                 }
             }
             register_font(MONO_FONT, FontStyle::Normal, dejavu::sans_mono::regular())
@@ -230,12 +233,17 @@ impl BackendTextStyle for Placed {
             prev = Some(id);
             let glyph = id.with_scale_and_position(scale, ab_glyph::point(pos.0 as f32 + caret, pos.1 as f32));
             caret += scaled.h_advance(id);
-            let Some(outline) = font.outline_glyph(glyph) else { continue };
+            let Some(outline) = font.outline_glyph(glyph) else {
+                continue;
+            };
             let b = outline.px_bounds();
             let mut result = Ok(());
             outline.draw(|x, y, coverage| {
                 if result.is_ok() && coverage > 0.0 {
-                    let c = BackendColor { alpha: color.alpha * coverage.min(1.0) as f64, rgb: color.rgb };
+                    let c = BackendColor {
+                        alpha: color.alpha * coverage.min(1.0) as f64,
+                        rgb: color.rgb,
+                    };
                     result = draw(b.min.x as i32 + x as i32, b.min.y as i32 + y as i32, c);
                 }
             });
@@ -263,7 +271,12 @@ impl<'b> PointCollection<'b, BackendCoord> for &'b Label<'_> {
 }
 
 impl<DB: DrawingBackend> Drawable<DB> for Label<'_> {
-    fn draw<I: Iterator<Item = BackendCoord>>(&self, mut pos: I, backend: &mut DB, _: (u32, u32)) -> Result<(), DrawingErrorKind<DB::ErrorType>> {
+    fn draw<I: Iterator<Item = BackendCoord>>(
+        &self,
+        mut pos: I,
+        backend: &mut DB,
+        _: (u32, u32),
+    ) -> Result<(), DrawingErrorKind<DB::ErrorType>> {
         match pos.next() {
             Some(p) => backend.draw_text(self.text, &self.style, p),
             None => Ok(()),
@@ -313,12 +326,27 @@ fn baseline_below(v: VAlign, px: f64) -> f64 {
 }
 
 /// Draws `text` at `pos` (area pixels), aligned horizontally by `h` and vertically by `v`.
-pub fn put_text<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, font: &Font, pos: (i32, i32), h: HPos, v: VAlign) -> Result<(), PlotError> {
+pub fn put_text<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    font: &Font,
+    pos: (i32, i32),
+    h: HPos,
+    v: VAlign,
+) -> Result<(), PlotError> {
     if text.is_empty() {
         return Ok(());
     }
     let dy = (baseline_below(v, font.px) + drop(font.px)).round() as i32;
-    let label = Label { text, style: Placed { font: *font, h, transform: FontTransform::None }, pos: (pos.0, pos.1 + dy) };
+    let label = Label {
+        text,
+        style: Placed {
+            font: *font,
+            h,
+            transform: FontTransform::None,
+        },
+        pos: (pos.0, pos.1 + dy),
+    };
     area.draw(&label)?;
     Ok(())
 }
@@ -326,14 +354,28 @@ pub fn put_text<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, f
 /// Draws `text` rotated to read upwards, centred on the vertical line x = `pos.0`;
 /// `h` says whether it is centred on y = `pos.1` (Center), starts there (Left) or
 /// ends there (Right).
-pub fn put_text_vertical<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, font: &Font, pos: (i32, i32), h: HPos) -> Result<(), PlotError> {
+pub fn put_text_vertical<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    font: &Font,
+    pos: (i32, i32),
+    h: HPos,
+) -> Result<(), PlotError> {
     if text.is_empty() {
         return Ok(());
     }
     // Turned by 270 degrees, the text's "down" points right: shift the anchor right by
     // as much as `put_text` shifts it down to centre the text.
     let dx = (baseline_below(VAlign::Middle, font.px) + drop(font.px)).round() as i32;
-    let label = Label { text, style: Placed { font: *font, h, transform: FontTransform::Rotate270 }, pos: (pos.0 + dx, pos.1) };
+    let label = Label {
+        text,
+        style: Placed {
+            font: *font,
+            h,
+            transform: FontTransform::Rotate270,
+        },
+        pos: (pos.0 + dx, pos.1),
+    };
     area.draw(&label)?;
     Ok(())
 }

@@ -43,11 +43,20 @@ pub struct LinePlot {
 /// Draws a [`LinePlot`] into `area`.
 pub fn draw_line_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &LinePlot) -> Result<(), PlotError> {
     // The points that can be drawn on these axes, per series.
-    let keep = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!data.log_x || x > 0.0) && (!data.log_y || y > 0.0);
-    let series: Vec<Vec<(f64, f64)>> = data.series.iter().map(|s| s.points.iter().copied().filter(keep).collect()).collect();
+    let keep =
+        |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!data.log_x || x > 0.0) && (!data.log_y || y > 0.0);
+    let series: Vec<Vec<(f64, f64)>> = data
+        .series
+        .iter()
+        .map(|s| s.points.iter().copied().filter(keep).collect())
+        .collect();
     let all: Vec<(f64, f64)> = series.iter().flatten().copied().collect();
     if all.is_empty() {
-        let why = if data.log_x || data.log_y { " (on a log axis only positive values count)" } else { "" };
+        let why = if data.log_x || data.log_y {
+            " (on a log axis only positive values count)"
+        } else {
+            ""
+        };
         return Err(PlotError::Data(format!("line plot: no finite points to draw{why}")));
     }
 
@@ -58,12 +67,33 @@ pub fn draw_line_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
     let (w, _) = body.dim_in_pixel();
     let (plot_area, legend_area) = body.split_horizontally(w as i32 - legend_w);
 
-    let range = |v: &dyn Fn(&(f64, f64)) -> f64| all.iter().map(v).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
+    let range = |v: &dyn Fn(&(f64, f64)) -> f64| {
+        all.iter()
+            .map(v)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)))
+    };
     let (x0, x1) = range(&|p| p.0);
     let (y0, y1) = range(&|p| p.1);
-    let x = if data.log_x { Axis::log(x0, x1, 0.03) } else { Axis::linear(x0, x1, 0.03) };
-    let y = if data.log_y { Axis::log(y0, y1, 0.05) } else { Axis::linear(y0, y1, 0.05) };
-    let spec = FrameSpec { x: &x, y: &y, x_desc: &data.x_label, y_desc: &data.y_label, x_grid: true, y_grid: true, y_tick_px: None, right: 0 };
+    let x = if data.log_x {
+        Axis::log(x0, x1, 0.03)
+    } else {
+        Axis::linear(x0, x1, 0.03)
+    };
+    let y = if data.log_y {
+        Axis::log(y0, y1, 0.05)
+    } else {
+        Axis::linear(y0, y1, 0.05)
+    };
+    let spec = FrameSpec {
+        x: &x,
+        y: &y,
+        x_desc: &data.x_label,
+        y_desc: &data.y_label,
+        x_grid: true,
+        y_grid: true,
+        y_tick_px: None,
+        right: 0,
+    };
     let frame = axes::frame(&plot_area, &theme, &spec)?;
 
     let width = theme.line_width();
@@ -80,15 +110,28 @@ pub fn draw_line_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
             // A dense, jagged series (hundreds of points, turning up and down at most of
             // them, like a per-batch loss) gets a thinner line, so its ups and downs stay
             // apart; a smooth one keeps the full width.
-            let turns = pts.windows(3).filter(|t| (t[1].1 - t[0].1) * (t[2].1 - t[1].1) < 0.0).count();
-            let w = if pts.len() > 400 && turns * 2 > pts.len() { (width / 2).max(1) } else { width };
+            let turns = pts
+                .windows(3)
+                .filter(|t| (t[1].1 - t[0].1) * (t[2].1 - t[1].1) < 0.0)
+                .count();
+            let w = if pts.len() > 400 && turns * 2 > pts.len() {
+                (width / 2).max(1)
+            } else {
+                width
+            };
             for seg in pts.windows(2) {
-                frame.chart.plotting_area().draw(&PathElement::new(seg.to_vec(), color.stroke_width(w)))?;
+                frame
+                    .chart
+                    .plotting_area()
+                    .draw(&PathElement::new(seg.to_vec(), color.stroke_width(w)))?;
             }
         }
         if s.style != SeriesStyle::Line {
             for &p in &pts {
-                frame.chart.plotting_area().draw(&Circle::new(p, radius, color.filled()))?;
+                frame
+                    .chart
+                    .plotting_area()
+                    .draw(&Circle::new(p, radius, color.filled()))?;
             }
         }
         let mark = match s.style {

@@ -76,14 +76,19 @@ fn check_matrix(what: &str, rows: usize, cols: usize, values: &[f64]) -> Result<
         return Err(PlotError::Data(format!("{what}: {rows}x{cols} is empty")));
     }
     if values.len() != rows * cols {
-        return Err(PlotError::Data(format!("{what}: {} values for {rows}x{cols} cells", values.len())));
+        return Err(PlotError::Data(format!(
+            "{what}: {} values for {rows}x{cols} cells",
+            values.len()
+        )));
     }
     Ok(())
 }
 
 fn check_range(what: &str, (lo, hi): (f64, f64)) -> Result<(), PlotError> {
     if !(lo.is_finite() && hi.is_finite() && hi > lo) {
-        return Err(PlotError::Data(format!("{what}: colour range {lo}..{hi} must be finite with low < high")));
+        return Err(PlotError::Data(format!(
+            "{what}: colour range {lo}..{hi} must be finite with low < high"
+        )));
     }
     Ok(())
 }
@@ -102,15 +107,27 @@ fn axis_labels(labels: &[String], n: usize, cell: f64, theme: &Theme) -> AxisLab
         let ticks = nice_ticks(0.0, (n - 1) as f64, 6);
         let step = if ticks.len() > 1 { ticks[1] - ticks[0] } else { 1.0 };
         let step = step.max(1.0);
-        let at = (0..n).step_by(step.round() as usize).map(|i| (i, i.to_string())).collect();
-        return AxisLabels { at, px: theme.tick_px() };
+        let at = (0..n)
+            .step_by(step.round() as usize)
+            .map(|i| (i, i.to_string()))
+            .collect();
+        return AxisLabels {
+            at,
+            px: theme.tick_px(),
+        };
     }
     let px = (cell * 0.8).min(theme.tick_px());
     if px >= min_px {
-        return AxisLabels { at: labels.iter().cloned().enumerate().collect(), px };
+        return AxisLabels {
+            at: labels.iter().cloned().enumerate().collect(),
+            px,
+        };
     }
     let stride = (min_px * 1.2 / cell).ceil() as usize;
-    AxisLabels { at: labels.iter().cloned().enumerate().step_by(stride).collect(), px: min_px }
+    AxisLabels {
+        at: labels.iter().cloned().enumerate().step_by(stride).collect(),
+        px: min_px,
+    }
 }
 
 /// Draws a [`Heatmap`] into `area`.
@@ -119,7 +136,10 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &He
     check_matrix("heatmap", rows, cols, &data.values)?;
     for (what, labels, n) in [("row", &data.row_labels, rows), ("column", &data.col_labels, cols)] {
         if !labels.is_empty() && labels.len() != n {
-            return Err(PlotError::Data(format!("heatmap: {} {what} labels for {n} {what}s", labels.len())));
+            return Err(PlotError::Data(format!(
+                "heatmap: {} {what} labels for {n} {what}s",
+                labels.len()
+            )));
         }
     }
     data.annotate.check_len("heatmap", rows * cols)?;
@@ -144,7 +164,15 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &He
     let cb_w = if data.colorbar {
         let labels: Vec<&str> = cb_ticks.iter().map(|(_, l)| l.as_str()).collect();
         let lw = theme::max_width(&labels, &theme::style(theme.tick_px(), theme::TEXT))? as f64;
-        gap * 4.0 + cb_bar + gap * 1.5 + lw + if data.colorbar_label.is_empty() { 0.0 } else { gap + desc_h }
+        gap * 4.0
+            + cb_bar
+            + gap * 1.5
+            + lw
+            + if data.colorbar_label.is_empty() {
+                0.0
+            } else {
+                gap + desc_h
+            }
     } else {
         0.0
     };
@@ -165,13 +193,21 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &He
         let every = cl.at.get(1).map_or(cols, |(i, _)| *i).max(1); // columns from one label to the next
         let spacing = cell_w * every as f64;
         let rotate = col_w > spacing * 0.9;
-        let col_h = if rotate { col_w } else { theme::line_height(cl.px) as f64 };
+        let col_h = if rotate {
+            col_w
+        } else {
+            theme::line_height(cl.px) as f64
+        };
         let left = left_desc + row_w + gap * 1.5;
         let bottom = col_h + gap * 1.5 + bottom_desc;
         let (avail_w, avail_h) = (w - left - cb_w, h - bottom);
         if avail_w < 20.0 || avail_h < 20.0 {
             let (w, h) = area.dim_in_pixel();
-            return Err(PlotError::TooSmall { w, h, what: format!("a {rows}x{cols} heatmap with these labels") });
+            return Err(PlotError::TooSmall {
+                w,
+                h,
+                what: format!("a {rows}x{cols} heatmap with these labels"),
+            });
         }
         cell_w = avail_w / cols as f64;
         cell_h = avail_h / rows as f64;
@@ -187,9 +223,19 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &He
     let x0 = left + ((w - left - gw - cb_w) / 2.0).max(0.0).floor();
     let y0 = 0.0;
 
-    draw_cells(&body, (x0, y0), (cell_w, cell_h), rows, cols, &data.values, &|v| data.colormap.color(v, range))?;
-    let grid = (x0.round() as i32, y0 as i32, (x0 + gw).round() as i32, (y0 + gh).round() as i32);
-    body.draw(&Rectangle::new([(grid.0, grid.1), (grid.2, grid.3)], theme::AXIS.stroke_width(1)))?;
+    draw_cells(&body, (x0, y0), (cell_w, cell_h), rows, cols, &data.values, &|v| {
+        data.colormap.color(v, range)
+    })?;
+    let grid = (
+        x0.round() as i32,
+        y0 as i32,
+        (x0 + gw).round() as i32,
+        (y0 + gh).round() as i32,
+    );
+    body.draw(&Rectangle::new(
+        [(grid.0, grid.1), (grid.2, grid.3)],
+        theme::AXIS.stroke_width(1),
+    ))?;
 
     // Values in the cells, in black or white, shrunk to fit or left out.
     if data.annotate != ValueFormat::None {
@@ -197,16 +243,25 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &He
         for r in 0..rows {
             for c in 0..cols {
                 let v = data.values[r * cols + c];
-                let Some(text) = data.annotate.format(r * cols + c, v) else { continue };
+                let Some(text) = data.annotate.format(r * cols + c, v) else {
+                    continue;
+                };
                 let color = theme::text_on(data.colormap.color(v, range));
                 let mut st = theme::style(base_px, color);
                 let tw = theme::text_size(&text, &st)?.0 as f64;
-                let px = if tw > cell_w * 0.9 { base_px * cell_w * 0.9 / tw } else { base_px };
+                let px = if tw > cell_w * 0.9 {
+                    base_px * cell_w * 0.9 / tw
+                } else {
+                    base_px
+                };
                 if px < 7.0 {
                     continue;
                 }
                 st = theme::style(px, color);
-                let center = ((x0 + (c as f64 + 0.5) * cell_w) as i32, (y0 + (r as f64 + 0.5) * cell_h) as i32);
+                let center = (
+                    (x0 + (c as f64 + 0.5) * cell_w) as i32,
+                    (y0 + (r as f64 + 0.5) * cell_h) as i32,
+                );
                 put_text(&body, &text, &st, center, HPos::Center, VAlign::Middle)?;
             }
         }
@@ -230,7 +285,14 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &He
         }
     }
     if !data.x_label.is_empty() {
-        put_text(&body, &data.x_label, &desc, ((grid.0 + grid.2) / 2, grid.3 + gap as i32 * 2 + col_h), HPos::Center, VAlign::Top)?;
+        put_text(
+            &body,
+            &data.x_label,
+            &desc,
+            ((grid.0 + grid.2) / 2, grid.3 + gap as i32 * 2 + col_h),
+            HPos::Center,
+            VAlign::Top,
+        )?;
     }
     if !data.y_label.is_empty() {
         let row_w = theme::max_width(&rl.at.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>(), &rs)?;
@@ -241,7 +303,15 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &He
     if data.colorbar {
         let bx = grid.2 + (gap * 4.0) as i32;
         let bar = (bx, grid.1, bx + cb_bar as i32, grid.3);
-        draw_colorbar(&body, &theme, bar, data.colormap, range, &cb_ticks, &data.colorbar_label)?;
+        draw_colorbar(
+            &body,
+            &theme,
+            bar,
+            data.colormap,
+            range,
+            &cb_ticks,
+            &data.colorbar_label,
+        )?;
     }
     Ok(())
 }
@@ -261,9 +331,15 @@ pub(super) fn draw_cells<DB: DrawingBackend>(
     let (cw, ch) = cell;
     if rows * cols <= MAX_RECT_CELLS && cw >= MIN_RECT_PX && ch >= MIN_RECT_PX {
         for r in 0..rows {
-            let (ya, yb) = ((y0 + r as f64 * ch).round() as i32, (y0 + (r + 1) as f64 * ch).round() as i32);
+            let (ya, yb) = (
+                (y0 + r as f64 * ch).round() as i32,
+                (y0 + (r + 1) as f64 * ch).round() as i32,
+            );
             for c in 0..cols {
-                let (xa, xb) = ((x0 + c as f64 * cw).round() as i32, (x0 + (c + 1) as f64 * cw).round() as i32);
+                let (xa, xb) = (
+                    (x0 + c as f64 * cw).round() as i32,
+                    (x0 + (c + 1) as f64 * cw).round() as i32,
+                );
                 let color = color_of(values[r * cols + c]);
                 area.draw(&Rectangle::new([(xa, ya), (xb, yb)], color.filled()))?;
             }
@@ -271,7 +347,10 @@ pub(super) fn draw_cells<DB: DrawingBackend>(
         return Ok(());
     }
     // One bitmap, each pixel coloured by the cell under its centre.
-    let (gw, gh) = (((cols as f64 * cw).round() as u32).max(1), ((rows as f64 * ch).round() as u32).max(1));
+    let (gw, gh) = (
+        ((cols as f64 * cw).round() as u32).max(1),
+        ((rows as f64 * ch).round() as u32).max(1),
+    );
     let mut buf = vec![0u8; gw as usize * gh as usize * 3];
     for py in 0..gh as usize {
         let r = (((py as f64 + 0.5) / gh as f64 * rows as f64) as usize).min(rows - 1);
@@ -314,14 +393,23 @@ fn draw_colorbar<DB: DrawingBackend>(
     let mut label_w = 0;
     for (v, text) in ticks {
         let y = y1 - ((v - range.0) / (range.1 - range.0) * h as f64).round() as i32;
-        area.draw(&PathElement::new(vec![(x1, y), (x1 + gap / 2, y)], theme::AXIS.stroke_width(1)))?;
+        area.draw(&PathElement::new(
+            vec![(x1, y), (x1 + gap / 2, y)],
+            theme::AXIS.stroke_width(1),
+        ))?;
         put_text(area, text, &st, (x1 + gap, y), HPos::Left, VAlign::Middle)?;
         label_w = label_w.max(theme::text_size(text, &st)?.0);
     }
     if !label.is_empty() {
         let desc = theme::style(theme.label_px(), theme::TEXT);
         let desc_h = theme::line_height(theme.label_px());
-        put_text_vertical(area, label, &desc, (x1 + gap * 2 + label_w + desc_h / 2, (y0 + y1) / 2), HPos::Center)?;
+        put_text_vertical(
+            area,
+            label,
+            &desc,
+            (x1 + gap * 2 + label_w + desc_h / 2, (y0 + y1) / 2),
+            HPos::Center,
+        )?;
     }
     Ok(())
 }
@@ -394,7 +482,11 @@ pub fn draw_image_grid<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: 
     let gap = theme.gap() as f64;
     let cap_px = theme.small_px().max(theme.tick_px().min(14.0));
     let has_captions = data.images.iter().any(|im| !im.caption.is_empty());
-    let cap_h = if has_captions { theme::line_height(cap_px) as f64 + gap } else { 0.0 };
+    let cap_h = if has_captions {
+        theme::line_height(cap_px) as f64 + gap
+    } else {
+        0.0
+    };
 
     // The largest image (in its own pixels) decides the scale; the same for all images.
     let img_w = data.images.iter().map(|im| im.cols).max().unwrap_or(1) as f64;
@@ -407,37 +499,68 @@ pub fn draw_image_grid<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: 
     let columns = if data.columns > 0 {
         data.columns.min(n)
     } else {
-        (1..=n).max_by(|&a, &b| scale_for(a).total_cmp(&scale_for(b))).unwrap_or(1)
+        (1..=n)
+            .max_by(|&a, &b| scale_for(a).total_cmp(&scale_for(b)))
+            .unwrap_or(1)
     };
     let grid_rows = n.div_ceil(columns);
     let scale = scale_for(columns);
     if scale * img_w < 2.0 || scale * img_h < 2.0 {
         let (w, h) = area.dim_in_pixel();
-        return Err(PlotError::TooSmall { w, h, what: format!("{n} images in {columns} columns") });
+        return Err(PlotError::TooSmall {
+            w,
+            h,
+            what: format!("{n} images in {columns} columns"),
+        });
     }
     // Cells as large as the images need (all of the area when stretching), the grid
     // centred across the area.
     let (cell_w, cell_h) = if data.stretch {
         (w / columns as f64, h / grid_rows as f64)
     } else {
-        ((img_w * scale + gap * 2.0).min(w / columns as f64), img_h * scale + gap * 2.0 + cap_h)
+        (
+            (img_w * scale + gap * 2.0).min(w / columns as f64),
+            img_h * scale + gap * 2.0 + cap_h,
+        )
     };
     let (left, top) = (((w - cell_w * columns as f64) / 2.0).max(0.0), 0.0);
     let cap_style = theme::style(cap_px, theme::TEXT);
 
     for (i, im) in data.images.iter().enumerate() {
         let (gr, gc) = (i / columns, i % columns);
-        let (iw, ih) = if data.stretch { (cell_w - gap * 2.0, cell_h - gap * 2.0 - cap_h) } else { (im.cols as f64 * scale, im.rows as f64 * scale) };
+        let (iw, ih) = if data.stretch {
+            (cell_w - gap * 2.0, cell_h - gap * 2.0 - cap_h)
+        } else {
+            (im.cols as f64 * scale, im.rows as f64 * scale)
+        };
         let x = (left + gc as f64 * cell_w + (cell_w - iw) / 2.0).floor();
         let y = (top + gr as f64 * cell_h + gap).floor();
         let range = shared.unwrap_or_else(|| data.colormap.default_range(&im.values));
-        draw_cells(&body, (x, y), (iw / im.cols as f64, ih / im.rows as f64), im.rows, im.cols, &im.values, &|v| data.colormap.color(v, range))?;
+        draw_cells(
+            &body,
+            (x, y),
+            (iw / im.cols as f64, ih / im.rows as f64),
+            im.rows,
+            im.cols,
+            &im.values,
+            &|v| data.colormap.color(v, range),
+        )?;
         let frame = (x as i32, y as i32, (x + iw).round() as i32, (y + ih).round() as i32);
-        body.draw(&Rectangle::new([(frame.0, frame.1), (frame.2, frame.3)], theme::AXIS.stroke_width(1)))?;
+        body.draw(&Rectangle::new(
+            [(frame.0, frame.1), (frame.2, frame.3)],
+            theme::AXIS.stroke_width(1),
+        ))?;
         if !im.caption.is_empty() {
             let text = theme::fit_width(&im.caption, &cap_style, (cell_w - gap) as i32)?;
             let cx = (left + (gc as f64 + 0.5) * cell_w) as i32;
-            put_text(&body, &text, &cap_style, (cx, frame.3 + gap as i32), HPos::Center, VAlign::Top)?;
+            put_text(
+                &body,
+                &text,
+                &cap_style,
+                (cx, frame.3 + gap as i32),
+                HPos::Center,
+                VAlign::Top,
+            )?;
         }
     }
     Ok(())

@@ -38,15 +38,15 @@
 //! first use ([`ensure_fonts`]), so plots render on a machine without system fonts.
 
 mod axes;
-mod font;
 mod bars;
 mod field;
+mod font;
 mod lines;
 mod matrix;
 mod scatter;
 mod text;
-mod tree;
 pub mod theme;
+mod tree;
 
 use std::path::{Path, PathBuf};
 
@@ -59,9 +59,9 @@ pub use field::{draw_field, FieldPlot, FieldPoint};
 pub use lines::{draw_line_plot, LinePlot, Series, SeriesStyle};
 pub use matrix::{draw_heatmap, draw_image_grid, GridImage, Heatmap, ImageGrid, ValueRange};
 pub use scatter::{draw_scatter, draw_scatter3d, Arrow, Camera, Point3, Scatter, Scatter3d, ScatterPoint};
-pub use tree::{draw_tree, TreeNode, TreePlot};
 pub use text::{draw_text_panel, small_multiples, Panels, Span, SpanKind, TextPanel};
 pub use theme::{ensure_fonts, visible_whitespace, Colormap, Theme, DEFAULT_SIZE};
+pub use tree::{draw_tree, TreeNode, TreePlot};
 
 /// The drawing area [`render_png`] and [`png_bytes`] hand to their closure.
 pub type PngArea<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
@@ -104,7 +104,9 @@ const MAX_PIXELS: u64 = 100_000_000;
 
 fn check_size((w, h): (u32, u32)) -> Result<(), PlotError> {
     if w < 16 || h < 16 || w as u64 * h as u64 > MAX_PIXELS {
-        return Err(PlotError::Data(format!("figure size {w}x{h} px: give at least 16x16 and at most {MAX_PIXELS} pixels")));
+        return Err(PlotError::Data(format!(
+            "figure size {w}x{h} px: give at least 16x16 and at most {MAX_PIXELS} pixels"
+        )));
     }
     Ok(())
 }
@@ -126,8 +128,14 @@ where
         root.present()?;
     }
     let mut png = Vec::new();
-    image::ImageEncoder::write_image(image::codecs::png::PngEncoder::new(&mut png), &rgb, w, h, image::ColorType::Rgb8)
-        .map_err(|e| PlotError::Draw(format!("PNG encoding: {e}")))?;
+    image::ImageEncoder::write_image(
+        image::codecs::png::PngEncoder::new(&mut png),
+        &rgb,
+        w,
+        h,
+        image::ColorType::Rgb8,
+    )
+    .map_err(|e| PlotError::Draw(format!("PNG encoding: {e}")))?;
     Ok(png)
 }
 
@@ -173,6 +181,9 @@ where
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
     crate::io::write_atomic(path, bytes).map_err(|e| match e {
         crate::error::Error::Io { path, source } => PlotError::Io { path, source },
-        other => PlotError::Io { path: path.to_path_buf(), source: std::io::Error::other(other.to_string()) },
+        other => PlotError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(other.to_string()),
+        },
     })
 }

@@ -57,11 +57,20 @@ fn overlap(a: Box2, b: Box2) -> i64 {
 /// Chooses, for each label in turn, the spot around its point that overlaps least with
 /// the labels placed so far, the points, the `obstacles` (arrows) and the plot's edges.
 /// Returns the top-left corner of each label (area coordinates).
-fn place_labels(points: &[(i32, i32)], sizes: &[(i32, i32)], radius: i32, bounds: Box2, obstacles: &[Box2]) -> Vec<(i32, i32)> {
+fn place_labels(
+    points: &[(i32, i32)],
+    sizes: &[(i32, i32)],
+    radius: i32,
+    bounds: Box2,
+    obstacles: &[Box2],
+) -> Vec<(i32, i32)> {
     let r = radius + 3;
     let d = (r as f64 * 0.75) as i32;
     let n = points.len();
-    let mut taken: Vec<Box2> = points.iter().map(|&(x, y)| (x - radius, y - radius, x + radius, y + radius)).collect();
+    let mut taken: Vec<Box2> = points
+        .iter()
+        .map(|&(x, y)| (x - radius, y - radius, x + radius, y + radius))
+        .collect();
     taken.extend_from_slice(obstacles);
     let mut out = Vec::with_capacity(points.len());
     for (i, (&(x, y), &(w, h))) in points.iter().zip(sizes).enumerate() {
@@ -77,12 +86,21 @@ fn place_labels(points: &[(i32, i32)], sizes: &[(i32, i32)], radius: i32, bounds
         ];
         let score = |&(cx, cy): &(i32, i32)| {
             let b = (cx, cy, cx + w, cy + h);
-            let mut s: i64 = taken.iter().enumerate().filter(|&(j, _)| j != i || j >= n).map(|(_, &t)| overlap(b, t)).sum();
+            let mut s: i64 = taken
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i || j >= n)
+                .map(|(_, &t)| overlap(b, t))
+                .sum();
             let inside = overlap(b, bounds);
             s += (w as i64 * h as i64 - inside) * 4;
             s
         };
-        let best = candidates.iter().min_by_key(|c| score(c)).copied().unwrap_or(candidates[0]);
+        let best = candidates
+            .iter()
+            .min_by_key(|c| score(c))
+            .copied()
+            .unwrap_or(candidates[0]);
         if w > 0 {
             taken.push((best.0, best.1, best.0 + w, best.1 + h));
         }
@@ -92,7 +110,13 @@ fn place_labels(points: &[(i32, i32)], sizes: &[(i32, i32)], radius: i32, bounds
 }
 
 /// Draws an arrow from `a` to `b` (area pixels), stopping `gap` short of both ends.
-fn draw_arrow<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, theme: &Theme, a: (i32, i32), b: (i32, i32), gap: f64) -> Result<(), PlotError> {
+fn draw_arrow<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    theme: &Theme,
+    a: (i32, i32),
+    b: (i32, i32),
+    gap: f64,
+) -> Result<(), PlotError> {
     let (dx, dy) = ((b.0 - a.0) as f64, (b.1 - a.1) as f64);
     let len = (dx * dx + dy * dy).sqrt();
     if len <= 2.0 * gap + 1.0 {
@@ -104,8 +128,15 @@ fn draw_arrow<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, theme: &Theme, 
     let (head, half) = (theme.len(14.0) as f64, theme.len(5.5) as f64);
     let base = (tip.0 - ux * head, tip.1 - uy * head);
     let p = |x: f64, y: f64| (x.round() as i32, y.round() as i32);
-    area.draw(&PathElement::new(vec![p(start.0, start.1), p(base.0, base.1)], ARROW.stroke_width(theme.len(2.0) as u32)))?;
-    let triangle = vec![p(tip.0, tip.1), p(base.0 - uy * half, base.1 + ux * half), p(base.0 + uy * half, base.1 - ux * half)];
+    area.draw(&PathElement::new(
+        vec![p(start.0, start.1), p(base.0, base.1)],
+        ARROW.stroke_width(theme.len(2.0) as u32),
+    ))?;
+    let triangle = vec![
+        p(tip.0, tip.1),
+        p(base.0 - uy * half, base.1 + ux * half),
+        p(base.0 + uy * half, base.1 - ux * half),
+    ];
     area.draw(&Polygon::new(triangle, ARROW.filled()))?;
     Ok(())
 }
@@ -117,14 +148,25 @@ pub fn draw_scatter<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Sc
         return Err(PlotError::Data("scatter: no points".into()));
     }
     if let Some(p) = data.points.iter().find(|p| !(p.x.is_finite() && p.y.is_finite())) {
-        return Err(PlotError::Data(format!("scatter: point `{}` at ({}, {}) is not finite", p.label, p.x, p.y)));
+        return Err(PlotError::Data(format!(
+            "scatter: point `{}` at ({}, {}) is not finite",
+            p.label, p.x, p.y
+        )));
     }
     if let Some(a) = data.arrows.iter().find(|a| a.from >= n || a.to >= n) {
-        return Err(PlotError::Data(format!("scatter: arrow {} -> {} names a point that does not exist ({n} points)", a.from, a.to)));
+        return Err(PlotError::Data(format!(
+            "scatter: arrow {} -> {} names a point that does not exist ({n} points)",
+            a.from, a.to
+        )));
     }
     if !data.groups.is_empty() {
         if let Some(p) = data.points.iter().find(|p| p.group >= data.groups.len()) {
-            return Err(PlotError::Data(format!("scatter: point `{}` is in group {} but there are {} groups", p.label, p.group, data.groups.len())));
+            return Err(PlotError::Data(format!(
+                "scatter: point `{}` is in group {} but there are {} groups",
+                p.label,
+                p.group,
+                data.groups.len()
+            )));
         }
     }
 
@@ -135,13 +177,27 @@ pub fn draw_scatter<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Sc
     let (w, _) = body.dim_in_pixel();
     let (plot_area, legend_area) = body.split_horizontally(w as i32 - legend_w);
 
-    let fold = |f: fn(&ScatterPoint) -> f64| data.points.iter().map(f).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let fold = |f: fn(&ScatterPoint) -> f64| {
+        data.points
+            .iter()
+            .map(f)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)))
+    };
     let (x0, x1) = fold(|p| p.x);
     let (y0, y1) = fold(|p| p.y);
     // Room around the points for their labels.
     let x = Axis::linear(x0, x1, 0.08);
     let y = Axis::linear(y0, y1, 0.08);
-    let spec = FrameSpec { x: &x, y: &y, x_desc: &data.x_label, y_desc: &data.y_label, x_grid: true, y_grid: true, y_tick_px: None, right: 0 };
+    let spec = FrameSpec {
+        x: &x,
+        y: &y,
+        x_desc: &data.x_label,
+        y_desc: &data.y_label,
+        x_grid: true,
+        y_grid: true,
+        y_tick_px: None,
+        right: 0,
+    };
     let frame = axes::frame(&plot_area, &theme, &spec)?;
 
     let radius = theme.len(6.0);
@@ -161,7 +217,13 @@ pub fn draw_scatter<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Sc
     let sizes: Vec<(i32, i32)> = data
         .points
         .iter()
-        .map(|p| Ok(if p.label.is_empty() { (0, 0) } else { (theme::text_size(&p.label, &st)?.0, cap) }))
+        .map(|p| {
+            Ok(if p.label.is_empty() {
+                (0, 0)
+            } else {
+                (theme::text_size(&p.label, &st)?.0, cap)
+            })
+        })
         .collect::<Result<_, PlotError>>()?;
     // Arrows as chains of small boxes, so that labels keep off them.
     let mut obstacles = Vec::new();
@@ -179,7 +241,11 @@ pub fn draw_scatter<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Sc
     }
 
     if legend_w > 0 {
-        let entries: Vec<(&str, RGBColor, Mark)> = names.iter().enumerate().map(|(i, n)| (*n, theme::series_color(i), Mark::Dot)).collect();
+        let entries: Vec<(&str, RGBColor, Mark)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n, theme::series_color(i), Mark::Dot))
+            .collect();
         axes::draw_legend(&legend_area, &theme, &entries, (0, frame.rect.1))?;
     }
     Ok(())
@@ -194,7 +260,10 @@ struct Ticked {
 
 impl Ticked {
     fn new(range: std::ops::Range<f64>, ticks: Vec<f64>) -> Self {
-        Ticked { inner: range.into(), ticks }
+        Ticked {
+            inner: range.into(),
+            ticks,
+        }
     }
 }
 
@@ -241,7 +310,11 @@ pub struct Camera {
 
 impl Default for Camera {
     fn default() -> Self {
-        Camera { yaw: 0.65, pitch: 0.3, scale: 0.85 }
+        Camera {
+            yaw: 0.65,
+            pitch: 0.3,
+            scale: 0.85,
+        }
     }
 }
 
@@ -267,12 +340,23 @@ pub fn draw_scatter3d<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
     if all.is_empty() {
         return Err(PlotError::Data("3-D scatter: no points and no path".into()));
     }
-    if let Some(p) = all.iter().find(|p| !(p.x.is_finite() && p.y.is_finite() && p.z.is_finite())) {
-        return Err(PlotError::Data(format!("3-D scatter: point `{}` at ({}, {}, {}) is not finite", p.label, p.x, p.y, p.z)));
+    if let Some(p) = all
+        .iter()
+        .find(|p| !(p.x.is_finite() && p.y.is_finite() && p.z.is_finite()))
+    {
+        return Err(PlotError::Data(format!(
+            "3-D scatter: point `{}` at ({}, {}, {}) is not finite",
+            p.label, p.x, p.y, p.z
+        )));
     }
     if !data.groups.is_empty() {
         if let Some(p) = data.points.iter().find(|p| p.group >= data.groups.len()) {
-            return Err(PlotError::Data(format!("3-D scatter: point `{}` is in group {} but there are {} groups", p.label, p.group, data.groups.len())));
+            return Err(PlotError::Data(format!(
+                "3-D scatter: point `{}` is in group {} but there are {} groups",
+                p.label,
+                p.group,
+                data.groups.len()
+            )));
         }
     }
 
@@ -282,12 +366,19 @@ pub fn draw_scatter3d<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
     let legend_w = axes::legend_width(&theme, &names)?;
     let (w, h) = body.dim_in_pixel();
     if w < 100 || h < 100 {
-        return Err(PlotError::TooSmall { w, h, what: "a 3-D chart".into() });
+        return Err(PlotError::TooSmall {
+            w,
+            h,
+            what: "a 3-D chart".into(),
+        });
     }
     let (plot_area, legend_area) = body.split_horizontally(w as i32 - legend_w);
 
     let range = |f: fn(&Point3) -> f64| {
-        let (lo, hi) = all.iter().map(|p| f(p)).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+        let (lo, hi) = all
+            .iter()
+            .map(|p| f(p))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
         let pad = if hi > lo { (hi - lo) * 0.05 } else { 0.5 };
         (lo - pad)..(hi + pad)
     };
@@ -341,7 +432,14 @@ pub fn draw_scatter3d<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
         (&data.y_label, (xr.start, yr.end + (yr.end - yr.start) * far, zr.start)),
         (&data.z_label, (xr.start, yr.start, zr.end + (zr.end - zr.start) * far)),
     ] {
-        put_text(&plot_area, name, &desc, to_px(p.0, p.1, p.2), HPos::Center, VAlign::Middle)?;
+        put_text(
+            &plot_area,
+            name,
+            &desc,
+            to_px(p.0, p.1, p.2),
+            HPos::Center,
+            VAlign::Middle,
+        )?;
     }
 
     let radius = theme.len(6.0);
@@ -349,21 +447,39 @@ pub fn draw_scatter3d<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
     let path: Vec<(f64, f64, f64)> = data.path.iter().map(|p| (p.x, p.y, p.z)).collect();
     let pa = chart.plotting_area();
     if path.len() > 1 {
-        pa.draw(&PathElement::new(path.clone(), theme::ORANGE.stroke_width(theme.line_width())))?;
+        pa.draw(&PathElement::new(
+            path.clone(),
+            theme::ORANGE.stroke_width(theme.line_width()),
+        ))?;
     }
     for &p in &path {
         pa.draw(&Circle::new(p, theme.len(3.5), theme::ORANGE.filled()))?;
     }
     for p in &data.points {
-        pa.draw(&Circle::new((p.x, p.y, p.z), radius, theme::group_color(p.group).filled()))?;
+        pa.draw(&Circle::new(
+            (p.x, p.y, p.z),
+            radius,
+            theme::group_color(p.group).filled(),
+        ))?;
     }
     for p in data.points.iter().chain(&data.path) {
         let (px, py) = to_px(p.x, p.y, p.z);
-        put_text(&plot_area, &p.label, &label, (px + radius + 3, py), HPos::Left, VAlign::Middle)?;
+        put_text(
+            &plot_area,
+            &p.label,
+            &label,
+            (px + radius + 3, py),
+            HPos::Left,
+            VAlign::Middle,
+        )?;
     }
 
     if legend_w > 0 {
-        let entries: Vec<(&str, RGBColor, Mark)> = names.iter().enumerate().map(|(i, n)| (*n, theme::group_color(i), Mark::Dot)).collect();
+        let entries: Vec<(&str, RGBColor, Mark)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n, theme::group_color(i), Mark::Dot))
+            .collect();
         axes::draw_legend(&legend_area, &theme, &entries, (0, theme.margin()))?;
     }
     Ok(())

@@ -33,16 +33,28 @@ pub struct Span {
 
 impl Span {
     pub fn plain(text: impl Into<String>) -> Self {
-        Span { text: text.into(), kind: SpanKind::Plain }
+        Span {
+            text: text.into(),
+            kind: SpanKind::Plain,
+        }
     }
     pub fn prompt(text: impl Into<String>) -> Self {
-        Span { text: text.into(), kind: SpanKind::Prompt }
+        Span {
+            text: text.into(),
+            kind: SpanKind::Prompt,
+        }
     }
     pub fn generated(text: impl Into<String>) -> Self {
-        Span { text: text.into(), kind: SpanKind::Generated }
+        Span {
+            text: text.into(),
+            kind: SpanKind::Generated,
+        }
     }
     pub fn highlight(text: impl Into<String>) -> Self {
-        Span { text: text.into(), kind: SpanKind::Highlight }
+        Span {
+            text: text.into(),
+            kind: SpanKind::Highlight,
+        }
     }
 }
 
@@ -156,7 +168,10 @@ fn wrap(spans: &[Span], px: f64, max_w: i32) -> Result<Vec<Vec<Piece>>, PlotErro
             for c in t.chars() {
                 let cw = width(&format!("{part}{c}"), k)?;
                 if x + cw > max_w && !part.is_empty() {
-                    lines.last_mut().expect("one line").push((x, std::mem::take(&mut part), k));
+                    lines
+                        .last_mut()
+                        .expect("one line")
+                        .push((x, std::mem::take(&mut part), k));
                     lines.push(Vec::new());
                     x = 0;
                 }
@@ -179,7 +194,11 @@ pub fn draw_text_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: 
     let (w, h) = (w as i32, h as i32);
     if w < 40 || h < 20 {
         let (w, h) = area.dim_in_pixel();
-        return Err(PlotError::TooSmall { w, h, what: "a text panel".into() });
+        return Err(PlotError::TooSmall {
+            w,
+            h,
+            what: "a text panel".into(),
+        });
     }
 
     let mut px = theme.body_px();
@@ -198,7 +217,8 @@ pub fn draw_text_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: 
         for (i, item) in data.list.iter().enumerate() {
             blocks.push((Some(i + 1), wrap(item, px, w - number_w)?));
         }
-        let total: i32 = blocks.iter().map(|(_, lines)| lines.len() as i32 * line_h).sum::<i32>() + para_gap * (blocks.len() as i32 - 1).max(0);
+        let total: i32 = blocks.iter().map(|(_, lines)| lines.len() as i32 * line_h).sum::<i32>()
+            + para_gap * (blocks.len() as i32 - 1).max(0);
         if total > h && px > 9.5 {
             px = (px * 0.92).max(9.0);
             continue;
@@ -208,7 +228,14 @@ pub fn draw_text_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: 
         'blocks: for (number, lines) in &blocks {
             let indent = if number.is_some() { number_w } else { 0 };
             if let Some(k) = number {
-                put_text(&body, &format!("{k}."), &theme::style(px, theme::MUTED), (number_w - (px * 0.6) as i32, y), HPos::Right, VAlign::Top)?;
+                put_text(
+                    &body,
+                    &format!("{k}."),
+                    &theme::style(px, theme::MUTED),
+                    (number_w - (px * 0.6) as i32, y),
+                    HPos::Right,
+                    VAlign::Top,
+                )?;
             }
             for line in lines {
                 if y + line_h > h + line_h / 3 {
@@ -220,11 +247,21 @@ pub fn draw_text_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: 
                         let tw = theme::text_size(text, &span_style(*kind, px))?.0;
                         let pad = (px * 0.12).round() as i32;
                         let (top, bottom) = (y - (px * 0.25) as i32, y + (px * 0.9) as i32);
-                        body.draw(&Rectangle::new([(indent + x - pad, top), (indent + x + tw + pad, bottom)], HIGHLIGHT_BG.filled()))?;
+                        body.draw(&Rectangle::new(
+                            [(indent + x - pad, top), (indent + x + tw + pad, bottom)],
+                            HIGHLIGHT_BG.filled(),
+                        ))?;
                     }
                 }
                 for (x, text, kind) in line {
-                    put_text(&body, text, &span_style(*kind, px), (indent + x, y), HPos::Left, VAlign::Top)?;
+                    put_text(
+                        &body,
+                        text,
+                        &span_style(*kind, px),
+                        (indent + x, y),
+                        HPos::Left,
+                        VAlign::Top,
+                    )?;
                 }
                 y += line_h;
             }
@@ -248,7 +285,10 @@ pub struct Panels {
 
 /// Draws the figure title and the panel titles, and returns the area of each panel
 /// (below its title) to draw into, in order, row by row.
-pub fn small_multiples<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panels: &Panels) -> Result<Vec<DrawingArea<DB, Shift>>, PlotError> {
+pub fn small_multiples<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panels: &Panels,
+) -> Result<Vec<DrawingArea<DB, Shift>>, PlotError> {
     let n = panels.panel_titles.len();
     if n == 0 {
         return Err(PlotError::Data("small multiples: no panels".into()));
@@ -263,11 +303,19 @@ pub fn small_multiples<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, panels
     };
     let rows = n.div_ceil(columns);
     if w / (columns as u32) < 40 || h / (rows as u32) < 40 {
-        return Err(PlotError::TooSmall { w, h, what: format!("{n} panels in {columns} columns") });
+        return Err(PlotError::TooSmall {
+            w,
+            h,
+            what: format!("{n} panels in {columns} columns"),
+        });
     }
     let title_px = theme.label_px();
     let st = theme::style(title_px, theme::TEXT);
-    let title_h = if panels.panel_titles.iter().any(|t| !t.is_empty()) { theme::line_height(title_px) + theme.gap() / 2 } else { 0 };
+    let title_h = if panels.panel_titles.iter().any(|t| !t.is_empty()) {
+        theme::line_height(title_px) + theme.gap() / 2
+    } else {
+        0
+    };
     // Equal panels (split_evenly would spread the rounding over them), so that the same
     // plot drawn into each comes out the same.
     let (pw, ph) = (w / columns as u32, h / rows as u32);

@@ -5,7 +5,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
-pub use super::font::{ensure_fonts, fit_width, line_height, max_width, put_text, put_text_vertical, text_size, Face, Font, VAlign};
+pub use super::font::{
+    ensure_fonts, fit_width, line_height, max_width, put_text, put_text_vertical, text_size, Face, Font, VAlign,
+};
 use super::PlotError;
 
 /// Default figure size in pixels (PNG); every font size below is given for it.
@@ -50,7 +52,9 @@ pub fn series_color(i: usize) -> RGBColor {
 /// The colour of group `i` where the accent is taken (a path, arrows): the palette
 /// without orange.
 pub fn group_color(i: usize) -> RGBColor {
-    let rest = [PALETTE[0], PALETTE[2], PALETTE[3], PALETTE[4], PALETTE[5], PALETTE[6], PALETTE[7]];
+    let rest = [
+        PALETTE[0], PALETTE[2], PALETTE[3], PALETTE[4], PALETTE[5], PALETTE[6], PALETTE[7],
+    ];
     rest[i % rest.len()]
 }
 
@@ -79,8 +83,13 @@ impl Colormap {
             }
             Colormap::BlueWhiteRed => {
                 // ColorBrewer RdBu, reversed so that negative is blue.
-                const STOPS: [(u8, u8, u8); 5] =
-                    [(0x21, 0x66, 0xac), (0x92, 0xc5, 0xde), (0xf7, 0xf7, 0xf7), (0xf4, 0xa5, 0x82), (0xb2, 0x18, 0x2b)];
+                const STOPS: [(u8, u8, u8); 5] = [
+                    (0x21, 0x66, 0xac),
+                    (0x92, 0xc5, 0xde),
+                    (0xf7, 0xf7, 0xf7),
+                    (0xf4, 0xa5, 0x82),
+                    (0xb2, 0x18, 0x2b),
+                ];
                 let x = t * (STOPS.len() - 1) as f64;
                 let i = (x.floor() as usize).min(STOPS.len() - 2);
                 let f = x - i as f64;
@@ -152,7 +161,9 @@ impl Theme {
     pub fn for_area<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> Result<Self, PlotError> {
         ensure_fonts()?;
         let (w, h) = area.dim_in_pixel();
-        let scale = (w as f64 / DEFAULT_SIZE.0 as f64).min(h as f64 / DEFAULT_SIZE.1 as f64).clamp(0.25, 4.0);
+        let scale = (w as f64 / DEFAULT_SIZE.0 as f64)
+            .min(h as f64 / DEFAULT_SIZE.1 as f64)
+            .clamp(0.25, 4.0);
         Ok(Theme { scale })
     }
 

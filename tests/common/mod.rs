@@ -39,7 +39,10 @@ pub struct Sandbox {
 impl Sandbox {
     pub fn new() -> Self {
         tokenizer_dir();
-        let tmp = tempfile::Builder::new().prefix("gpt2-explorer-test").tempdir().expect("a temporary folder");
+        let tmp = tempfile::Builder::new()
+            .prefix("gpt2-explorer-test")
+            .tempdir()
+            .expect("a temporary folder");
         std::fs::create_dir_all(tmp.path().join("cwd")).unwrap();
         std::fs::create_dir_all(tmp.path().join("hf")).unwrap();
         Sandbox { tmp }
@@ -87,7 +90,13 @@ impl Sandbox {
 
     /// Runs with `stdin` as standard input.
     pub fn run_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the binary starts");
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
         {
             let mut input = child.stdin.take().unwrap();
             // The binary may exit before reading everything; a broken pipe here is fine.
@@ -101,7 +110,11 @@ impl Sandbox {
     pub fn synthetic_small(&self, rel: &str) -> PathBuf {
         let dir = self.path(rel);
         let out = self.run(&["synthetic", "--size", "small", "--out", dir.to_str().unwrap()]);
-        assert!(out.status.success(), "`synthetic --size small` failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "`synthetic --size small` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         for f in ["config.json", "model.safetensors", "vocab.json", "merges.txt"] {
             assert!(dir.join(f).is_file(), "synthetic checkpoint lacks {f}");
         }
@@ -135,7 +148,9 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, (u64, u64)>) {
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -151,19 +166,42 @@ pub fn stderr(o: &Output) -> String {
 #[track_caller]
 pub fn assert_one_line_error(o: &Output, needles: &[&str]) -> String {
     let err = stderr(o);
-    assert!(!o.status.success(), "expected a failure, got success; stdout: {}; stderr: {err}", String::from_utf8_lossy(&o.stdout));
-    assert!(o.status.code().is_some(), "killed by a signal, not a clean exit: {:?}; stderr: {err}", o.status);
+    assert!(
+        !o.status.success(),
+        "expected a failure, got success; stdout: {}; stderr: {err}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(
+        o.status.code().is_some(),
+        "killed by a signal, not a clean exit: {:?}; stderr: {err}",
+        o.status
+    );
     assert!(!err.contains("panicked"), "the binary panicked: {err}");
     let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines.len(), 1, "expected exactly one line on stderr, got {}: {err:?}", lines.len());
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected exactly one line on stderr, got {}: {err:?}",
+        lines.len()
+    );
     let line = lines[0];
-    assert!(line.starts_with("error: "), "the stderr line does not start with `error: `: {line:?}");
+    assert!(
+        line.starts_with("error: "),
+        "the stderr line does not start with `error: `: {line:?}"
+    );
     assert!(line.len() > "error: ".len() + 10, "the error says too little: {line:?}");
     let lower = line.to_lowercase();
     for n in needles {
-        assert!(lower.contains(&n.to_lowercase()), "the error does not mention {n:?}: {line}");
+        assert!(
+            lower.contains(&n.to_lowercase()),
+            "the error does not mention {n:?}: {line}"
+        );
     }
-    assert!(o.stdout.is_empty(), "a failed run printed to stdout: {}", String::from_utf8_lossy(&o.stdout));
+    assert!(
+        o.stdout.is_empty(),
+        "a failed run printed to stdout: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     line.to_string()
 }
 
@@ -172,7 +210,8 @@ pub fn assert_one_line_error(o: &Output, needles: &[&str]) -> String {
 pub fn json_ok(o: &Output) -> serde_json::Value {
     assert!(o.status.success(), "the command failed: {}", stderr(o));
     assert!(!stderr(o).contains("panicked"));
-    serde_json::from_str(stdout(o).trim()).unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}): {}", stdout(o)))
+    serde_json::from_str(stdout(o).trim())
+        .unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}): {}", stdout(o)))
 }
 
 /// Copies the files (not subfolders) of `from` into a new folder `to`.
