@@ -62,8 +62,8 @@ pub enum Error {
     #[error("top-k must be between 1 and the vocabulary size {vocab}, got {k}")]
     BadTopK { k: usize, vocab: usize },
 
-    #[error("block {layer} does not exist: the model has {n_layer} blocks (0..{n_layer})")]
-    BadLayer { layer: usize, n_layer: usize },
+    #[error("block {block} does not exist: the model has {n_blocks} blocks (0..{n_blocks})")]
+    BadBlock { block: usize, n_blocks: usize },
 
     #[error("head {head} does not exist: the model has {n_head} heads per block (0..{n_head})")]
     BadHead { head: usize, n_head: usize },

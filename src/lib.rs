@@ -34,6 +34,7 @@ pub mod intervene;
 pub mod io;
 pub mod model;
 pub mod plot;
+pub mod progress;
 pub mod sampling;
 pub mod source;
 pub mod synthetic;

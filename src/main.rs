@@ -347,6 +347,7 @@ enum LayoutArg {
 
 fn main() {
     gpt2_explorer::io::log_to_stderr();
+    gpt2_explorer::progress::set_sink(Box::new(gpt2_explorer::progress::TerminalBars));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => match e.kind() {
@@ -401,10 +402,13 @@ fn out(line: impl std::fmt::Display) -> Result<()> {
 
 const STDOUT_ERROR: &str = "cannot write to standard output";
 
-/// The ablated heads and mode, for JSON output.
-fn ablated(ablation: &Ablation, a: &AblateArgs) -> serde_json::Value {
-    let heads: Vec<String> = ablation.sites().iter().map(|s| s.to_string()).collect();
-    json!({"heads": heads, "mode": a.ablate_mode})
+/// Adds `"ablated": {"heads": [...], "mode": ...}` to a JSON answer when --ablate was
+/// given (without it the answer keeps its documented keys).
+fn with_ablated(v: &mut serde_json::Value, ablation: &Ablation, a: &AblateArgs) {
+    if a.ablate.is_some() {
+        let heads: Vec<String> = ablation.sites().iter().map(|s| s.to_string()).collect();
+        v["ablated"] = json!({"heads": heads, "mode": a.ablate_mode});
+    }
 }
 
 /// `gpt2-explorer attribute`: direct logit attribution at one position, of (--target,
@@ -669,7 +673,9 @@ fn next_token(m: &ModelArgs, p: &PromptArgs, top: usize, a: &AblateArgs, json: b
     let logits = lm.model.run_with_cache(&ids, &mut ablation)?; // (T, V)
     let table = sampling::top_k(&logits.get(-1), top, &lm.tokenizer)?;
     if json {
-        out(json!({"model": lm.name, "prompt_ids": ids, "ablated": ablated(&ablation, a), "top": table}))?;
+        let mut v = json!({"model": lm.name, "prompt_ids": ids, "top": table});
+        with_ablated(&mut v, &ablation, a);
+        out(v)?;
     } else {
         out(&text)?;
         for (rank, t) in table.iter().enumerate() {
@@ -703,9 +709,9 @@ fn generate(
     let new_ids: Vec<u32> = steps.iter().map(|s| s.id).collect();
     let continuation = lm.tokenizer.decode(&new_ids)?;
     if json {
-        out(
-            json!({"model": lm.name, "prompt_ids": ids, "generated_ids": new_ids, "text": continuation, "seed": seed, "temperature": temperature, "ablated": ablated(&ablation, a)}),
-        )?;
+        let mut v = json!({"model": lm.name, "prompt_ids": ids, "generated_ids": new_ids, "text": continuation, "seed": seed, "temperature": temperature});
+        with_ablated(&mut v, &ablation, a);
+        out(v)?;
     } else {
         out(format_args!("{text}{continuation}"))?;
     }

@@ -1,6 +1,6 @@
 //! Training utilities for the small nets of essay sections 3, 4, 5 and 7 ("What is a
 //! model?", "Neural nets, training, practice", the digit embeddings, the parentheses
-//! transformer): a seeded training loop with SGD or Adam, a progress bar and a loss
+//! transformer): a seeded training loop with SGD or Adam, progress reports and a loss
 //! history, and a cache of trained weights (safetensors in the git-ignored data cache,
 //! keyed by the experiment's configuration) so that re-running a figure never retrains.
 //!
@@ -44,7 +44,6 @@
 //! and overwritten with a warning. `GPT2_EXPLORER_RETRAIN=1` retrains everything;
 //! `GPT2_EXPLORER_TRAINED=DIR` keeps the trained weights in DIR instead.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use rand::seq::SliceRandom;
@@ -56,6 +55,7 @@ use tch::nn::{self, Module, OptimizerConfig, VarStore};
 use tch::{Device, Kind, Tensor};
 
 use crate::error::{Error, Result, TrainProblem};
+use crate::progress::Counter;
 
 /// Which optimiser moves the weights.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -81,7 +81,8 @@ pub struct TrainConfig {
     pub iterations: usize,
     /// Examples per step (> 0); at least the data size means full-batch gradient descent.
     pub batch_size: usize,
-    /// Show a progress bar on stderr (only when stderr is a terminal). Not part of the
+    /// Report progress to the sink the caller installed ([`crate::progress`]; the
+    /// binaries draw bars on a terminal). Not part of the
     /// serialised form, so it never changes a cache key.
     #[serde(skip_serializing, default)]
     pub progress: bool,
@@ -205,20 +206,6 @@ pub fn seeded<T>(seed: u64, build: impl FnOnce(&nn::Path) -> Result<T>) -> Resul
     Ok((vs, net))
 }
 
-fn progress_bar(len: usize, show: bool) -> indicatif::ProgressBar {
-    if !show || !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let pb = indicatif::ProgressBar::new(len as u64);
-    pb.set_style(
-        indicatif::ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} loss {msg}")
-            .expect("a valid template")
-            .progress_chars("=> "),
-    );
-    pb.set_prefix("training");
-    pb
-}
-
 /// Trains the variables of `vs` so that `forward(x)` approaches `y` under `loss`:
 /// `cfg.iterations` passes over the data, each in shuffled mini-batches of
 /// `cfg.batch_size` rows (full batch when that is at least the row count). Returns the
@@ -241,7 +228,7 @@ where
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut order: Vec<i64> = (0..n).collect();
     let bs = cfg.batch_size.min(n as usize);
-    let pb = progress_bar(cfg.iterations, cfg.progress);
+    let pb = Counter::start(cfg.progress, "training", cfg.iterations);
     let mut history = History::default();
     for _ in 0..cfg.iterations {
         let mut total = 0.0;
@@ -268,10 +255,9 @@ where
             }));
         }
         history.loss.push(mean);
-        pb.set_message(format!("{mean:.4}"));
-        pb.inc(1);
+        pb.step(&format!("loss {mean:.4}"));
     }
-    pb.finish_and_clear();
+    pb.finish();
     Ok(history)
 }
 
@@ -285,7 +271,7 @@ where
     cfg.validate()?;
     let mut opt = cfg.optimizer(vs)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
-    let pb = progress_bar(cfg.iterations, cfg.progress);
+    let pb = Counter::start(cfg.progress, "training", cfg.iterations);
     let mut history = History::default();
     for step in 0..cfg.iterations {
         let l = step_loss(step, &mut rng)?; // ()
@@ -299,12 +285,13 @@ where
             }));
         }
         history.loss.push(v);
-        if step % 10 == 0 {
-            pb.set_message(format!("{v:.4}"));
-        }
-        pb.inc(1);
+        pb.step(&if step % 10 == 0 {
+            format!("loss {v:.4}")
+        } else {
+            String::new()
+        });
     }
-    pb.finish_and_clear();
+    pb.finish();
     Ok(history)
 }
 

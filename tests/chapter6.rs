@@ -160,7 +160,7 @@ fn attention_rows_sum_to_one_and_never_look_ahead() {
         assert!(ranked.windows(2).all(|w| w[0].score >= w[1].score));
     }
     let e = attention::block_patterns(&lm.model, &[1, 2], 2).unwrap_err();
-    assert!(matches!(e, Error::BadLayer { layer: 2, n_layer: 2 }), "{e}");
+    assert!(matches!(e, Error::BadBlock { block: 2, n_blocks: 2 }), "{e}");
     let e = attention::head_across_blocks(&lm.model, &[1, 2], 4)
         .unwrap_err()
         .to_string();

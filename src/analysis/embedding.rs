@@ -265,7 +265,10 @@ pub fn resolve_layer(choice: LayerChoice, n_layer: usize) -> Result<usize> {
         LayerChoice::Named(NamedLayer::Last) => n_layer.saturating_sub(1),
     };
     if l >= n_layer {
-        return Err(Error::BadLayer { layer: l, n_layer });
+        return Err(Error::BadBlock {
+            block: l,
+            n_blocks: n_layer,
+        });
     }
     Ok(l)
 }

@@ -61,6 +61,7 @@ struct Cli {
 
 fn main() {
     gpt2_explorer::io::log_to_stderr();
+    gpt2_explorer::progress::set_sink(Box::new(gpt2_explorer::progress::TerminalBars));
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
         // A reader that went away (`bench ... | head`) is not an error of ours.

@@ -40,6 +40,7 @@ struct Cli {
 
 fn main() {
     gpt2_explorer::io::log_to_stderr();
+    gpt2_explorer::progress::set_sink(Box::new(gpt2_explorer::progress::TerminalBars));
     let cli = Cli::parse();
     std::process::exit(match run(cli) {
         Ok(code) => code,

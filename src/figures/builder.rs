@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::render::{outputs, write_outputs};
 use super::{gallery, params, select, stamps, Figure, FigureSpec};
 use crate::error::{Error, Result};
+use crate::progress::Counter;
 use crate::source::{self, ModelFiles, ModelSpec};
 use crate::LoadedModel;
 
@@ -44,7 +45,7 @@ pub struct Options {
     pub check: bool,
     /// Rendering threads.
     pub jobs: usize,
-    /// Show progress bars.
+    /// Report progress to the installed sink ([`crate::progress`]).
     pub progress: bool,
     /// The repository whose sources the stamps hash (see [`stamps::source_hash`]);
     /// normally [`stamps::default_source_root`].
@@ -82,20 +83,6 @@ fn remove_leftover_temp_files(out: &Path) {
             }
         }
     }
-}
-
-fn bar(len: usize, show: bool, what: &str) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
-    let pb = indicatif::ProgressBar::new(len as u64);
-    pb.set_style(
-        indicatif::ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} {msg}")
-            .expect("a valid template")
-            .progress_chars("=> "),
-    );
-    pb.set_prefix(what.to_string());
-    pb
 }
 
 /// Rebuilds the stale figures of `opts` (or only reports them with `check`), then the
@@ -190,15 +177,15 @@ fn compute<'a>(
     progress: bool,
     summary: &mut Summary,
 ) -> Vec<Ready<'a>> {
-    let pb = bar(stale.len(), progress, "computing");
+    let pb = Counter::start(progress, "computing", stale.len());
     let mut ready = Vec::new();
     for p in stale {
-        pb.set_message(p.spec.id);
+        let id = p.spec.id;
         let model_ref = match model {
             Some(Ok(m)) if p.spec.made.needs_model() => Some(m),
             Some(Err(e)) if p.spec.made.needs_model() => {
                 summary.failed.push((p.spec.id.to_string(), e.to_string()));
-                pb.inc(1);
+                pb.step(p.spec.id);
                 continue;
             }
             _ => None,
@@ -207,15 +194,15 @@ fn compute<'a>(
             Ok(fig) => ready.push((p, fig, model_ref.map(|m| m.caption()))),
             Err(e) => summary.failed.push((p.spec.id.to_string(), e.to_string())),
         }
-        pb.inc(1);
+        pb.step(id);
     }
-    pb.finish_and_clear();
+    pb.finish();
     ready
 }
 
 /// Renders and writes the computed figures in `jobs` threads.
 fn render(out: &Path, ready: Vec<Ready>, jobs: usize, progress: bool, summary: &mut Summary) {
-    let pb = bar(ready.len(), progress, "rendering");
+    let pb = Counter::start(progress, "rendering", ready.len());
     let jobs = jobs.max(1);
     let mut chunks: Vec<Vec<&Ready>> = (0..jobs).map(|_| Vec::new()).collect();
     for (i, item) in ready.iter().enumerate() {
@@ -225,13 +212,13 @@ fn render(out: &Path, ready: Vec<Ready>, jobs: usize, progress: bool, summary: &
         let handles: Vec<_> = chunks
             .into_iter()
             .map(|chunk| {
-                let pb = pb.clone();
+                let pb = &pb;
                 scope.spawn(move || {
                     chunk
                         .into_iter()
                         .map(|(p, fig, model)| {
                             let r = write_figure(out, p, fig, model.as_deref());
-                            pb.inc(1);
+                            pb.step(p.spec.id);
                             (p.spec.id.to_string(), r)
                         })
                         .collect::<Vec<_>>()
@@ -243,7 +230,7 @@ fn render(out: &Path, ready: Vec<Ready>, jobs: usize, progress: bool, summary: &
             .flat_map(|h| h.join().expect("a render thread panicked"))
             .collect()
     });
-    pb.finish_and_clear();
+    pb.finish();
     for (id, r) in results {
         match r {
             Ok(()) => summary.built.push(id),

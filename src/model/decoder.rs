@@ -541,9 +541,9 @@ impl LanguageModel {
     /// Ok when block `l` exists.
     pub fn check_layer(&self, l: usize) -> Result<()> {
         if l >= self.info.n_layer {
-            return Err(Error::BadLayer {
-                layer: l,
-                n_layer: self.info.n_layer,
+            return Err(Error::BadBlock {
+                block: l,
+                n_blocks: self.info.n_layer,
             });
         }
         Ok(())
