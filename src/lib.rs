@@ -44,6 +44,9 @@ pub mod train;
 use std::path::PathBuf;
 
 pub use error::{Error, Result};
+/// libtorch's bindings, re-exported so that notebooks and programs name the same
+/// version (`gpt2_explorer::tch::Kind`) without a dependency of their own.
+pub use tch;
 pub use hooks::{ActivationCache, Capture, HookFilter, HookPoint, NoCapture};
 pub use model::{CausalLm, Gpt2, Gpt2Config, KvCache, LanguageModel, Llama, LlamaConfig, ModelInfo};
 pub use tokenizer::Tokenizer;
