@@ -109,7 +109,7 @@ pub enum Error {
     Absent { what: String, model: String, why: String },
 
     #[error("{0} was not captured: add it to the capture filter before running the model")]
-    NotCaptured(String),
+    NotCaptured(crate::hooks::HookPoint),
 
     #[error("unknown model `{name}`: {why}")]
     UnknownModel { name: String, why: String },

@@ -276,7 +276,7 @@ impl ActivationCache {
 
     /// The activation at `hook`, shape as in the [`HookPoint`] table.
     pub fn get(&self, hook: HookPoint) -> Result<&Tensor> {
-        self.store.get(&hook).ok_or_else(|| Error::NotCaptured(hook.tl_name()))
+        self.store.get(&hook).ok_or_else(|| Error::NotCaptured(hook))
     }
 
     /// The captured hook points, in forward order.

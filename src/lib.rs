@@ -44,11 +44,11 @@ pub mod train;
 use std::path::PathBuf;
 
 pub use error::{Error, Result};
+pub use hooks::{ActivationCache, Capture, HookFilter, HookPoint, NoCapture};
+pub use model::{CausalLm, Gpt2, Gpt2Config, KvCache, LanguageModel, Llama, LlamaConfig, ModelInfo};
 /// libtorch's bindings, re-exported so that notebooks and programs name the same
 /// version (`gpt2_explorer::tch::Kind`) without a dependency of their own.
 pub use tch;
-pub use hooks::{ActivationCache, Capture, HookFilter, HookPoint, NoCapture};
-pub use model::{CausalLm, Gpt2, Gpt2Config, KvCache, LanguageModel, Llama, LlamaConfig, ModelInfo};
 pub use tokenizer::Tokenizer;
 
 /// The project's git-ignored data cache: `$GPT2_EXPLORER_CACHE`, else `data/cache` in

@@ -7,14 +7,14 @@
 //! How an experiment uses it:
 //!
 //! ```no_run
-//! use gpt2_explorer::train::{self, Loss, Mlp, Activation, Optimizer, TrainCache, TrainConfig};
+//! use gpt2_explorer::train::{self, Loss, DenseNet, Activation, Optimizer, TrainCache, TrainConfig};
 //! use serde_json::json;
 //! # fn main() -> gpt2_explorer::Result<()> {
 //! let cfg = TrainConfig { seed: 1, optimizer: Optimizer::Adam, lr: 0.01, iterations: 200, batch_size: 64, progress: true };
 //! let x = tch::Tensor::randn([256, 1], (tch::Kind::Float, tch::Device::Cpu)); // (N, 1)
 //! let y = x.sin(); // (N, 1)
 //! // 1. The net built in a fresh var store right after seeding libtorch.
-//! let (mut vs, net) = train::seeded(cfg.seed, |p| Mlp::new(p, &[1, 16, 16, 1], Activation::Relu))?;
+//! let (mut vs, net) = train::seeded(cfg.seed, |p| DenseNet::new(p, &[1, 16, 16, 1], Activation::Relu))?;
 //! // 2. Weights from the cache when this exact configuration was trained before,
 //! //    otherwise trained now and stored. Everything that changes the weights goes into
 //! //    the key: the net's shape, the data, the hyper-parameters.
@@ -295,7 +295,7 @@ where
     Ok(history)
 }
 
-/// The nonlinearity between the layers of an [`Mlp`].
+/// The nonlinearity between the layers of a [`DenseNet`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Activation {
     /// max(0, x), the essay's "ramp".
@@ -316,15 +316,15 @@ impl Activation {
 /// by the activation, `sizes[n-1]` linear outputs. Variables `layer{i}.weight` and
 /// `layer{i}.bias` (libtorch's default initialisation).
 #[derive(Debug)]
-pub struct Mlp {
+pub struct DenseNet {
     pub layers: Vec<nn::Linear>,
     pub activation: Activation,
 }
 
-impl Mlp {
+impl DenseNet {
     /// Builds the layers under `path`; every size must be >= 1 and there must be at
     /// least an input and an output size.
-    pub fn new(path: &nn::Path, sizes: &[i64], activation: Activation) -> Result<Mlp> {
+    pub fn new(path: &nn::Path, sizes: &[i64], activation: Activation) -> Result<DenseNet> {
         if sizes.len() < 2 {
             return Err(bad_hyper_parameter(
                 "layer sizes",
@@ -340,12 +340,12 @@ impl Mlp {
             .enumerate()
             .map(|(i, w)| nn::linear(path / format!("layer{i}"), w[0], w[1], Default::default()))
             .collect();
-        Ok(Mlp { layers, activation })
+        Ok(DenseNet { layers, activation })
     }
 
     /// Outputs (N, out) for inputs (N, in).
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        self.forward_layers(x).pop().expect("an Mlp has at least one layer")
+        self.forward_layers(x).pop().expect("a DenseNet has at least one layer")
     }
 
     /// The value after every layer (after its activation, except the last): the hidden

@@ -127,7 +127,7 @@ fn llama_hooks_and_weights() {
     );
     assert!(logits.equal(&m.logits(&ids).unwrap()), "capturing changed the logits");
     let info = m.info();
-    let gpt2_explorer::model::config::Norm::Rms { eps } = info.norm else {
+    let gpt2_explorer::model::config::NormKind::Rms { eps } = info.norm else {
         panic!("a Llama normalises with RMSNorm")
     };
     for layer in 0..info.n_layer {

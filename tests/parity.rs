@@ -253,7 +253,7 @@ fn weight_accessors_rebuild_the_activations() {
     let mut c = ActivationCache::all();
     let logits = model.run_with_cache(&ids, &mut c).unwrap(); // (T, V)
     let cfg = model.info();
-    let gpt2_explorer::model::config::Norm::Layer { eps } = cfg.norm else {
+    let gpt2_explorer::model::config::NormKind::Layer { eps } = cfg.norm else {
         panic!("GPT-2 normalises with LayerNorm")
     };
     let ids_t = Tensor::from_slice(&ids.iter().map(|&i| i as i64).collect::<Vec<_>>());

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use gpt2_explorer::progress::{self, Sink, Task};
-use gpt2_explorer::train::{self, Activation, Loss, Mlp, Optimizer, TrainConfig};
+use gpt2_explorer::train::{self, Activation, DenseNet, Loss, Optimizer, TrainConfig};
 use tch::{Kind, Tensor};
 
 type Log = Arc<Mutex<Vec<String>>>;
@@ -47,7 +47,7 @@ fn training_reports_to_the_installed_sink_only_when_asked() {
         batch_size: 8,
         progress: true,
     };
-    let (vs, net) = train::seeded(1, |p| Mlp::new(p, &[1, 4, 1], Activation::Relu)).unwrap();
+    let (vs, net) = train::seeded(1, |p| DenseNet::new(p, &[1, 4, 1], Activation::Relu)).unwrap();
     let h = train::fit(&vs, &cfg, &x, &y, Loss::Mse, |xb| net.forward(xb)).unwrap();
     let seen = log.lock().unwrap().clone();
     assert_eq!(seen.first().map(String::as_str), Some("start training 5"), "{seen:?}");

@@ -2,7 +2,7 @@
 //! squares answer, training is deterministic for a seed, the weight cache hits, misses
 //! and retrains a corrupt file with a warning, and bad hyper-parameters are clear errors.
 
-use gpt2_explorer::train::{self, Activation, Loss, Mlp, Optimizer, TrainCache, TrainConfig};
+use gpt2_explorer::train::{self, Activation, DenseNet, Loss, Optimizer, TrainCache, TrainConfig};
 use gpt2_explorer::Error;
 use serde_json::json;
 use tch::{Kind, Tensor};
@@ -28,7 +28,7 @@ fn data() -> (Tensor, Tensor) {
 /// Trains a fresh 1-16-16-1 net with `cfg` and returns its history and its outputs.
 fn run(cfg: &TrainConfig) -> (Vec<f64>, Vec<f32>) {
     let (x, y) = data();
-    let (vs, net) = train::seeded(cfg.seed, |p| Mlp::new(p, &[1, 16, 16, 1], Activation::Relu)).unwrap();
+    let (vs, net) = train::seeded(cfg.seed, |p| DenseNet::new(p, &[1, 16, 16, 1], Activation::Relu)).unwrap();
     let h = train::fit(&vs, cfg, &x, &y, Loss::Mse, |xb| net.forward(xb)).unwrap();
     let out = Vec::<f32>::try_from(net.forward(&x).flatten(0, -1)).unwrap();
     (h.loss, out)
@@ -54,7 +54,7 @@ fn full_batch_sgd_on_a_line_reaches_the_closed_form_least_squares_fit() {
     // + 2.86 + 12.12 = 30.0, Sxx = 10: slope 3.00, intercept 8.04 - 6.00 = 2.04.
     let x = Tensor::from_slice(&[0.0f32, 1.0, 2.0, 3.0, 4.0]).unsqueeze(1); // (5, 1)
     let y = Tensor::from_slice(&[2.1f32, 4.9, 8.2, 10.9, 14.1]).unsqueeze(1); // (5, 1)
-    let (vs, line) = train::seeded(0, |p| Mlp::new(p, &[1, 1], Activation::Relu)).unwrap(); // no hidden layer: a + b x
+    let (vs, line) = train::seeded(0, |p| DenseNet::new(p, &[1, 1], Activation::Relu)).unwrap(); // no hidden layer: a + b x
     let c = TrainConfig {
         seed: 0,
         optimizer: Optimizer::Sgd { momentum: 0.9 },
@@ -79,7 +79,7 @@ fn cache_misses_then_hits_and_a_new_config_misses() {
     let key = json!({"net": [1, 16, 16, 1], "train": c});
     let mut trained_count = 0;
     let mut go = |key: &serde_json::Value| {
-        let (mut vs, net) = train::seeded(99, |p| Mlp::new(p, &[1, 16, 16, 1], Activation::Relu)).unwrap(); // a different init: the cache must overwrite it
+        let (mut vs, net) = train::seeded(99, |p| DenseNet::new(p, &[1, 16, 16, 1], Activation::Relu)).unwrap(); // a different init: the cache must overwrite it
         let t = cache
             .load_or_train("test-net", key, &mut vs, |vs| {
                 trained_count += 1;
@@ -104,7 +104,7 @@ fn cache_misses_then_hits_and_a_new_config_misses() {
     drop(go);
     assert_eq!(trained_count, 2);
     // Asking for a retrain trains even with the file there.
-    let (mut vs, net) = train::seeded(0, |p| Mlp::new(p, &[1, 16, 16, 1], Activation::Relu)).unwrap();
+    let (mut vs, net) = train::seeded(0, |p| DenseNet::new(p, &[1, 16, 16, 1], Activation::Relu)).unwrap();
     let forced = TrainCache {
         dir: dir.path().into(),
         retrain: true,
@@ -124,7 +124,7 @@ fn a_corrupt_or_mismatched_cache_file_is_retrained_with_a_warning() {
     let c = cfg(5);
     let key = json!({"train": c});
     let build = |sizes: &[i64]| {
-        let (vs, net) = train::seeded(c.seed, |p| Mlp::new(p, sizes, Activation::Relu)).unwrap();
+        let (vs, net) = train::seeded(c.seed, |p| DenseNet::new(p, sizes, Activation::Relu)).unwrap();
         (vs, net)
     };
     let (mut vs, net) = build(&[1, 16, 1]);
@@ -201,7 +201,7 @@ fn assert_bad(r: Result<impl std::fmt::Debug, Error>, name: &str) {
 #[test]
 fn bad_hyper_parameters_are_clear_errors() {
     let (x, y) = data();
-    let (vs, net) = train::seeded(0, |p| Mlp::new(p, &[1, 4, 1], Activation::Tanh)).unwrap();
+    let (vs, net) = train::seeded(0, |p| DenseNet::new(p, &[1, 4, 1], Activation::Tanh)).unwrap();
     let fit = |c: TrainConfig| train::fit(&vs, &c, &x, &y, Loss::Mse, |xb| net.forward(xb));
     assert_bad(fit(TrainConfig { lr: 0.0, ..cfg(0) }), "learning rate");
     assert_bad(fit(TrainConfig { lr: -0.1, ..cfg(0) }), "learning rate");
@@ -239,14 +239,17 @@ fn bad_hyper_parameters_are_clear_errors() {
         "iterations",
     );
     assert_bad(
-        Mlp::new(&(&vs.root() / "b"), &[1, 0, 1], Activation::Relu),
+        DenseNet::new(&(&vs.root() / "b"), &[1, 0, 1], Activation::Relu),
         "layer size",
     );
     assert_bad(
-        Mlp::new(&(&vs.root() / "c"), &[1, -3, 1], Activation::Relu),
+        DenseNet::new(&(&vs.root() / "c"), &[1, -3, 1], Activation::Relu),
         "layer size",
     );
-    assert_bad(Mlp::new(&(&vs.root() / "d"), &[1], Activation::Relu), "layer sizes");
+    assert_bad(
+        DenseNet::new(&(&vs.root() / "d"), &[1], Activation::Relu),
+        "layer sizes",
+    );
     assert_bad(train::check_size("examples", 0), "examples");
     // Mismatched data is an error too, not a panic.
     let short = Tensor::zeros([3, 1], (Kind::Float, tch::Device::Cpu));
@@ -273,7 +276,7 @@ fn bad_hyper_parameters_are_clear_errors() {
 #[test]
 fn train_steps_records_every_step_and_is_deterministic() {
     let go = || {
-        let (vs, net) = train::seeded(11, |p| Mlp::new(p, &[2, 8, 2], Activation::Relu)).unwrap();
+        let (vs, net) = train::seeded(11, |p| DenseNet::new(p, &[2, 8, 2], Activation::Relu)).unwrap();
         let c = TrainConfig {
             iterations: 40,
             batch_size: 8,
@@ -327,7 +330,8 @@ fn concurrent_requests_for_one_net_train_it_once() {
             .map(|_| {
                 s.spawn(|| {
                     let (x, y) = data();
-                    let (mut vs, net) = train::seeded(c.seed, |p| Mlp::new(p, &[1, 8, 1], Activation::Relu)).unwrap();
+                    let (mut vs, net) =
+                        train::seeded(c.seed, |p| DenseNet::new(p, &[1, 8, 1], Activation::Relu)).unwrap();
                     TrainCache::in_dir(dir.path())
                         .load_or_train("shared-net", &key, &mut vs, |vs| {
                             trained.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -11,7 +11,7 @@ use tch::{Kind, Tensor};
 
 use crate::error::{Error, Result};
 use crate::hooks::{ActivationCache, Capture, HookFilter, HookPoint};
-use crate::model::config::Norm;
+use crate::model::config::NormKind;
 use crate::model::decoder::ids_tensor;
 use crate::model::LanguageModel;
 
@@ -108,8 +108,8 @@ fn attribute(
     let w = lm.ln_f.weight.to_kind(Kind::Double); // (C)
                                                   // The norm's scale, frozen at the real residual's value.
     let (scale, centre) = match info.norm {
-        Norm::Layer { eps } => ((x.var_dim([-1i64].as_slice(), false, false) + eps).rsqrt(), true),
-        Norm::Rms { eps } => ((x.pow_tensor_scalar(2).mean(Kind::Double) + eps).rsqrt(), false),
+        NormKind::Layer { eps } => ((x.var_dim([-1i64].as_slice(), false, false) + eps).rsqrt(), true),
+        NormKind::Rms { eps } => ((x.pow_tensor_scalar(2).mean(Kind::Double) + eps).rsqrt(), false),
     };
     // What component c (..., C) adds to the logit: (c, centred for LayerNorm) * s * w · dir.
     let through_norm = |c: &Tensor| -> Tensor {

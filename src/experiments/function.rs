@@ -9,7 +9,7 @@ use serde_json::json;
 use tch::Tensor;
 
 use crate::error::Result;
-use crate::train::{self, Activation, Loss, Mlp, TrainCache, TrainConfig};
+use crate::train::{self, Activation, DenseNet, Loss, TrainCache, TrainConfig};
 
 /// The x range the nets are trained on.
 pub const TRAIN_RANGE: (f64, f64) = (-1.5, 1.5);
@@ -29,7 +29,7 @@ pub fn linspace(lo: f64, hi: f64, n: usize) -> Vec<f64> {
 /// A ReLU net from one input to one output.
 pub struct FunctionNet {
     pub sizes: Vec<i64>,
-    pub mlp: Mlp,
+    pub mlp: DenseNet,
     /// Keeps the weights alive.
     pub vs: tch::nn::VarStore,
 }
@@ -44,7 +44,7 @@ impl FunctionNet {
                 "1 input and 1 output, e.g. [1, 16, 16, 1]",
             ));
         }
-        let (vs, mlp) = train::seeded(seed, |p| Mlp::new(p, sizes, Activation::Relu))?;
+        let (vs, mlp) = train::seeded(seed, |p| DenseNet::new(p, sizes, Activation::Relu))?;
         Ok(FunctionNet {
             sizes: sizes.to_vec(),
             mlp,

@@ -8,7 +8,7 @@ use serde_json::json;
 use tch::{Kind, Tensor};
 
 use crate::error::Result;
-use crate::train::{self, Activation, Loss, Mlp, TrainCache, TrainConfig};
+use crate::train::{self, Activation, DenseNet, Loss, TrainCache, TrainConfig};
 
 /// The three points (x, y) in the square [-1, 1]^2.
 pub const POINTS: [(f64, f64); 3] = [(-0.5, -0.35), (0.55, -0.2), (0.0, 0.6)];
@@ -83,7 +83,7 @@ pub fn train_net(cache: &TrainCache, sizes: &[i64], examples: i64, cfg: &TrainCo
     let x = Tensor::from_slice(&xs).view([examples as i64, 2]); // (N, 2)
     let labels: Vec<i64> = pts.iter().map(|&p| nearest(p, &POINTS) as i64).collect();
     let y = Tensor::from_slice(&labels); // (N,)
-    let (mut vs, net) = train::seeded(cfg.seed, |p| Mlp::new(p, sizes, Activation::Relu))?;
+    let (mut vs, net) = train::seeded(cfg.seed, |p| DenseNet::new(p, sizes, Activation::Relu))?;
     let key =
         json!({"task": "nearest of 3 points", "points": POINTS, "sizes": sizes, "examples": examples, "train": cfg});
     let trained = cache.load_or_train("nearest-point", &key, &mut vs, |vs| {

@@ -374,15 +374,12 @@ fn patching(ctx: &Ctx, p: &PatchingParams) -> Result<Figure> {
 }
 
 /// The other family, loaded offline when it is here (for the side-by-side panels).
-fn other_family(lm: &LoadedModel) -> (String, std::result::Result<LoadedModel, String>) {
+fn other_family(lm: &LoadedModel) -> (String, Result<LoadedModel>) {
     let name = match lm.model.info().family {
         crate::model::Family::Gpt2 => "smollm2",
         crate::model::Family::Llama => "gpt2",
     };
-    (
-        name.to_string(),
-        LoadedModel::load(name, true).map_err(|e| e.to_string()),
-    )
+    (name.to_string(), LoadedModel::load(name, true))
 }
 
 fn heads_grid(scores: &HeadScores, kind: HeadKind) -> Plot {

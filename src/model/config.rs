@@ -1,8 +1,8 @@
 //! [`ModelInfo`]: the one decoder's typed configuration. Every family (GPT-2, Llama,
 //! ...) maps its own `config.json` onto it ([`crate::model::gpt2::Gpt2Config::info`],
 //! [`crate::model::llama::LlamaConfig::info`]); what differs between families is said
-//! here in types (`Norm::Layer` or `Norm::Rms`, `Positions::Learned` or
-//! `Positions::Rotary`, `Mlp::Gelu` or `Mlp::SwiGlu`, the number of key/value heads),
+//! here in types (`NormKind::Layer` or `NormKind::Rms`, `Positions::Learned` or
+//! `Positions::Rotary`, `MlpKind::Gelu` or `MlpKind::SwiGlu`, the number of key/value heads),
 //! never in strings. Captions, figures and notebooks read the model's shape from it.
 //! Serves every model-made figure of the essay (sections 1, 5, 6, 7).
 
@@ -29,6 +29,20 @@ pub enum ConfigError {
     GatedWithoutGate,
     #[error("learned positions need the name of their table in the family's name map")]
     LearnedWithoutTable,
+    #[error("model_type is `{found}`, this loader reads {want} checkpoints (model_type `{want_type}`)")]
+    WrongModelType {
+        found: String,
+        want: &'static str,
+        want_type: &'static str,
+    },
+    #[error("n_embd {n_embd} is not a multiple of n_head {n_head}")]
+    WidthNotMultipleOfHeads { n_embd: usize, n_head: usize },
+    #[error("{option} `{value}` is not supported ({why})")]
+    Unsupported {
+        option: &'static str,
+        value: String,
+        why: &'static str,
+    },
 }
 
 /// The model families the decoder can be configured as.
@@ -42,7 +56,7 @@ pub enum Family {
 
 /// How each block normalises its input (and how the final norm does).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Norm {
+pub enum NormKind {
     /// `(x - mean) / sqrt(var + eps) * weight + bias` (GPT-2).
     Layer { eps: f64 },
     /// `x / sqrt(mean(x^2) + eps) * weight`, computed in f32, no bias (Llama).
@@ -61,7 +75,7 @@ pub enum Positions {
 
 /// The MLP of each block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mlp {
+pub enum MlpKind {
     /// `GELU_tanh(x W_in + b_in) W_out + b_out` (GPT-2).
     Gelu,
     /// `(SiLU(x W_gate) * (x W_in)) W_out` (Llama's SwiGLU).
@@ -91,8 +105,8 @@ pub struct ModelInfo {
     /// P: the longest sequence the model accepts.
     pub n_ctx: usize,
     pub positions: Positions,
-    pub norm: Norm,
-    pub mlp: Mlp,
+    pub norm: NormKind,
+    pub mlp: MlpKind,
     /// Whether the linear layers carry biases (GPT-2: all; Llama: none).
     pub bias: bool,
     /// Whether the unembedding is `wte` transposed (no `lm_head` of its own).
@@ -130,7 +144,7 @@ impl ModelInfo {
             return Err(ConfigError::OddRotaryHead(self.d_head));
         }
         let eps = match self.norm {
-            Norm::Layer { eps } | Norm::Rms { eps } => eps,
+            NormKind::Layer { eps } | NormKind::Rms { eps } => eps,
         };
         if !(eps > 0.0 && eps.is_finite()) {
             return Err(ConfigError::BadEps(eps));
@@ -140,7 +154,7 @@ impl ModelInfo {
                 return Err(ConfigError::BadTheta(theta));
             }
         }
-        if self.mlp == Mlp::SwiGlu && self.bias {
+        if self.mlp == MlpKind::SwiGlu && self.bias {
             return Err(ConfigError::GatedWithBias);
         }
         Ok(())
@@ -170,11 +184,11 @@ impl fmt::Display for Family {
     }
 }
 
-impl fmt::Display for Norm {
+impl fmt::Display for NormKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Norm::Layer { .. } => "LayerNorm",
-            Norm::Rms { .. } => "RMSNorm",
+            NormKind::Layer { .. } => "LayerNorm",
+            NormKind::Rms { .. } => "RMSNorm",
         })
     }
 }
@@ -188,11 +202,11 @@ impl fmt::Display for Positions {
     }
 }
 
-impl fmt::Display for Mlp {
+impl fmt::Display for MlpKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Mlp::Gelu => "GELU (tanh)",
-            Mlp::SwiGlu => "SwiGLU",
+            MlpKind::Gelu => "GELU (tanh)",
+            MlpKind::SwiGlu => "SwiGLU",
         })
     }
 }
@@ -208,4 +222,4 @@ macro_rules! serialize_as_display {
         }
     )*};
 }
-serialize_as_display!(Family, Norm, Positions, Mlp);
+serialize_as_display!(Family, NormKind, Positions, MlpKind);

@@ -21,7 +21,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::error::{Error, Result};
 use crate::hooks::{Capture, HookPoint, NoCapture};
-use crate::model::config::{Mlp as MlpKind, ModelInfo, Norm as NormKind, Positions};
+use crate::model::config::{MlpKind, ModelInfo, NormKind, Positions};
 use crate::model::weights::{Init, Weights};
 use crate::model::{causal_attention, check_input, KvCache, LayerKv};
 

@@ -17,7 +17,7 @@ use tch::{Device, Tensor};
 
 use crate::error::{Error, Result};
 use crate::model::checkpoint::Checkpoint;
-use crate::model::config::{Family, Mlp, ModelInfo, Norm, Positions};
+use crate::model::config::{ConfigError, Family, MlpKind, ModelInfo, NormKind, Positions};
 pub use crate::model::decoder::ids_tensor;
 use crate::model::decoder::{Layout, NameMap, Qkv};
 use crate::model::weights::Weights;
@@ -121,35 +121,45 @@ impl Gpt2Config {
             path: path.into(),
             msg: e.to_string(),
         })?;
-        cfg.check_supported()
-            .map_err(|msg| Error::Config { path: path.into(), msg })?;
+        cfg.check_supported().map_err(|e| Error::Config {
+            path: path.into(),
+            msg: e.to_string(),
+        })?;
         Ok(cfg)
     }
 
-    /// The options of `GPT2Config` this decoder does not implement.
-    fn check_supported(&self) -> std::result::Result<(), String> {
+    /// The options of `GPT2Config` this decoder does not implement, and the decoder's own
+    /// invariants.
+    fn check_supported(&self) -> std::result::Result<(), ConfigError> {
         if let Some(t) = &self.model_type {
             if t != "gpt2" {
-                return Err(format!(
-                    "model_type is `{t}`, this loader reads GPT-2 checkpoints (model_type `gpt2`)"
-                ));
+                return Err(ConfigError::WrongModelType {
+                    found: t.clone(),
+                    want: "GPT-2",
+                    want_type: "gpt2",
+                });
             }
         }
-        self.info().validate().map_err(|e| e.to_string())?;
+        self.info().validate()?;
         if !self.n_embd.is_multiple_of(self.n_head) {
-            return Err(format!(
-                "n_embd {} is not a multiple of n_head {}",
-                self.n_embd, self.n_head
-            ));
+            return Err(ConfigError::WidthNotMultipleOfHeads {
+                n_embd: self.n_embd,
+                n_head: self.n_head,
+            });
         }
         if !matches!(self.activation_function.as_str(), "gelu_new" | "gelu_pytorch_tanh") {
-            return Err(format!(
-                "activation_function `{}` is not supported (GPT-2 uses the tanh GELU, `gelu_new`)",
-                self.activation_function
-            ));
+            return Err(ConfigError::Unsupported {
+                option: "activation_function",
+                value: self.activation_function.clone(),
+                why: "GPT-2 uses the tanh GELU, `gelu_new`",
+            });
         }
         if self.reorder_and_upcast_attn {
-            return Err("reorder_and_upcast_attn = true is not supported".into());
+            return Err(ConfigError::Unsupported {
+                option: "reorder_and_upcast_attn",
+                value: "true".into(),
+                why: "only the default attention is implemented",
+            });
         }
         Ok(())
     }
@@ -177,10 +187,10 @@ impl Gpt2Config {
             vocab_size: self.vocab_size,
             n_ctx: self.n_positions,
             positions: Positions::Learned,
-            norm: Norm::Layer {
+            norm: NormKind::Layer {
                 eps: self.layer_norm_epsilon,
             },
-            mlp: Mlp::Gelu,
+            mlp: MlpKind::Gelu,
             bias: true,
             tied_embeddings: true,
             attn_scale: if self.scale_attn_weights {

@@ -21,7 +21,7 @@ use tch::{Device, Tensor};
 
 use crate::error::{Error, Result};
 use crate::model::checkpoint::Checkpoint;
-use crate::model::config::{Family, Mlp, ModelInfo, Norm, Positions};
+use crate::model::config::{Family, MlpKind, ModelInfo, NormKind, Positions};
 use crate::model::decoder::{Layout, NameMap, Qkv};
 use crate::model::weights::Weights;
 use crate::model::LanguageModel;
@@ -170,8 +170,8 @@ impl LlamaConfig {
             vocab_size: self.vocab_size,
             n_ctx: self.max_position_embeddings,
             positions: Positions::Rotary { theta: self.rope_theta },
-            norm: Norm::Rms { eps: self.rms_norm_eps },
-            mlp: Mlp::SwiGlu,
+            norm: NormKind::Rms { eps: self.rms_norm_eps },
+            mlp: MlpKind::SwiGlu,
             bias: false,
             tied_embeddings: self.tie_word_embeddings,
             attn_scale: 1.0 / (self.head_dim as f64).sqrt(),
