@@ -432,7 +432,7 @@ fn attribute(
     }
     let target_id = match (target, target_id) {
         (_, Some(id)) => id,
-        (Some(t), None) => one_token(&lm, &t, "--target")?,
+        (Some(t), None) => lm.tokenizer.single_token(&t, "target").context("--target")?,
         (None, None) => lm
             .model
             .logits(&ids)?
@@ -475,22 +475,6 @@ fn attribute(
     Ok(())
 }
 
-/// The one token of `text` for `flag`, or an error naming its pieces.
-fn one_token(lm: &LoadedModel, text: &str, flag: &str) -> Result<u32> {
-    let ids = lm.tokenizer.encode(text)?;
-    match ids[..] {
-        [id] => Ok(id),
-        _ => {
-            let tokens = ids
-                .iter()
-                .map(|&i| lm.tokenizer.token_label(i))
-                .collect::<Vec<_>>()
-                .join(" | ");
-            bail!("{flag} `{text}` is {} tokens ({tokens}), not one: give a single token (mind the leading space, e.g. \" learn\")", ids.len())
-        }
-    }
-}
-
 /// `gpt2-explorer patch`: activation patching over every block and position, for
 /// [--clean, --corrupt, --answer, --wrong].
 fn patch(m: &ModelArgs, [clean, corrupt, answer, wrong]: [&str; 4], hook: &str, json: bool) -> Result<()> {
@@ -498,7 +482,8 @@ fn patch(m: &ModelArgs, [clean, corrupt, answer, wrong]: [&str; 4], hook: &str, 
     let lm = m.load()?;
     let clean_ids = lm.encode_prompt(clean).context("--clean")?;
     let corrupt_ids = lm.encode_prompt(corrupt).context("--corrupt")?;
-    let (answer_id, wrong_id) = (one_token(&lm, answer, "--answer")?, one_token(&lm, wrong, "--wrong")?);
+    let answer_id = lm.tokenizer.single_token(answer, "answer").context("--answer")?;
+    let wrong_id = lm.tokenizer.single_token(wrong, "wrong answer").context("--wrong")?;
     let r = intervene::patch_sweep(
         &lm.model,
         &clean_ids,

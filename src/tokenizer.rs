@@ -112,6 +112,26 @@ impl Tokenizer {
         readable(&self.token_str(id))
     }
 
+    /// Labels ([`Tokenizer::token_label`]) of a sequence of ids.
+    pub fn labels(&self, ids: &[u32]) -> Vec<String> {
+        ids.iter().map(|&i| self.token_label(i)).collect()
+    }
+
+    /// The id of `text` when it is exactly one token; otherwise an error naming its
+    /// pieces (`what` says what the token is for, e.g. "answer").
+    pub fn single_token(&self, text: &str, what: &str) -> Result<u32> {
+        let ids = self.encode(text)?;
+        match ids[..] {
+            [id] => Ok(id),
+            _ => Err(Error::NotOneToken {
+                what: what.into(),
+                text: text.into(),
+                n: ids.len(),
+                tokens: self.labels(&ids).join(" | "),
+            }),
+        }
+    }
+
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)
     }

@@ -102,7 +102,7 @@ pub fn figures() -> Vec<FigureSpec> {
 
 /// Readable token labels (leading space shown as ␣).
 fn labels(lm: &LoadedModel, ids: &[u32]) -> Vec<String> {
-    ids.iter().map(|&i| lm.tokenizer.token_label(i)).collect()
+    lm.tokenizer.labels(ids)
 }
 
 /// Columns and pixel size for `n` small-multiple panels.

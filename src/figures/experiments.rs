@@ -15,7 +15,7 @@ use super::registry::{Ctx, FigureSpec, Made};
 use super::{Figure, Plot, Table};
 use crate::analysis::attribution::logit_attribution;
 use crate::analysis::heads::{detect_heads, HeadKind, HeadScores};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::intervene::{self, Ablation, PatchHook, Site};
 use crate::plot::{BarChart, Colormap, Heatmap, Panels, ValueFormat};
 use crate::sampling::top_k;
@@ -126,24 +126,6 @@ pub struct HeadsParams {
 impl Default for HeadsParams {
     fn default() -> Self {
         HeadsParams { tokens: 50, seed: 0 }
-    }
-}
-
-fn labels(lm: &LoadedModel, ids: &[u32]) -> Vec<String> {
-    ids.iter().map(|&i| lm.tokenizer.token_label(i)).collect()
-}
-
-/// The one token of `text`, or an error naming its pieces.
-fn one_token(lm: &LoadedModel, text: &str, what: &str) -> Result<u32> {
-    let ids = lm.tokenizer.encode(text)?;
-    match ids[..] {
-        [id] => Ok(id),
-        _ => Err(Error::NotOneToken {
-            what: what.into(),
-            text: text.into(),
-            n: ids.len(),
-            tokens: labels(lm, &ids).join(" | "),
-        }),
     }
 }
 
@@ -310,11 +292,11 @@ fn patching(ctx: &Ctx, p: &PatchingParams) -> Result<Figure> {
     let lm = ctx.model()?;
     let clean = lm.encode_prompt(&p.clean)?;
     let corrupt = lm.encode_prompt(&p.corrupt)?;
-    let answer = one_token(lm, &p.answer, "answer")?;
-    let wrong = one_token(lm, &p.wrong, "wrong answer")?;
+    let answer = lm.tokenizer.single_token(&p.answer, "answer")?;
+    let wrong = lm.tokenizer.single_token(&p.wrong, "wrong answer")?;
     let metric = intervene::logit_diff(answer, wrong);
     let info = lm.model.info();
-    let toks = labels(lm, &clean);
+    let toks = lm.tokenizer.labels(&clean);
     let mut plots = Vec::new();
     let mut titles = Vec::new();
     let mut table = Table::new(&["hook", "block", "position", "token", "metric", "restored"]);
