@@ -143,9 +143,26 @@ fn the_statistics_match_a_libtorch_computation() {
         for (a, b) in m.cosines.iter().zip(&want_cos) {
             close(*a, *b, 1e-9, "cosine vs libtorch");
         }
-        let mean_err = want_err.iter().sum::<f64>() / want_err.len() as f64;
-        close(m.velocity_error, mean_err, 1e-9, "velocity error vs libtorch");
+        let misses = (d.narrow(0, 1, 38) - d.narrow(0, 0, 38)).linalg_norm(2.0, [1i64].as_slice(), false, Kind::Double); // (T-2)
+        let moves = d
+            .narrow(0, 1, 38)
+            .linalg_norm(2.0, [1i64].as_slice(), false, Kind::Double); // (T-2)
+        let whole = misses.sum(Kind::Double).double_value(&[]) / moves.sum(Kind::Double).double_value(&[]);
+        close(m.velocity_error, whole, 1e-9, "velocity error vs libtorch");
+        for (a, b) in motion::velocity_errors(&walk_or_mean(&walk, smoothing))
+            .iter()
+            .zip(&want_err)
+        {
+            close(*a, *b, 1e-9, "velocity errors vs libtorch");
+        }
         close(m.mean_cosine, want_cos.iter().sum::<f64>() / 38.0, 1e-9, "mean cosine");
+    }
+}
+
+fn walk_or_mean(path: &[Vec<f64>], smoothing: Smoothing) -> Vec<Vec<f64>> {
+    match smoothing {
+        Smoothing::None => path.to_vec(),
+        Smoothing::RunningMean => motion::running_mean(path),
     }
 }
 
@@ -199,6 +216,30 @@ fn shuffles_are_deterministic_and_a_line_beats_all_of_them() {
     let z = motion::measure(&zigzag, Smoothing::None, 100, 42).unwrap();
     close(z.mean_cosine, -1.0, 1e-12, "zigzag");
     assert!(z.verdict().contains("turns back more than"), "{}", z.verdict());
+}
+
+/// One step of almost nothing: its own error is huge, the whole path's (sum of misses
+/// over sum of steps, computed by hand below) stays bounded.
+#[test]
+fn a_tiny_step_cannot_dominate_the_velocity_error() {
+    // Steps: (1,0), (0,1), (1e-12,0), (1,0).
+    let path = vec![
+        vec![0.0, 0.0],
+        vec![1.0, 0.0],
+        vec![1.0, 1.0],
+        vec![1.0 + 1e-12, 1.0],
+        vec![2.0 + 1e-12, 1.0],
+    ];
+    let per_step = motion::velocity_errors(&path);
+    assert!(per_step[1] > 1e11, "{per_step:?}");
+    // Misses: |(0,1)-(1,0)| = sqrt 2, |(1e-12,0)-(0,1)| ~ 1, |(1,0)-(1e-12,0)| ~ 1;
+    // steps after the first: 1 + 1e-12 + 1.
+    close(
+        motion::velocity_error(&path),
+        (2f64.sqrt() + 2.0) / 2.0,
+        1e-9,
+        "whole-path error",
+    );
 }
 
 #[test]

@@ -11,7 +11,8 @@
 //!   steps share the middle point with opposite signs);
 //! - [`velocity_errors`]: how badly "the next step equals the last one" predicts it,
 //!   `|d_{i+1} - d_i| / |d_{i+1}|` (0: perfectly, 1: no better than standing still,
-//!   about sqrt(3) for independent points);
+//!   about sqrt(3) for independent points); [`velocity_error`] sums misses and steps
+//!   over the path before dividing, so that one tiny step cannot dominate;
 //! - [`running_mean`]: the smoothing of the `trajectory` figures' `"text-so-far"` points
 //!   (`embedding::text_so_far`): point i becomes the mean of points 0..=i;
 //! - [`measure`]: both statistics on a path, raw or smoothed, against a baseline of
@@ -102,6 +103,23 @@ pub fn velocity_errors(path: &[Vec<f64>]) -> Vec<f64> {
         .collect()
 }
 
+/// The velocity error of a whole path: `sum |d_{i+1} - d_i| / sum |d_{i+1}|` over its
+/// successive steps (NaN when every step is zero).
+pub fn velocity_error(path: &[Vec<f64>]) -> f64 {
+    let d = steps(path);
+    let (mut miss, mut moved) = (0.0, 0.0);
+    for w in d.windows(2) {
+        let diff: Vec<f64> = w[1].iter().zip(&w[0]).map(|(b, a)| b - a).collect();
+        miss += norm(&diff);
+        moved += norm(&w[1]);
+    }
+    if moved > 0.0 {
+        miss / moved
+    } else {
+        f64::NAN
+    }
+}
+
 fn mean(v: &[f64]) -> f64 {
     if v.is_empty() {
         f64::NAN
@@ -138,7 +156,7 @@ pub struct MotionTest {
     pub cosines: Vec<f64>,
     /// Their mean.
     pub mean_cosine: f64,
-    /// Mean of [`velocity_errors`] along the path.
+    /// [`velocity_error`] of the (smoothed) path.
     pub velocity_error: f64,
     /// How many shuffles, and the seed that drew them.
     pub shuffles: usize,
@@ -146,7 +164,7 @@ pub struct MotionTest {
     /// Mean and standard deviation, over the shuffles, of each shuffle's mean cosine.
     pub shuffled_cosine: f64,
     pub shuffled_cosine_sd: f64,
-    /// Mean over the shuffles of each shuffle's mean velocity error.
+    /// Mean over the shuffles of each shuffle's [`velocity_error`].
     pub shuffled_velocity_error: f64,
     /// One-sided permutation p-value that the real path turns less than its shuffles:
     /// (1 + shuffles whose mean cosine >= the real one) / (1 + shuffles).
@@ -204,7 +222,7 @@ pub fn measure(path: &[Vec<f64>], smoothing: Smoothing, shuffles: usize, seed: u
     let real = shaped(path.to_vec());
     let cosines = successive_cosines(&real);
     let mean_cosine = mean(&cosines);
-    let velocity_error = mean(&velocity_errors(&real));
+    let real_error = velocity_error(&real);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut order: Vec<usize> = (0..path.len()).collect();
     let (mut cos_means, mut errs) = (Vec::with_capacity(shuffles), Vec::with_capacity(shuffles));
@@ -212,7 +230,7 @@ pub fn measure(path: &[Vec<f64>], smoothing: Smoothing, shuffles: usize, seed: u
         order.shuffle(&mut rng);
         let p = shaped(order.iter().map(|&i| path[i].clone()).collect());
         cos_means.push(mean(&successive_cosines(&p)));
-        errs.push(mean(&velocity_errors(&p)));
+        errs.push(velocity_error(&p));
     }
     let shuffled_cosine = mean(&cos_means);
     let var = cos_means.iter().map(|c| (c - shuffled_cosine).powi(2)).sum::<f64>() / shuffles as f64;
@@ -222,7 +240,7 @@ pub fn measure(path: &[Vec<f64>], smoothing: Smoothing, shuffles: usize, seed: u
         points: path.len(),
         cosines,
         mean_cosine,
-        velocity_error,
+        velocity_error: real_error,
         shuffles,
         seed,
         shuffled_cosine,

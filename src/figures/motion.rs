@@ -59,11 +59,11 @@ fn step_cosines(ctx: &Ctx, p: &MotionParams) -> Result<Figure> {
     let lm = ctx.model()?;
     let (ids, what) = if p.text.trim().is_empty() {
         let ids = motion::greedy_ids(lm, &p.prompt, p.steps)?;
-        (ids, format!("“{}” + {} greedy tokens", p.prompt, p.steps))
+        (ids, format!("prompt + {} greedy tokens", p.steps))
     } else {
         let ids = lm.encode_prompt(&p.text)?;
         let n = ids.len();
-        (ids, format!("a given text of {n} tokens"))
+        (ids, format!("a text of {n} tokens"))
     };
     let from = usize::from(p.skip_first && ids.len() > 1);
     if ids.len() < from + 3 {
@@ -120,15 +120,12 @@ fn step_cosines(ctx: &Ctx, p: &MotionParams) -> Result<Figure> {
             b.text_so_far.shuffled_cosine
         }),
     ];
-    let skipped = if from > 0 { ", first token left out" } else { "" };
+    let skipped = if from > 0 { " (first left out)" } else { "" };
     let plot = LinePlot {
         title: "Does the last step predict the next?".into(),
-        subtitle: ctx.subtitle(&format!(
-            "{what}{skipped}: mean cos(step, next step) of the residual stream leaving each block · shuffled: {} random orders of the same points, seed {}",
-            p.shuffles, p.seed
-        ))?,
+        subtitle: ctx.subtitle(&format!("{what}{skipped} · {} shuffles, seed {}", p.shuffles, p.seed))?,
         x_label: "block".into(),
-        y_label: "mean cosine of successive steps".into(),
+        y_label: "mean cos(step, next step) of the residual stream".into(),
         series,
         log_x: false,
         log_y: false,
