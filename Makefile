@@ -41,6 +41,12 @@ NOTEBOOKS_RUN = python3 scripts/notebooks/run.py $(NB)
 notebooks: setup setup-notebooks
 	$(NOTEBOOKS_RUN)
 
+# Student copies of the notebooks without the cells tagged `solution` (as nbgrader does),
+# into the git-ignored student-notebooks/ (scripts/student-notebooks.py).
+.PHONY: student-notebooks
+student-notebooks:
+	python3 scripts/student-notebooks.py $(NB)
+
 # Regenerate the committed parity fixtures from HF transformers (by hand; see scripts/parity/README.md).
 parity-fixtures:
 	bash scripts/parity/setup_venv.sh

@@ -284,6 +284,14 @@ pub enum AnalysisProblem {
     FanOutside { position: usize, len: usize },
     #[error("scoring previous-token heads needs a prompt of at least two tokens")]
     PromptTooShort,
+    #[error("a path of {points} points has fewer than two successive steps to compare: give at least 3 points (a longer prompt or more steps)")]
+    PathTooShort { points: usize },
+    #[error("path point {i} has {len} coordinates, point 0 has {c} (every point needs the same number, at least one)")]
+    PathRagged { i: usize, len: usize, c: usize },
+    #[error("the path contains NaN or infinite values")]
+    PathNotFinite,
+    #[error("a shuffled baseline needs at least one shuffle")]
+    NoShuffles,
 }
 
 /// What went wrong counting or sampling n-grams (see [`Error::Ngram`]).

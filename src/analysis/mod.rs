@@ -8,5 +8,6 @@ pub mod embedding_module;
 pub mod heads;
 pub mod lens;
 pub mod matrix;
+pub mod motion;
 pub mod ngram;
 pub mod pca;

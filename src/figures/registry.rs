@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::params::{self, Params};
-use super::{chapter1, chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, experiments, Figure};
+use super::{chapter1, chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, experiments, motion, Figure};
 use crate::error::{Error, Result};
 use crate::LoadedModel;
 
@@ -170,6 +170,8 @@ pub fn registry() -> Vec<FigureSpec> {
         chapter6::figures(),
         experiments::figures(),
         chapter7::figures(),
+        // Beyond the essay's pictures, its question put to a number (notebook 11).
+        motion::figures(),
     ]
     .into_iter()
     .flatten()
