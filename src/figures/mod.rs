@@ -21,6 +21,7 @@ pub mod digits;
 pub mod experiments;
 pub mod parens;
 pub mod syntax;
+pub mod training;
 
 mod builder;
 mod gallery;
