@@ -85,7 +85,7 @@ fn normalising_and_the_vocabulary_by_hand() {
     );
     assert_eq!(text_gpt::normalise(" \n\t"), "");
     // "abbccc": c 3, b 2, a 1; a tie between x and y (1 each) goes to the smaller code point.
-    let d = TextData::from_text(&"abbcccxy".repeat(1), 4, "hand").unwrap();
+    let d = TextData::from_text("abbcccxy", 4, "hand").unwrap();
     assert_eq!(d.vocab.chars(), &['c', 'b', 'a', OTHER]);
     assert_eq!(d.vocab.encode("ab z\n"), vec![2, 1, 3, 3]);
     assert_eq!(d.vocab.decode(&[0, 1, 3]).unwrap(), "cb¤");

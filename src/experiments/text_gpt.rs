@@ -684,9 +684,9 @@ fn train_on_this_thread(cfg: &TextGptConfig, data: &TextData, cache: &TrainCache
     })
 }
 
-/// Weights of a GPT-2 of this shape: V C (token embeddings, shared with the output)
-/// + P C (positions) + L (12 C^2 + 13 C) (attention and MLP matrices and biases, two
-/// LayerNorms) + 2 C (the final LayerNorm). Holds for every released GPT-2.
+/// Weights of a GPT-2 of this shape: V C (token embeddings, shared with the output),
+/// plus P C (positions), plus L (12 C^2 + 13 C) (attention and MLP matrices and biases,
+/// two LayerNorms), plus 2 C (the final LayerNorm). Holds for every released GPT-2.
 pub fn gpt2_weights(vocab: usize, positions: usize, width: usize, blocks: usize) -> u64 {
     let (v, p, c, l) = (vocab as u64, positions as u64, width as u64, blocks as u64);
     v * c + p * c + l * (12 * c * c + 13 * c) + 2 * c
