@@ -177,13 +177,12 @@ fn trained(budget: &str, corpus: &str) -> Result<(Arc<TextData>, TextGpt)> {
     Ok((d, m))
 }
 
-/// "trained in 118 s on the machine that trained it" / for captions.
-fn subtitle(m: &TextGpt, d: &TextData, budget: &str) -> Result<String> {
+/// The subtitle: budget, configuration, weights, vocabulary, the training time when it ran.
+fn subtitle(m: &TextGpt, _d: &TextData, budget: &str) -> Result<String> {
     Ok(format!(
-        "budget \"{budget}\": {} ({:.0}k weights); {}; {} characters; trained in {:.0} s",
+        "budget \"{budget}\": {} · {:.0}k weights · {} symbols · trained in {:.0} s",
         m.config.describe(),
         m.weights()? as f64 / 1e3,
-        d.corpus,
         m.vocab.len(),
         m.train_seconds
     ))
