@@ -22,6 +22,7 @@ pub mod experiments;
 pub mod motion;
 pub mod parens;
 pub mod syntax;
+pub mod training;
 
 mod builder;
 mod gallery;

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::params::{self, Params};
-use super::{chapter1, chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, experiments, motion, Figure};
+use super::{chapter1, chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, experiments, motion, training, Figure};
 use crate::error::{Error, Result};
 use crate::LoadedModel;
 
@@ -169,6 +169,7 @@ pub fn registry() -> Vec<FigureSpec> {
         chapter5::figures(),
         chapter6::figures(),
         experiments::figures(),
+        training::figures(),
         chapter7::figures(),
         // Beyond the essay's pictures, its question put to a number (notebook 11).
         motion::figures(),
