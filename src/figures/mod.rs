@@ -19,6 +19,7 @@ pub mod chapter6;
 pub mod chapter7;
 pub mod digits;
 pub mod experiments;
+pub mod interactive;
 pub mod parens;
 pub mod syntax;
 
