@@ -145,6 +145,8 @@ def main():
     p.add_argument("--first-cell-limit", type=float, default=60.0)
     p.add_argument("--cell-timeout", type=float, default=600.0, help="seconds any one cell may take")
     args = p.parse_args()
+    # Stopped from outside (a time limit): clean up the server and kernel all the same.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
