@@ -4,7 +4,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export LIBTORCH := $(CURDIR)/.venv/libtorch/torch
 
-.PHONY: setup setup-notebooks build figures test lint notebooks parity-fixtures clean-cache bench bench-quick setup-cuda build-cuda bench-ngrams
+.PHONY: setup setup-notebooks build figures test lint notebooks parity-fixtures clean-cache bench bench-quick setup-cuda build-cuda bench-ngrams lab setup-lab
 
 setup:
 	@bash scripts/setup.sh
@@ -17,12 +17,14 @@ build: setup
 figures: build
 	./target/debug/figures all $(ARGS)
 
-# The whole suite: the formatting and lint gates, the cargo tests, then every notebook
-# run headless.
-test: setup setup-notebooks lint
+# The whole suite: the formatting and lint gates, the cargo tests (the interactive views
+# in headless Chromium among them), every notebook run headless, then JupyterLab driven
+# in headless Chromium.
+test: setup setup-notebooks setup-lab lint
 	@bash scripts/setup-test.sh
 	$(CARGO) test
 	$(NOTEBOOKS_RUN)
+	$(LAB_TEST)
 
 # The gates: rustfmt (rustfmt.toml) and clippy with every warning an error, over the
 # library, the binaries, the tests and the benches.
@@ -88,3 +90,14 @@ setup-cuda: setup
 
 build-cuda: setup
 	TORCH_CUDA_LIB_DIR="$$(bash scripts/bench/setup-cuda.sh)" $(CARGO) build --release --features cuda --bins
+
+# JupyterLab and Playwright (the browser tests) into .venv/lab (scripts/setup-lab.sh).
+setup-lab: setup-notebooks
+	@bash scripts/setup-lab.sh
+
+# JupyterLab on notebooks/ at 127.0.0.1 with the project's kernel, after warming the
+# kernel's build (scripts/lab/lab.py); `make lab PORT=8890` for another port. LAB_TEST
+# (run by `make test`) opens a notebook in it in headless Chromium (scripts/lab/test_lab.py).
+LAB_TEST = python3 scripts/lab/test_lab.py
+lab: setup setup-notebooks setup-lab
+	python3 scripts/lab/lab.py $(if $(PORT),--port $(PORT))

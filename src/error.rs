@@ -135,6 +135,14 @@ pub enum Error {
     #[error("figure `{figure}` needs a model: pass Some(&lm) (e.g. LoadedModel::load(\"auto\", true)?)")]
     NoModel { figure: String },
 
+    /// An interactive view (`views`) asked for more than it can show readably.
+    #[error("the {view} shows at most {max} tokens and this prompt has {len}: shorten the prompt")]
+    ViewTooLong { view: &'static str, len: usize, max: usize },
+
+    /// Data an interactive view cannot show.
+    #[error("interactive view: {0}")]
+    View(String),
+
     #[error("CSV: {0}")]
     Csv(#[from] csv::Error),
 

@@ -40,6 +40,7 @@ pub mod source;
 pub mod synthetic;
 pub mod tokenizer;
 pub mod train;
+pub mod views;
 
 use std::path::PathBuf;
 

@@ -317,6 +317,23 @@ fn the_gallery_loads_every_image_in_headless_chromium() {
         html.contains("It's just adding one word at a time") && html.contains("next-word-top5.png"),
         "gallery content"
     );
+    assert!(
+        html.contains("<nav class=\"toc\">") && html.contains("href=\"#attention-view\""),
+        "table of contents"
+    );
+    assert!(
+        html.contains("href=\"attention-view.html\">interactive: attention-view</a>"),
+        "static figures link their interactive page"
+    );
+    for id in [
+        "attention-view",
+        "generation-stepper",
+        "logit-lens-view",
+        "embedding-view",
+    ] {
+        assert!(env.out().join(format!("{id}.html")).is_file(), "{id}.html written");
+        assert!(html.contains(&format!("<iframe src=\"{id}.html\"")), "{id} has a card");
+    }
     let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .into_iter()
         .find(|p| Path::new(p).exists())
@@ -341,7 +358,8 @@ fn the_gallery_loads_every_image_in_headless_chromium() {
         .output()
         .unwrap();
     let dom = String::from_utf8_lossy(&o.stdout);
-    let want = format!("data-images-ok=\"{n}/{n}\"", n = all());
+    let pictures = gpt2_explorer::figures::registry().iter().filter(|f| !f.page).count();
+    let want = format!("data-images-ok=\"{n}/{n}\"", n = pictures);
     assert!(
         dom.contains(&want),
         "Chromium did not load every image ({want} not in the page's DOM; stderr: {})",

@@ -156,7 +156,7 @@ fn plan<'a>(
         );
         let fresh = !opts.force
             && stamps::read(&opts.out, spec.id).is_some_and(|s| s.key == key)
-            && outputs(&opts.out, spec.id).iter().all(|p| p.is_file());
+            && outputs(&opts.out, spec.id, spec.page).iter().all(|p| p.is_file());
         if fresh {
             summary.up_to_date.push(spec.id.to_string());
         } else {

@@ -2,13 +2,14 @@
 //! caption, typed parameters, build function; the list is `docs/essay-figures.md`),
 //! rebuilt like `make` does. A figure is stale when its parameters, its model, or the
 //! program's source changed, or an output is missing; only stale figures are rebuilt.
-//! Each writes `<id>.png`, `<id>.svg` and `<id>.csv` atomically, under a lock, and
-//! `index.html` shows them all in essay order. Figure modules (`chapter1`, ...) are
+//! Each writes `<id>.png`, `<id>.svg` and `<id>.csv` atomically, under a lock (an
+//! interactive view, [`interactive`]: `<id>.html` and `<id>.csv`), and `index.html`
+//! shows them all in essay order. Figure modules (`chapter1`, ...) are
 //! the only place that joins model, analysis and plot.
 //!
 //! The builder itself is split by job: [`registry`] (the table), [`params`] (typed
-//! parameters, data files, overrides), [`stamps`] (staleness), `render` (plot, CSV and
-//! files), `gallery` (`index.html`) and `builder` ([`build`] and [`make`]).
+//! parameters, data files, overrides), [`stamps`] (staleness), `render` (plot, page, CSV
+//! and files), `gallery` (`index.html`) and `builder` ([`build`] and [`make`]).
 
 pub mod chapter1;
 pub mod chapter2;
@@ -20,6 +21,7 @@ pub mod chapter7;
 pub mod digits;
 pub mod experiments;
 pub mod motion;
+pub mod interactive;
 pub mod parens;
 pub mod syntax;
 pub mod training;

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::params::{self, Params};
-use super::{chapter1, chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, experiments, motion, training, Figure};
+use super::{chapter1, chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, experiments, interactive, motion, training, Figure};
 use crate::error::{Error, Result};
 use crate::LoadedModel;
 
@@ -49,6 +49,9 @@ pub struct FigureSpec {
     pub caption_template: &'static str,
     /// Whether the defaults come from `data/figures/<id>.json`.
     pub data_file: bool,
+    /// An interactive page (`<id>.html` and `<id>.csv`) instead of a picture (`.png`,
+    /// `.svg`, `.csv`); see [`FigureSpec::page`].
+    pub page: bool,
     defaults: Defaults,
     check: Check,
     build: Build,
@@ -70,6 +73,7 @@ impl FigureSpec {
             made,
             caption_template: caption,
             data_file: false,
+            page: false,
             defaults: Box::new(move || params::to_object(id, &defaults())),
             check: Box::new(move |obj| params::parse::<P>(&params::origin(id, false), obj).map(drop)),
             build: Box::new(move |ctx, obj| build(ctx, &params::parse::<P>(&ctx.origin(), obj)?)),
@@ -92,6 +96,7 @@ impl FigureSpec {
             made,
             caption_template: caption,
             data_file: true,
+            page: false,
             defaults: Box::new(move || {
                 let p: P = params::parse(&origin, params::read_data_file(id)?)?;
                 params::to_object(id, &p)
@@ -99,6 +104,13 @@ impl FigureSpec {
             check: Box::new(move |obj| params::parse::<P>(&params::origin(id, true), obj).map(drop)),
             build: Box::new(move |ctx, obj| build(ctx, &params::parse::<P>(&ctx.origin(), obj)?)),
         }
+    }
+
+    /// Marks the figure as an interactive page (its build returns [`super::Plot::Page`]):
+    /// the builder writes `<id>.html` and `<id>.csv`.
+    pub fn page(mut self) -> Self {
+        self.page = true;
+        self
     }
 
     /// The declared parameters as a JSON object (a data file is read now).
@@ -159,9 +171,10 @@ impl Ctx<'_> {
     }
 }
 
-/// Every figure, in essay order.
+/// Every figure, in essay order; the interactive views right after the static figure
+/// they belong with, in its section.
 pub fn registry() -> Vec<FigureSpec> {
-    [
+    let mut list: Vec<FigureSpec> = [
         chapter1::figures(),
         chapter2::figures(),
         chapter3::figures(),
@@ -176,7 +189,15 @@ pub fn registry() -> Vec<FigureSpec> {
     ]
     .into_iter()
     .flatten()
-    .collect()
+    .collect();
+    for (after, mut view) in interactive::placed() {
+        view.section = list
+            .iter()
+            .find(|f| f.id == after)
+            .map_or("Interactive views", |f| f.section);
+        insert_after(&mut list, after, vec![view]);
+    }
+    list
 }
 
 /// Puts `more` right after the figure `id` in `list` (at the end if `id` is not there):

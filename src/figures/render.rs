@@ -1,6 +1,7 @@
 //! Rendering a built figure: the numbers behind it ([`Table`], written as CSV), its plot
-//! ([`Plot`], data for one of the plot library's kinds), and the files `<id>.png`,
-//! `<id>.svg` and `<id>.csv`, each written atomically.
+//! ([`Plot`], data for one of the plot library's kinds, or an interactive page), and the
+//! files `<id>.png`, `<id>.svg` and `<id>.csv` (a page: `<id>.html` and `<id>.csv`), each
+//! written atomically.
 
 use std::path::{Path, PathBuf};
 
@@ -56,6 +57,9 @@ pub enum Plot {
         panels: plot::Panels,
         plots: Vec<Plot>,
     },
+    /// An interactive view (`views`): written as `<id>.html`, shown as `text/html` in a
+    /// notebook; it has no static picture.
+    Page(crate::views::Page),
 }
 
 impl Plot {
@@ -74,6 +78,10 @@ impl Plot {
             Plot::ImageGrid(d) => plot::draw_image_grid(area, d),
             Plot::Field(d) => plot::draw_field(area, d),
             Plot::Tree(d) => plot::draw_tree(area, d),
+            Plot::Page(p) => Err(PlotError::Data(format!(
+                "{} is an interactive page: it has no static picture (see its .html)",
+                p.title
+            ))),
             Plot::Grid { panels, plots } => {
                 if plots.len() != panels.panel_titles.len() {
                     return Err(PlotError::Data(format!(
@@ -110,21 +118,33 @@ impl Figure {
         plot::png_bytes(self.size, |area| self.plot.draw(area)).map_err(Error::Plot)
     }
     /// Shows the figure inline in an evcxr notebook (prints its SVG between
-    /// `EVCXR_BEGIN_CONTENT image/svg+xml` and `EVCXR_END_CONTENT`).
+    /// `EVCXR_BEGIN_CONTENT image/svg+xml` and `EVCXR_END_CONTENT`; an interactive page
+    /// as `text/html`).
     pub fn show(&self) -> Result<()> {
+        if let Plot::Page(p) = &self.plot {
+            p.show();
+            return Ok(());
+        }
         println!("EVCXR_BEGIN_CONTENT image/svg+xml\n{}\nEVCXR_END_CONTENT", self.svg()?);
         Ok(())
     }
 }
 
-/// The three output files of figure `id` in `out`: PNG, SVG, CSV.
-pub(crate) fn outputs(out: &Path, id: &str) -> [PathBuf; 3] {
-    ["png", "svg", "csv"].map(|ext| out.join(format!("{id}.{ext}")))
+/// The output files of figure `id` in `out`: PNG, SVG, CSV; for an interactive page
+/// (`page`) HTML and CSV.
+pub(crate) fn outputs(out: &Path, id: &str, page: bool) -> Vec<PathBuf> {
+    let exts: &[&str] = if page { &["html", "csv"] } else { &["png", "svg", "csv"] };
+    exts.iter().map(|ext| out.join(format!("{id}.{ext}"))).collect()
 }
 
-/// Writes PNG, SVG and CSV of `fig`, each atomically.
+/// Writes PNG, SVG and CSV of `fig` (a page: HTML and CSV), each atomically.
 pub(crate) fn write_outputs(out: &Path, id: &str, fig: &Figure) -> Result<()> {
-    let [png, svg, csv] = outputs(out, id);
+    let csv = out.join(format!("{id}.csv"));
+    if let Plot::Page(p) = &fig.plot {
+        crate::io::write_atomic(&out.join(format!("{id}.html")), p.document().as_bytes())?;
+        return crate::io::write_atomic(&csv, &fig.table.to_csv()?);
+    }
+    let (png, svg) = (out.join(format!("{id}.png")), out.join(format!("{id}.svg")));
     let err = |source: PlotError| Error::Render {
         figure: id.to_string(),
         source,
