@@ -11,3 +11,4 @@ pub mod digits;
 pub mod function;
 pub mod nearest;
 pub mod parens;
+pub mod practice;
