@@ -26,6 +26,7 @@ pub mod analysis;
 pub mod cli;
 pub mod corpus;
 pub mod error;
+pub mod essay;
 pub mod experiments;
 pub mod figures;
 pub mod gguf;

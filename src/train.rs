@@ -171,6 +171,40 @@ impl History {
     pub fn last(&self) -> Option<f64> {
         self.loss.last().copied()
     }
+
+    /// (step, loss) for each of `steps` (counted from 1) that the run reached; steps past
+    /// the end (a run shorter than asked about) are left out rather than read out of range.
+    pub fn at_steps(&self, steps: &[usize]) -> Vec<(usize, f64)> {
+        steps
+            .iter()
+            .filter(|&&s| s >= 1 && s <= self.loss.len())
+            .map(|&s| (s, self.loss[s - 1]))
+            .collect()
+    }
+
+    /// The mean loss of the last `n` entries (all of them when there are fewer); `None`
+    /// for an empty history. Smooths the noise of single mini-batches.
+    pub fn mean_of_last(&self, n: usize) -> Option<f64> {
+        let k = n.min(self.loss.len());
+        (k > 0).then(|| self.loss[self.loss.len() - k..].iter().sum::<f64>() / k as f64)
+    }
+}
+
+/// `t` rounded to `bits`-bit numbers: 2^(bits-1) - 1 evenly spaced levels on each side of
+/// zero, spaced by max|t| / (2^(bits-1) - 1) (symmetric, one scale per tensor). What storing
+/// a net's weights in 8, 4 or 2 bits does to them (essay section 7: "8 bits or fewer may
+/// be enough"). `bits` must be 2 to 16.
+pub fn quantize(t: &Tensor, bits: u32) -> Result<Tensor> {
+    if !(2..=16).contains(&bits) {
+        return Err(bad_hyper_parameter("bits", bits, "2 to 16"));
+    }
+    let levels = ((1i64 << (bits - 1)) - 1) as f64;
+    let max = t.abs().max().to_kind(Kind::Double).double_value(&[]);
+    if max == 0.0 || !max.is_finite() {
+        return Ok(t.copy());
+    }
+    let step = max / levels;
+    Ok((t / step).round() * step) // same shape as t
 }
 
 /// What [`fit`] minimises.

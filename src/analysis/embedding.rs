@@ -446,3 +446,126 @@ pub fn text_so_far(t: &Trajectory, from: usize) -> Trajectory {
         ..t.clone()
     }
 }
+
+/// The mean row of W_E (C): a direction every token's embedding shares a part of.
+pub fn mean_embedding(lm: &LoadedModel) -> Result<Vec<f64>> {
+    let m = lm.model.w_e().to_kind(Kind::Double); // (V, C)
+    Ok(Vec::<f64>::try_from(&m.mean_dim(0, false, Kind::Double))?) // (C)
+}
+
+/// The cosine of `a` and `b` after subtracting `mean` from both: how alike they are apart
+/// from what every embedding shares ([`mean_embedding`]).
+pub fn centered_cosine(a: &[f64], b: &[f64], mean: &[f64]) -> f64 {
+    let sub = |v: &[f64]| v.iter().zip(mean).map(|(x, m)| x - m).collect::<Vec<f64>>();
+    cosine(&sub(a), &sub(b))
+}
+
+/// What the cosine of two tokens taken at random is: the baseline against which "alike"
+/// and "unrelated" are judged.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct CosineBaseline {
+    /// Pairs of distinct tokens drawn.
+    pub pairs: usize,
+    /// Mean and standard deviation of their cosines.
+    pub mean: f64,
+    pub std: f64,
+    /// The same after subtracting the mean embedding from both ([`centered_cosine`]).
+    pub centered_mean: f64,
+    pub centered_std: f64,
+    /// The mean over the drawn tokens of each one's cosine with the mean embedding: how
+    /// strongly they all lean the same way.
+    pub with_mean_direction: f64,
+}
+
+/// The cosines of `pairs` pairs of distinct tokens of the vocabulary drawn at random
+/// (seeded), raw and centred.
+pub fn random_pair_cosines(lm: &LoadedModel, pairs: usize, seed: u64) -> Result<CosineBaseline> {
+    use rand::{Rng, SeedableRng};
+    let vocab = lm.model.info().vocab_size.min(lm.model.w_e().size()[0] as usize);
+    if pairs == 0 || vocab < 2 {
+        return Err(crate::train::bad_hyper_parameter(
+            "pairs",
+            pairs,
+            "at least 1 (and a vocabulary of 2 tokens)",
+        ));
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut a_ids = Vec::with_capacity(pairs);
+    let mut b_ids = Vec::with_capacity(pairs);
+    while a_ids.len() < pairs {
+        let (a, b) = (rng.random_range(0..vocab) as i64, rng.random_range(0..vocab) as i64);
+        if a != b {
+            a_ids.push(a);
+            b_ids.push(b);
+        }
+    }
+    let m = lm.model.w_e().to_kind(Kind::Double); // (V, C)
+    let mean = m.mean_dim(0, true, Kind::Double); // (1, C)
+    let rows = |ids: &[i64]| m.index_select(0, &Tensor::from_slice(ids).to_device(m.device())); // (n, C)
+    let (a, b) = (rows(&a_ids), rows(&b_ids)); // (n, C) each
+    let cos = |x: &Tensor, y: &Tensor| -> Result<Vec<f64>> {
+        let c = Tensor::cosine_similarity(x, y, 1, 1e-12); // (n)
+        Ok(Vec::<f64>::try_from(&c)?)
+    };
+    let raw = cos(&a, &b)?;
+    let centred = cos(&(&a - &mean), &(&b - &mean))?;
+    let lean = cos(&a, &mean.expand_as(&a))?;
+    let stats = |v: &[f64]| -> (f64, f64) {
+        let n = v.len() as f64;
+        let mu = v.iter().sum::<f64>() / n;
+        (mu, (v.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / n).sqrt())
+    };
+    let ((mean_raw, std_raw), (mean_c, std_c)) = (stats(&raw), stats(&centred));
+    Ok(CosineBaseline {
+        pairs,
+        mean: mean_raw,
+        std: std_raw,
+        centered_mean: mean_c,
+        centered_std: std_c,
+        with_mean_direction: stats(&lean).0,
+    })
+}
+
+/// The mean distance (Euclidean, in all C dimensions) between consecutive points of a
+/// path: how far it jumps per token. 0 for a path of fewer than two points.
+pub fn mean_step_length(t: &Trajectory) -> f64 {
+    let steps: Vec<f64> = t
+        .states
+        .windows(2)
+        .map(|w| w[0].iter().zip(&w[1]).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt())
+        .collect();
+    if steps.is_empty() {
+        0.0
+    } else {
+        steps.iter().sum::<f64>() / steps.len() as f64
+    }
+}
+
+/// The mean cosine of the static embeddings of two words of the same group, and of two
+/// words of different groups ([`word_vector`], so words of several tokens take the mean):
+/// (within, between). Groups that the embeddings keep apart have within > between.
+/// Needs a group with two words and at least two groups.
+pub fn within_between(lm: &LoadedModel, groups: &[Vec<String>]) -> Result<(f64, f64)> {
+    let vecs: Vec<Vec<Vec<f64>>> = groups
+        .iter()
+        .map(|g| Ok(word_vectors(lm, g)?.into_iter().map(|w| w.vector).collect()))
+        .collect::<Result<_>>()?;
+    let (mut within, mut between) = (Vec::new(), Vec::new());
+    for (gi, g) in vecs.iter().enumerate() {
+        for (i, a) in g.iter().enumerate() {
+            within.extend(g[i + 1..].iter().map(|b| cosine(a, b)));
+            for h in &vecs[gi + 1..] {
+                between.extend(h.iter().map(|b| cosine(a, b)));
+            }
+        }
+    }
+    if within.is_empty() || between.is_empty() {
+        return Err(crate::train::bad_hyper_parameter(
+            "word groups",
+            format!("{} groups", groups.len()),
+            "at least two groups, one of them with two words or more",
+        ));
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    Ok((mean(&within), mean(&between)))
+}

@@ -161,3 +161,90 @@ pub fn histogram(values: &[f64], bins: usize, range: Option<(f64, f64)>) -> Resu
         excess_kurtosis,
     })
 }
+
+/// The standard deviation of `values` (population form, divided by n); 0 for none.
+pub fn std_dev(values: &[f64]) -> f64 {
+    let n = values.len().max(1) as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt()
+}
+
+/// The values of `m` in a random order drawn from `seed`: a matrix with exactly the same
+/// numbers (mean, spread, histogram, extreme values) as `m`, but placed without any
+/// structure. The fairest "random matrix of the same statistics" to set beside `m`.
+pub fn shuffled(m: &Matrix, seed: u64) -> Matrix {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    let mut values = m.values.clone();
+    values.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+    Matrix {
+        rows: m.rows,
+        cols: m.cols,
+        values,
+    }
+}
+
+/// A matrix of `m`'s shape whose values are independent Gaussian draws (from `seed`) with
+/// `m`'s mean and standard deviation.
+pub fn gaussian_like(m: &Matrix, seed: u64) -> Matrix {
+    use rand::{Rng, SeedableRng};
+    let n = m.values.len().max(1) as f64;
+    let mean = m.values.iter().sum::<f64>() / n;
+    let std = std_dev(&m.values);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let values = (0..m.values.len())
+        .map(|_| {
+            // Box-Muller: one standard normal from two uniforms in (0, 1].
+            let (u1, u2): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random::<f64>());
+            mean + std * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+        })
+        .collect();
+    Matrix {
+        rows: m.rows,
+        cols: m.cols,
+        values,
+    }
+}
+
+/// How much a moving average leaves of a matrix, beside random matrices of the same
+/// statistics: if the weights were placed at random, averaging `window`² of them would
+/// shrink their spread by about `window` (the spread of a mean of n independent values
+/// is σ/√n); patches that survive the smoothing well above that are structure.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct SmoothingCheck {
+    pub window: usize,
+    /// Standard deviation of the matrix's own values.
+    pub std: f64,
+    /// Standard deviation after smoothing: the real matrix.
+    pub smoothed: f64,
+    /// The same after shuffling the matrix's values ([`shuffled`]).
+    pub smoothed_shuffled: f64,
+    /// The same for a Gaussian matrix of the same mean and spread ([`gaussian_like`]).
+    pub smoothed_gaussian: f64,
+    /// What independent values would give: std / window.
+    pub independent: f64,
+}
+
+impl SmoothingCheck {
+    /// How many times more spread the smoothed real matrix keeps than its shuffled copy.
+    pub fn ratio(&self) -> f64 {
+        self.smoothed / self.smoothed_shuffled
+    }
+}
+
+/// Smooths `m`, its shuffled copy and a Gaussian matrix of its statistics with the same
+/// `window` x `window` moving average ([`moving_average_2d`]) and compares their spreads.
+pub fn smoothing_check(m: &Matrix, window: usize, seed: u64) -> Result<SmoothingCheck> {
+    let smoothed = std_dev(&moving_average_2d(m, window, window)?.values);
+    let smoothed_shuffled = std_dev(&moving_average_2d(&shuffled(m, seed), window, window)?.values);
+    let smoothed_gaussian = std_dev(&moving_average_2d(&gaussian_like(m, seed), window, window)?.values);
+    let std = std_dev(&m.values);
+    Ok(SmoothingCheck {
+        window,
+        std,
+        smoothed,
+        smoothed_shuffled,
+        smoothed_gaussian,
+        independent: std / window as f64,
+    })
+}

@@ -349,6 +349,29 @@ impl DigitModel {
         Ok(Vec::<f64>::try_from(logits.to_kind(Kind::Double).flatten(0, -1))?)
     }
 
+    /// The held-out accuracy with every weight rounded to `bits` bits ([`train::quantize`],
+    /// one scale per tensor), in [0, 1]; the net's own weights are put back afterwards.
+    /// Essay section 7: precision matters less than one would think.
+    pub fn accuracy_with_bits(&self, bits: u32) -> Result<f64> {
+        let _guard = tch::no_grad_guard();
+        let vars = self.vs.variables();
+        let mut saved = Vec::with_capacity(vars.len());
+        for (name, var) in &vars {
+            let q = train::quantize(var, bits)?; // same shape
+            saved.push((name.clone(), var.copy()));
+            var.shallow_clone().copy_(&q);
+        }
+        let pred = self.predict(&self.test.images); // (N,)
+        for (name, orig) in &saved {
+            vars[name].shallow_clone().copy_(orig);
+        }
+        Ok(pred?
+            .eq_tensor(&self.test.labels)
+            .to_kind(Kind::Double)
+            .mean(Kind::Double)
+            .double_value(&[]))
+    }
+
     /// The first test image of `digit` that the net classifies correctly (its index in
     /// the test set), or the first one of that digit if none is.
     pub fn typical_test_image(&self, digit: i64) -> Result<usize> {

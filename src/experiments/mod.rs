@@ -12,4 +12,5 @@ pub mod digits;
 pub mod function;
 pub mod nearest;
 pub mod parens;
+pub mod practice;
 pub mod text_gpt;

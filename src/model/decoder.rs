@@ -734,3 +734,73 @@ pub fn ids_tensor(ids: &[u32]) -> Tensor {
     let v: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
     Tensor::from_slice(&v).unsqueeze(0) // (1, T)
 }
+
+/// How many weights (biases and norm scales included) one block holds in each of its
+/// parts: the numbers behind "the MLP is no small net" (essay section 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct BlockWeights {
+    /// Query/key/value projections and the output projection (`attn.c_attn`, `attn.c_proj`).
+    pub attention: i64,
+    /// The MLP's matrices (`mlp.c_fc`, `mlp.c_proj`, and the gate of a gated MLP).
+    pub mlp: i64,
+    /// The two norms' scales (and LayerNorm's biases).
+    pub norms: i64,
+}
+
+impl BlockWeights {
+    /// All the block's weights.
+    pub fn total(&self) -> i64 {
+        self.attention + self.mlp + self.norms
+    }
+
+    /// The MLP's share of the block's weights, in [0, 1].
+    pub fn mlp_share(&self) -> f64 {
+        self.mlp as f64 / self.total().max(1) as f64
+    }
+
+    /// The attention's share of the block's weights, in [0, 1].
+    pub fn attention_share(&self) -> f64 {
+        self.attention as f64 / self.total().max(1) as f64
+    }
+}
+
+fn numel(t: &Tensor) -> i64 {
+    t.numel() as i64
+}
+
+impl Linear {
+    /// Entries of the weight and the bias.
+    fn n_weights(&self) -> i64 {
+        numel(&self.weight) + self.bias.as_ref().map_or(0, numel)
+    }
+}
+
+impl Norm {
+    fn n_weights(&self) -> i64 {
+        numel(&self.weight) + self.bias.as_ref().map_or(0, numel)
+    }
+}
+
+impl LanguageModel {
+    /// The weights of block `l`, counted from its tensors, part by part.
+    pub fn block_weights(&self, l: usize) -> Result<BlockWeights> {
+        let b = self.block(l)?;
+        Ok(BlockWeights {
+            attention: b.attn.c_attn.n_weights() + b.attn.c_proj.n_weights(),
+            mlp: b.mlp.gate.as_ref().map_or(0, Linear::n_weights) + b.mlp.c_fc.n_weights() + b.mlp.c_proj.n_weights(),
+            norms: b.ln_1.n_weights() + b.ln_2.n_weights(),
+        })
+    }
+
+    /// Every weight of the model: embeddings, blocks, final norm and a separate unembedding.
+    pub fn n_weights(&self) -> i64 {
+        let blocks: i64 = (0..self.h.len())
+            .map(|l| self.block_weights(l).map_or(0, |w| w.total()))
+            .sum();
+        numel(&self.wte)
+            + self.wpe.as_ref().map_or(0, numel)
+            + blocks
+            + self.ln_f.n_weights()
+            + self.lm_head.as_ref().map_or(0, numel)
+    }
+}
