@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::params::{self, Params};
-use super::{chapter1, chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, experiments, Figure};
+use super::{behaviour, chapter1, chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, experiments, Figure};
 use crate::error::{Error, Result};
 use crate::LoadedModel;
 
@@ -161,7 +161,7 @@ impl Ctx<'_> {
 
 /// Every figure, in essay order.
 pub fn registry() -> Vec<FigureSpec> {
-    [
+    let mut all = [
         chapter1::figures(),
         chapter2::figures(),
         chapter3::figures(),
@@ -169,11 +169,14 @@ pub fn registry() -> Vec<FigureSpec> {
         chapter5::figures(),
         chapter6::figures(),
         experiments::figures(),
+        behaviour::training_figures(),
         chapter7::figures(),
     ]
     .into_iter()
     .flatten()
-    .collect()
+    .collect::<Vec<_>>();
+    insert_after(&mut all, "parens-completions", behaviour::syntax_figures());
+    all
 }
 
 /// Puts `more` right after the figure `id` in `list` (at the end if `id` is not there):
