@@ -19,7 +19,10 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::sampling::{self, Sampling};
+use crate::hooks::NoCapture;
+use crate::model::gpt2::ids_tensor;
+use crate::model::KvCache;
+use crate::sampling::{Sampler, Sampling};
 use crate::{gguf, LoadedModel};
 
 /// One turn of a conversation: who speaks (`system`, `user`, `assistant`) and what.
@@ -229,14 +232,34 @@ pub fn complete(lm: &LoadedModel, prompt: &str, max_new_tokens: usize, stop: Opt
         Some(s) => Some(lm.tokenizer.single_token(s, "stop marker")?),
         None => None,
     };
-    let new = sampling::generate(&lm.model, &ids, max_new_tokens, Sampling::Greedy, |_| {})?;
-    let end = stop_id.and_then(|s| new.iter().position(|&t| t == s));
-    let kept = &new[..end.unwrap_or(new.len())];
+    let max = lm.model.info().n_ctx;
+    if ids.len() + max_new_tokens.saturating_sub(1) > max {
+        return Err(Error::TooLongToGenerate {
+            prompt: ids.len(),
+            max_new: max_new_tokens,
+            max,
+        });
+    }
+    // Greedy with a KV cache, stopping as soon as the stop token is written.
+    let mut sampler = Sampler::new(Sampling::Greedy);
+    let mut cache = KvCache::new();
+    let mut input = ids_tensor(&ids); // (1, T)
+    let (mut new, mut ended) = (Vec::new(), false);
+    for _ in 0..max_new_tokens {
+        let logits = lm.model.forward(&input, Some(&mut cache), &mut NoCapture)?; // (1, T, V)
+        let next = sampler.pick(&logits.get(0).get(-1).to_device(tch::Device::Cpu))?; // from (V)
+        if Some(next) == stop_id {
+            ended = true;
+            break;
+        }
+        new.push(next);
+        input = ids_tensor(&[next]); // (1, 1)
+    }
     Ok(Completion {
         prompt: prompt.to_string(),
         prompt_tokens: ids.len(),
-        text: lm.tokenizer.decode(kept)?,
-        ended: end.is_some(),
+        text: lm.tokenizer.decode(&new)?,
+        ended,
     })
 }
 

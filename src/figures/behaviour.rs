@@ -189,7 +189,7 @@ fn chat_template(ctx: &Ctx, p: &ChatParams) -> Result<Figure> {
             plots: vec![Plot::Text(left), Plot::Text(right)],
         },
         table,
-        size: (1500, 700),
+        size: (1500, 560),
     })
 }
 
