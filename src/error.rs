@@ -209,6 +209,15 @@ pub enum Error {
 
     #[error("{path}: {msg}")]
     BadData { path: PathBuf, msg: String },
+
+    #[error("{origin}: {msg}")]
+    ChatTemplate { origin: String, msg: String },
+
+    #[error("a continuation to score is empty: give at least one character, e.g. \" are\" (mind the leading space)")]
+    EmptyContinuation,
+
+    #[error("nothing to choose between: give at least one continuation")]
+    NoAlternatives,
 }
 
 /// What is wrong with a sequence of parentheses (see [`Error::BadParens`]).

@@ -23,6 +23,7 @@
 //! | L | blocks, `n_layer` | 12 |
 
 pub mod analysis;
+pub mod chat;
 pub mod cli;
 pub mod corpus;
 pub mod error;
@@ -31,10 +32,12 @@ pub mod experiments;
 pub mod figures;
 pub mod gguf;
 pub mod hooks;
+pub mod icl;
 pub mod intervene;
 pub mod io;
 pub mod model;
 pub mod plot;
+pub mod probes;
 pub mod progress;
 pub mod sampling;
 pub mod source;

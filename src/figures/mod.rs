@@ -11,6 +11,7 @@
 //! parameters, data files, overrides), [`stamps`] (staleness), `render` (plot, page, CSV
 //! and files), `gallery` (`index.html`) and `builder` ([`build`] and [`make`]).
 
+pub mod behaviour;
 pub mod chapter1;
 pub mod chapter2;
 pub mod chapter3;

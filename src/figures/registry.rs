@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::params::{self, Params};
-use super::{chapter1, chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, experiments, interactive, motion, training, Figure};
+use super::{behaviour, chapter1, chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, experiments, interactive, motion, training, Figure};
 use crate::error::{Error, Result};
 use crate::LoadedModel;
 
@@ -175,6 +175,7 @@ impl Ctx<'_> {
 /// they belong with, in its section.
 pub fn registry() -> Vec<FigureSpec> {
     let mut list: Vec<FigureSpec> = [
+    let mut all = [
         chapter1::figures(),
         chapter2::figures(),
         chapter3::figures(),
@@ -183,6 +184,7 @@ pub fn registry() -> Vec<FigureSpec> {
         chapter6::figures(),
         experiments::figures(),
         training::figures(),
+        behaviour::training_figures(),
         chapter7::figures(),
         // Beyond the essay's pictures, its question put to a number (notebook 11).
         motion::figures(),
@@ -198,6 +200,9 @@ pub fn registry() -> Vec<FigureSpec> {
         insert_after(&mut list, after, vec![view]);
     }
     list
+    .collect::<Vec<_>>();
+    insert_after(&mut all, "parens-completions", behaviour::syntax_figures());
+    all
 }
 
 /// Puts `more` right after the figure `id` in `list` (at the end if `id` is not there):
