@@ -24,6 +24,7 @@ pub mod syntax;
 
 mod builder;
 mod gallery;
+pub mod lint;
 pub mod params;
 mod registry;
 mod render;

@@ -8,6 +8,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
 use super::theme::{self, put_text, put_text_vertical, text_size, Theme, VAlign};
+use super::layout::{self, Role};
 use super::PlotError;
 
 /// About `target` round tick values (steps of 1, 2, 2.5 or 5 times a power of ten)
@@ -304,6 +305,7 @@ pub(crate) fn frame<'a, DB: DrawingBackend>(
     area.draw(&PathElement::new(vec![(x0, y1), (x1, y1)], axis))?;
     area.draw(&PathElement::new(vec![(x0, y0), (x0, y1)], axis))?;
 
+    let _tick = layout::role(Role::Tick);
     // Tick marks and labels.
     let mark = gap / 2;
     for (x, label) in &spec.x.ticks {
@@ -317,6 +319,7 @@ pub(crate) fn frame<'a, DB: DrawingBackend>(
         put_text(area, label, &y_tick, (x0 - gap - mark, py), HPos::Right, VAlign::Middle)?;
     }
 
+    let _axis = layout::role(Role::Axis);
     // Axis descriptions, centred on the plot.
     if !spec.x_desc.is_empty() {
         put_text(
@@ -364,6 +367,7 @@ pub(crate) fn draw_legend<DB: DrawingBackend>(
     entries: &[(&str, RGBColor, Mark)],
     pos: (i32, i32),
 ) -> Result<(), PlotError> {
+    let _legend = layout::role(Role::Legend);
     let st = theme::style(theme.label_px(), theme::TEXT);
     let row = theme::line_height(theme.label_px()) + theme.gap();
     let key = theme.len(28.0);

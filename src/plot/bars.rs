@@ -7,6 +7,7 @@ use plotters::style::text_anchor::HPos;
 
 use super::axes::{self, format_number, Axis, FrameSpec};
 use super::theme::{self, put_text, Theme, VAlign};
+use super::layout::{self, Role};
 use super::PlotError;
 
 /// How values are written next to bars or in heatmap cells.
@@ -146,6 +147,7 @@ pub fn draw_bar_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
     };
     let frame = axes::frame(&body, &theme, &spec)?;
 
+    let _labels = layout::role(Role::Label);
     let half = 0.36;
     frame.chart.plotting_area().draw(&PathElement::new(
         vec![(0.0, y.lo), (0.0, y.hi)],

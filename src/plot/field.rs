@@ -8,6 +8,7 @@ use plotters::prelude::*;
 
 use super::axes::{self, Axis, FrameSpec, Mark};
 use super::theme::{self, put_text, Colormap, Theme, VAlign};
+use super::layout::{self, Role};
 use super::PlotError;
 use plotters::style::text_anchor::HPos;
 
@@ -89,6 +90,17 @@ pub fn draw_field<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Fiel
     };
     let frame = axes::frame(&plot_area, &theme, &spec)?;
 
+    if !data.regions.is_empty() {
+        let classes = data
+            .values
+            .iter()
+            .filter(|v| v.is_finite())
+            .map(|v| v.round().max(0.0) as usize + 1)
+            .max()
+            .unwrap_or(0)
+            .max(data.regions.len());
+        layout::palette("regions", &(0..classes).map(theme::series_color).collect::<Vec<_>>());
+    }
     let range = data.range.unwrap_or_else(|| data.colormap.default_range(&data.values));
     // The heatmap's cells (one rectangle each, or one bitmap when there are many), rows
     // flipped: the field's row 0 is the bottom, a heatmap's the top.
@@ -127,6 +139,7 @@ pub fn draw_field<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Fiel
             pa.draw(&Circle::new(last, theme.len(6.0), theme::ORANGE.filled()))?;
         }
     }
+    let _labels = layout::role(Role::Label);
     let st = theme::bold(theme.label_px(), theme::TEXT);
     for p in &data.points {
         pa.draw(&Circle::new((p.x, p.y), theme.len(7.0), theme::TEXT.filled()))?;

@@ -12,6 +12,7 @@ use plotters::style::text_anchor::HPos;
 use super::axes::{format_number, nice_ticks};
 use super::bars::ValueFormat;
 use super::theme::{self, put_text, put_text_vertical, Colormap, Theme, VAlign};
+use super::layout::{self, Role};
 use super::PlotError;
 
 /// Above this many cells a matrix is drawn as one bitmap.
@@ -237,6 +238,7 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &He
         theme::AXIS.stroke_width(1),
     ))?;
 
+    let _labels = layout::role(Role::Label);
     // Values in the cells, in black or white, shrunk to fit or left out.
     if data.annotate != ValueFormat::None {
         let base_px = theme.tick_px().min(cell_h * 0.4);
@@ -267,6 +269,7 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &He
         }
     }
 
+    let _ticks = layout::role(Role::Tick);
     // Row labels left of the cells, column labels below them.
     let rs = theme::style(rl.px, theme::TEXT);
     for (r, label) in &rl.at {
@@ -284,6 +287,7 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &He
             put_text(&body, label, &cs, (x, grid.3 + gap as i32), HPos::Center, VAlign::Top)?;
         }
     }
+    let _axis = layout::role(Role::Axis);
     if !data.x_label.is_empty() {
         put_text(
             &body,
@@ -378,6 +382,7 @@ fn draw_colorbar<DB: DrawingBackend>(
     ticks: &[(f64, String)],
     label: &str,
 ) -> Result<(), PlotError> {
+    let _ticks = layout::role(Role::Tick);
     let (x0, y0, x1, y1) = rect;
     let h = (y1 - y0).max(1);
     let steps = h.min(256);
@@ -400,6 +405,7 @@ fn draw_colorbar<DB: DrawingBackend>(
         put_text(area, text, &st, (x1 + gap, y), HPos::Left, VAlign::Middle)?;
         label_w = label_w.max(theme::text_size(text, &st)?.0);
     }
+    let _axis = layout::role(Role::Axis);
     if !label.is_empty() {
         let desc = theme::style(theme.label_px(), theme::TEXT);
         let desc_h = theme::line_height(theme.label_px());

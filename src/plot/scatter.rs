@@ -9,6 +9,7 @@ use plotters::style::text_anchor::HPos;
 
 use super::axes::{self, format_number, nice_ticks, Axis, FrameSpec, Mark};
 use super::theme::{self, put_text, Theme, VAlign};
+use super::layout::{self, Role};
 use super::PlotError;
 
 /// Arrows between points (analogies such as man -> woman, king -> queen).
@@ -200,6 +201,10 @@ pub fn draw_scatter<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Sc
     };
     let frame = axes::frame(&plot_area, &theme, &spec)?;
 
+    let classes = data.groups.len().max(data.points.iter().map(|p| p.group + 1).max().unwrap_or(1));
+    if classes > 1 {
+        layout::palette("scatter", &(0..classes).map(theme::series_color).collect::<Vec<_>>());
+    }
     let radius = theme.len(6.0);
     let pixels: Vec<(i32, i32)> = data.points.iter().map(|p| frame.px(p.x, p.y)).collect();
     for a in &data.arrows {
@@ -236,6 +241,7 @@ pub fn draw_scatter<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Sc
         }
     }
     let spots = place_labels(&pixels, &sizes, radius, frame.rect, &obstacles);
+    let _labels = layout::role(Role::Label);
     for (p, spot) in data.points.iter().zip(spots) {
         put_text(&plot_area, &p.label, &st, spot, HPos::Left, VAlign::Top)?;
     }
@@ -424,6 +430,7 @@ pub fn draw_scatter3d<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
         (px - base.0, py - base.1)
     };
 
+    let _axis = layout::role(Role::Axis);
     // Axis names just past the far end of each axis from the origin corner.
     let desc = theme::style(theme.label_px(), theme::TEXT);
     let far = 0.12;
@@ -442,6 +449,11 @@ pub fn draw_scatter3d<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
         )?;
     }
 
+    let classes = data.groups.len().max(data.points.iter().map(|p| p.group + 1).max().unwrap_or(1));
+    if classes > 1 {
+        layout::palette("3-D scatter", &(0..classes).map(theme::group_color).collect::<Vec<_>>());
+    }
+    let _labels = layout::role(Role::Label);
     let radius = theme.len(6.0);
     let label = theme::style(theme.label_px() * 0.85, theme::TEXT);
     let path: Vec<(f64, f64, f64)> = data.path.iter().map(|p| (p.x, p.y, p.z)).collect();

@@ -7,6 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
 use super::theme::{self, put_text, Theme, VAlign};
+use super::layout::{self, Role};
 use super::PlotError;
 
 /// How a span of text is shown.
@@ -323,6 +324,7 @@ pub fn small_multiples<DB: DrawingBackend>(
     for (i, title) in panels.panel_titles.iter().enumerate() {
         let (r, c) = ((i / columns) as u32, (i % columns) as u32);
         let cell = body.clone().shrink((c * pw, r * ph), (pw, ph));
+        let _heading = layout::role(Role::Heading);
         let text = theme::fit_width(title, &st, pw as i32 - theme.gap())?;
         put_text(&cell, &text, &st, (pw as i32 / 2, 0), HPos::Center, VAlign::Top)?;
         out.push(cell.margin(title_h, theme.gap() / 2, theme.gap() / 2, theme.gap() / 2));

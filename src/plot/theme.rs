@@ -236,6 +236,7 @@ pub fn header<DB: DrawingBackend>(
     title: &str,
     subtitle: &str,
 ) -> Result<DrawingArea<DB, Shift>, PlotError> {
+    let _role = super::layout::role(super::layout::Role::Heading);
     let m = theme.margin();
     let (w, _) = area.dim_in_pixel();
     let max_w = w as i32 - 2 * m;
