@@ -15,7 +15,12 @@ use gpt2_explorer::LoadedModel;
 fn every_figure_passes_the_lint() {
     let lm = LoadedModel::load("smollm2", true).expect("SmolLM2 GGUF in data/cache/smollm2: run `make setup`");
     let only: Vec<String> = std::env::var("FIGURE_LINT_IDS")
-        .map(|s| s.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+        .map(|s| {
+            s.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     let mut findings = Vec::new();
     let mut linted = 0;
@@ -27,7 +32,12 @@ fn every_figure_passes_the_lint() {
         let fig = figures::make(spec.id, serde_json::Value::Null, Some(&lm))
             .unwrap_or_else(|e| panic!("{}: the figure does not build: {e}", spec.id));
         let found = lint::check(spec.id, &fig).unwrap();
-        eprintln!("{:<28} {:>3} findings  {:.1} s", spec.id, found.len(), t.elapsed().as_secs_f64());
+        eprintln!(
+            "{:<28} {:>3} findings  {:.1} s",
+            spec.id,
+            found.len(),
+            t.elapsed().as_secs_f64()
+        );
         findings.extend(found);
         linted += 1;
     }
@@ -150,12 +160,22 @@ fn the_lint_finds_repeated_colours_and_cut_text() {
 
 #[test]
 fn the_lint_checks_caption_claims_against_the_csv() {
-    let mut t = Table::new(&["n", "possible_with_vocabulary", "distinct_seen_in_corpus", "corpus_words"]);
+    let mut t = Table::new(&[
+        "n",
+        "possible_with_vocabulary",
+        "distinct_seen_in_corpus",
+        "corpus_words",
+    ]);
     t.push(vec!["1".into(), "40000".into(), "54047".into(), "3000000".into()]);
     let found = lint::check_claims("ngram-combinatorics", &t);
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].detail.contains("54047"), "{}", found[0]);
-    let mut ok = Table::new(&["n", "possible_with_vocabulary", "distinct_seen_in_corpus", "corpus_words"]);
+    let mut ok = Table::new(&[
+        "n",
+        "possible_with_vocabulary",
+        "distinct_seen_in_corpus",
+        "corpus_words",
+    ]);
     ok.push(vec!["1".into(), "40000".into(), "39000".into(), "3000000".into()]);
     assert!(lint::check_claims("ngram-combinatorics", &ok).is_empty());
 

@@ -20,7 +20,7 @@ use crate::plot::layout::{self, Layout, Role};
 
 /// The smallest text allowed, in plotters' pixels at the figure's output size (the SVG
 /// font size is this / 1.24, i.e. about 9.7 px; capitals about 7 px tall).
-pub const MIN_TEXT_PX: f64 = 12.0;
+pub const MIN_TEXT_PX: f64 = crate::plot::theme::MIN_TEXT_PX;
 
 /// How far (pixels) a text may stick out of the canvas before it counts as clipped.
 const CLIP_TOLERANCE: f64 = 1.0;
@@ -112,12 +112,20 @@ pub fn check_layout(id: &str, layout: &Layout) -> Vec<Finding> {
         if t.px < MIN_TEXT_PX - 1e-9 {
             push(
                 Rule::TooSmall,
-                format!("“{}” ({:?}) is {:.1} px, under {MIN_TEXT_PX} px", short(&t.text), t.role, t.px),
+                format!(
+                    "“{}” ({:?}) is {:.1} px, under {MIN_TEXT_PX} px",
+                    short(&t.text),
+                    t.role,
+                    t.px
+                ),
             );
         }
     }
     for s in &layout.shortened {
-        push(Rule::Shortened, format!("“{}” did not fit and was ellipsised", short(s)));
+        push(
+            Rule::Shortened,
+            format!("“{}” did not fit and was ellipsised", short(s)),
+        );
     }
     // Overlaps: pairs of boxes (sorted by left edge, so that only neighbours compare).
     let mut order: Vec<usize> = (0..layout.texts.len()).collect();
@@ -160,7 +168,10 @@ pub fn check_layout(id: &str, layout: &Layout) -> Vec<Finding> {
         if p.distinct < p.classes {
             push(
                 Rule::Palette,
-                format!("{} colours {} classes with {} distinct colours", p.plot, p.classes, p.distinct),
+                format!(
+                    "{} colours {} classes with {} distinct colours",
+                    p.plot, p.classes, p.distinct
+                ),
             );
         }
     }

@@ -23,6 +23,7 @@ pub mod parens;
 pub mod syntax;
 
 mod builder;
+pub mod essay;
 mod gallery;
 pub mod lint;
 pub mod params;

@@ -7,8 +7,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
-use super::theme::{self, put_text, put_text_vertical, text_size, Theme, VAlign};
 use super::layout::{self, Role};
+use super::theme::{self, put_text, put_text_vertical, text_size, Theme, VAlign};
 use super::PlotError;
 
 /// About `target` round tick values (steps of 1, 2, 2.5 or 5 times a power of ten)
@@ -43,7 +43,9 @@ fn nice_step(lo: f64, hi: f64, target: usize) -> f64 {
 }
 
 /// `v` written with as many decimals as a tick `step` needs; a minus sign, not a
-/// hyphen; scientific notation for very large or small magnitudes.
+/// hyphen. Every tick of one axis is written the same way: digits grouped by commas
+/// when the step is 1000 or more ("250,000", "1,000,000"), scientific notation only
+/// when the step is under 10⁻⁴.
 pub fn format_number(v: f64, step: f64) -> String {
     let step = if step > 0.0 && step.is_finite() {
         step
@@ -53,9 +55,11 @@ pub fn format_number(v: f64, step: f64) -> String {
     let v = if v == 0.0 { 0.0 } else { v }; // no "-0"
     let s = if v == 0.0 && step < 1e-4 {
         "0".into()
-    } else if v.abs() >= 1e6 || step < 1e-4 {
+    } else if step < 1e-4 || v.abs() >= 1e15 {
         let digits = ((v.abs().log10().floor() - step.log10().floor()).max(0.0) as usize).min(6);
         format!("{v:.digits$e}")
+    } else if step >= 1000.0 {
+        group_thousands(&format!("{v:.0}"))
     } else {
         let decimals = (-(step.log10() + 1e-9).floor()).max(0.0) as usize;
         // Steps such as 0.25 need one more decimal than their magnitude.
@@ -67,6 +71,22 @@ pub fn format_number(v: f64, step: f64) -> String {
         format!("{v:.decimals$}")
     };
     s.replace('-', "\u{2212}")
+}
+
+/// "1234567" -> "1,234,567" (a leading minus kept).
+fn group_thousands(digits: &str) -> String {
+    let (sign, digits) = match digits.strip_prefix('-') {
+        Some(d) => ("-", d),
+        None => ("", digits),
+    };
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{sign}{out}")
 }
 
 /// One axis in plot coordinates (log10 of the data for a log axis).
@@ -125,10 +145,14 @@ impl Axis {
         let (e0, e1) = (lo.floor() as i32, hi.ceil() as i32);
         // Label every decade, or every k-th one when there are many.
         let every = ((e1 - e0) as f64 / 8.0).ceil().max(1.0) as i32;
+        // Plain numbers when every labelled decade has a short one, else all powers.
+        let plain = (e0..=e1)
+            .filter(|e| (*e as f64) >= lo - 1e-9 && (*e as f64) <= hi + 1e-9 && e.rem_euclid(every) == 0)
+            .all(|e| (-2..=3).contains(&e));
         for e in e0..=e1 {
             let p = e as f64;
             if p >= lo - 1e-9 && p <= hi + 1e-9 && e.rem_euclid(every) == 0 {
-                ticks.push((p, power_of_ten(e)));
+                ticks.push((p, power_of_ten(e, plain)));
             }
             // Minor lines at 2..9 times each power, unless they would crowd the plot.
             for k in (2..10).filter(|_| e1 - e0 <= 4) {
@@ -184,9 +208,10 @@ impl Axis {
     }
 }
 
-fn power_of_ten(e: i32) -> String {
+/// 10 to the `e`: "0.01" .. "1000" when `plain`, else "10⁻⁴", "10⁶" (one style per axis).
+fn power_of_ten(e: i32, plain: bool) -> String {
     match e {
-        -2..=3 => format_number(10f64.powi(e), 10f64.powi(e)),
+        -2..=3 if plain => format_number(10f64.powi(e), 10f64.powi(e)),
         _ => {
             const SUP: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
             let digits: String = e

@@ -6,8 +6,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
 use super::axes::{self, format_number, Axis, FrameSpec};
-use super::theme::{self, put_text, Theme, VAlign};
 use super::layout::{self, Role};
+use super::theme::{self, put_text, Theme, VAlign};
 use super::PlotError;
 
 /// How values are written next to bars or in heatmap cells.
@@ -119,7 +119,7 @@ pub fn draw_bar_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
 
     // Category labels as large as the bars allow.
     let slot = body_h as f64 * 0.8 / n as f64;
-    let label_px = theme.label_px().min(slot * 0.75).max(9.0);
+    let label_px = theme.label_px().min(slot * 0.75).max(theme::MIN_TEXT_PX);
     let label_style = theme::style(label_px, theme::TEXT);
     let value_labels: Vec<String> = data
         .values

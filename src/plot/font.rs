@@ -352,7 +352,11 @@ pub fn put_text<DB: DrawingBackend>(
         };
     let baseline = by as f64 + pos.1 as f64 + baseline_below(v, font.px);
     let em = font.px / 1.24;
-    super::layout::text(text, font.px, (x0, baseline - ASCENT * em, x0 + w, baseline + DESCENT * em));
+    super::layout::text(
+        text,
+        font.px,
+        (x0, baseline - ASCENT * em, x0 + w, baseline + DESCENT * em),
+    );
     let dy = (baseline_below(v, font.px) + drop(font.px)).round() as i32;
     let label = Label {
         text,
@@ -458,4 +462,15 @@ pub fn wrap_words(text: &str, font: &Font, max_w: i32) -> Result<Vec<String>, Pl
         lines.push(line);
     }
     Ok(lines)
+}
+
+/// `font` made smaller, if need be, until `text` fits `max_w` pixels, but never below
+/// `min_px` (then the caller may still have to cut it).
+pub fn shrink_to_fit(text: &str, font: &Font, max_w: i32, min_px: f64) -> Result<Font, PlotError> {
+    let w = text_size(text, font)?.0;
+    if w <= max_w || w == 0 {
+        return Ok(*font);
+    }
+    let px = (font.px * max_w as f64 / w as f64 * 0.98).max(min_px).min(font.px);
+    Ok(Font { px, ..*font })
 }

@@ -78,7 +78,9 @@ pub fn record<R>(size: (u32, u32), draw: impl FnOnce() -> R) -> (R, Layout) {
         })
     });
     let out = draw();
-    let layout = RECORDER.with(|r| std::mem::replace(&mut *r.borrow_mut(), outer)).unwrap_or_default();
+    let layout = RECORDER
+        .with(|r| std::mem::replace(&mut *r.borrow_mut(), outer))
+        .unwrap_or_default();
     (out, layout)
 }
 
