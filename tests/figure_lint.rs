@@ -8,7 +8,7 @@
 //! `FIGURE_LINT_IDS=id1,id2 cargo test --test figure_lint` lints only those figures.
 
 use gpt2_explorer::figures::{self, lint, Figure, Plot, Table};
-use gpt2_explorer::plot::{BarChart, Scatter, ScatterPoint, TextPanel, ValueFormat};
+use gpt2_explorer::plot::{layout, BarChart, Scatter, ScatterPoint, TextPanel, ValueFormat};
 use gpt2_explorer::LoadedModel;
 
 #[test]
@@ -79,7 +79,28 @@ fn a_clean_figure_passes() {
 
 #[test]
 fn the_lint_finds_small_text_and_overlapping_labels() {
-    // A 300x200 canvas: the theme's sizes fall under the minimum.
+    // The plot library never draws under the minimum (its sizes have that floor), so a
+    // record of a 9 px text, and of a text half outside the canvas, is made by hand.
+    let text = |t: &str, px: f64, rect| layout::TextRecord {
+        text: t.into(),
+        px,
+        rect,
+        role: layout::Role::Tick,
+    };
+    let record = layout::Layout {
+        size: (300, 200),
+        texts: vec![
+            text("tiny", 9.0, (10.0, 10.0, 30.0, 17.0)),
+            text("edge", 14.0, (280.0, 50.0, 320.0, 60.0)),
+        ],
+        ..Default::default()
+    };
+    let found: Vec<lint::Rule> = lint::check_layout("hand-made", &record)
+        .into_iter()
+        .map(|f| f.rule)
+        .collect();
+    assert_eq!(found, vec![lint::Rule::TooSmall, lint::Rule::Clipped], "{found:?}");
+    // And a real figure at a small size keeps its text at the minimum or above.
     let small = figure(
         Plot::Bars(BarChart {
             labels: vec!["a".into(), "b".into()],
@@ -88,7 +109,8 @@ fn the_lint_finds_small_text_and_overlapping_labels() {
         }),
         (300, 200),
     );
-    assert!(rules("small", &small).contains(&lint::Rule::TooSmall));
+    let layout = lint::layout_of(&small).unwrap();
+    assert!(!layout.texts.is_empty() && layout.texts.iter().all(|t| t.px >= lint::MIN_TEXT_PX));
     // Two labelled points at the same place, among others far away: their labels
     // cannot both find a free spot.
     let mut points = vec![];
