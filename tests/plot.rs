@@ -248,6 +248,7 @@ fn scatter() -> Scatter {
             .collect(),
         groups: vec!["animals".into(), "plants".into(), "people".into()],
         arrows: vec![Arrow { from: 10, to: 11 }, Arrow { from: 12, to: 13 }],
+        faint_arrows: vec![],
     }
 }
 
