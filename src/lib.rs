@@ -154,7 +154,36 @@ impl LoadedModel {
         Ok((files.name, tok))
     }
 
-    /// A caption naming the model, e.g. "GPT-2 (gpt2): 12 blocks, 12 heads, C = 768".
+    /// The model's published name: "GPT-2 small" for `gpt2`, "SmolLM2-135M-Instruct" for
+    /// the offline GGUF (a 4-bit Q4_1 copy of it), the hub repository or folder name
+    /// otherwise, with its family when the name does not say it.
+    pub fn display_name(&self) -> String {
+        let file = self
+            .path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match self.name.as_str() {
+            "gpt2" => "GPT-2 small".into(),
+            "gpt2-medium" => "GPT-2 medium".into(),
+            "gpt2-large" => "GPT-2 large".into(),
+            "gpt2-xl" => "GPT-2 XL".into(),
+            "distilgpt2" => "DistilGPT-2".into(),
+            _ if file.starts_with("SmolLM2-135M-Instruct") => "SmolLM2-135M-Instruct".into(),
+            name => {
+                let short = name.rsplit('/').next().unwrap_or(name);
+                let family = self.model.info().family.to_string();
+                if short.to_lowercase().contains(&family.to_lowercase().replace('-', "")) {
+                    short.to_string()
+                } else {
+                    format!("{family} ({short})")
+                }
+            }
+        }
+    }
+
+    /// A caption naming the model, e.g. "GPT-2 small: 12 blocks, 12 heads, C = 768" or
+    /// "SmolLM2-135M-Instruct: 30 blocks, 9 heads (3 key/value heads), C = 576".
     pub fn caption(&self) -> String {
         let i = self.model.info();
         let kv = if i.n_kv_head != i.n_head {
@@ -163,9 +192,17 @@ impl LoadedModel {
             String::new()
         };
         format!(
-            "{} ({}): {} blocks, {} heads{kv}, C = {}",
-            i.family, self.name, i.n_layer, i.n_head, i.d_model
+            "{}: {} blocks, {} heads{kv}, C = {}",
+            self.display_name(),
+            i.n_layer,
+            i.n_head,
+            i.d_model
         )
+    }
+
+    /// Whether this is GPT-2 small, the model of the essay's numbers.
+    pub fn is_essay_model(&self) -> bool {
+        self.name == "gpt2"
     }
 
     /// Token ids of a prompt, checked against the context window.

@@ -248,6 +248,7 @@ fn scatter() -> Scatter {
             .collect(),
         groups: vec!["animals".into(), "plants".into(), "people".into()],
         arrows: vec![Arrow { from: 10, to: 11 }, Arrow { from: 12, to: 13 }],
+        faint_arrows: vec![],
     }
 }
 
@@ -719,6 +720,13 @@ fn ticks_and_numbers_read_well() {
     assert_eq!(format_number(-0.25, 0.25), "\u{2212}0.25");
     assert_eq!(format_number(2500.0, 500.0), "2500");
     assert_eq!(format_number(0.00003, 0.00001), "3e\u{2212}5");
+    // One style per axis: 500000 and 1000000 on one axis, both grouped by commas.
+    let big: Vec<String> = nice_ticks(0.0, 1.9e6, 4)
+        .into_iter()
+        .map(|v| format_number(v, 500_000.0))
+        .collect();
+    assert_eq!(big, ["0", "500,000", "1,000,000", "1,500,000"]);
+    assert_eq!(format_number(-25_000.0, 5000.0), "\u{2212}25,000");
     assert_eq!(ValueFormat::Percent(1).format(0, 0.0448), Some("4.5%".into()));
     assert_eq!(ValueFormat::Auto.format(0, 0.0349748), Some("0.0350".into()));
     assert_eq!(visible_whitespace(" learn\n"), "␣learn↵");

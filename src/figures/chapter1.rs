@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Figure, FigureSpec, Made, NoParams, Plot, Table};
+use super::{essay, Ctx, Figure, FigureSpec, Made, NoParams, Plot, Table};
 use crate::error::Result;
 use crate::plot::{BarChart, LinePlot, Series, SeriesStyle, Span, TextPanel, ValueFormat};
 use crate::sampling::{self, Sampling, Step};
@@ -96,7 +96,10 @@ fn next_word_top5(ctx: &Ctx, p: &TopParams) -> Result<Figure> {
     }
     let plot = BarChart {
         title: format!("“{}” …", p.prompt),
-        subtitle: ctx.subtitle("next-word probabilities")?,
+        subtitle: match essay::next_word_note(lm, &p.prompt)? {
+            Some(note) => ctx.subtitle(&format!("next-word probabilities · {note}"))?,
+            None => ctx.subtitle("next-word probabilities")?,
+        },
         labels: top.iter().map(|t| readable(&t.token)).collect(),
         values: top.iter().map(|t| t.prob).collect(),
         value_format: ValueFormat::Percent(1),
@@ -299,7 +302,8 @@ fn gpt3_quotes(_ctx: &Ctx, _p: &NoParams) -> Result<Figure> {
         paragraphs: vec![
             vec![Span::plain("At this point the essay shows what GPT-3, a much larger model than GPT-2, writes from the same prompt at temperature 0 and at temperature 0.8.")],
             vec![Span::plain("GPT-3's weights have never been published, so these outputs cannot be recomputed; we do not imitate them. The figures above show the same experiment with the model at hand.")],
-            vec![Span::prompt("Read the original: Stephen Wolfram, “What Is ChatGPT Doing … and Why Does It Work?” (2023), section “It's Just Adding One Word at a Time”.")],
+            vec![Span::prompt("Read the original: Stephen Wolfram, “What Is ChatGPT Doing … and Why Does It Work?” (2023), section “It's Just Adding One Word at a Time”:")],
+            vec![Span::prompt(essay::URL)],
         ],
         list: vec![],
     };

@@ -36,7 +36,7 @@ pub fn figures() -> Vec<FigureSpec> {
         FigureSpec::new("loss-surface", SECTION, Made::Trained, "The loss of the model w₂·tanh(w₁x), fitted to data from 1.5·tanh(2x), as a function of its two weights (log scale; dark = low): two equally good minima.", SurfaceParams::default, loss_surface),
         FigureSpec::new("descent-path", SECTION, Made::Trained, "Steepest descent: starting from poor weights, each step moves downhill on the loss surface until it settles in a minimum.", SurfaceParams::default, descent_path),
         FigureSpec::new("equivalent-solutions", SECTION, Made::Trained, "Nets trained from different random starts (seeds {seeds}): all fit the training range about equally well.", EquivalentParams::default, equivalent_solutions),
-        FigureSpec::new("extrapolation", SECTION, Made::Trained, "The same nets outside the range they were trained on (dashed lines mark it): each guesses differently.", EquivalentParams::default, extrapolation),
+        FigureSpec::new("extrapolation", SECTION, Made::Trained, "The same nets outside the range they were trained on (dotted vertical lines mark its edges): each guesses differently.", EquivalentParams::default, extrapolation),
         FigureSpec::new("net-size-fits", SECTION, Made::Trained, "Nets of several sizes trained with the same budget: too small ones cannot follow the curve; one with a narrow \"squeeze\" layer in the middle.", NetSizeParams::default, net_size_fits),
         FigureSpec::new("cellular-automaton", SECTION, Made::Schematic, "Rule {rule} grown from a single black cell: a simple rule whose outcome can only be found by running it, step by step (computational irreducibility).", || AutomatonParams { rule: 30, width: 161, steps: 80 }, cellular_automaton),
         FigureSpec::new("cat-dog-features", SECTION, Made::NotReproducible, "Image-net features of a cat picture: not reproducible here (no pretrained image net is available offline).", NoParams::default, cat_dog_features),
@@ -652,6 +652,7 @@ fn surface(ctx: &Ctx, p: &SurfaceParams) -> Result<(FieldPlot, Vec<(f64, f64)>)>
         cols: n,
         values,
         points: minima,
+        colorbar_label: "log₁₀ of the mean squared error".into(),
         ..Default::default()
     };
     Ok((plot, data))
@@ -772,13 +773,65 @@ fn equivalent_figure(p: &EquivalentParams, wide: bool) -> Result<Figure> {
             format!("shown on the training range [{lo}, {hi}]"),
         )
     };
+    let subtitle = format!(
+        "{} ReLU nets, {} steps of Adam each; {what}",
+        sizes_label(&p.sizes),
+        p.steps
+    );
+    if !wide {
+        // On the training range the fits lie on top of each other: a second panel shows
+        // each net's error (net − target), where the nets can be told apart.
+        let zero = Series {
+            name: "target (zero error)".into(),
+            points: vec![(lo, 0.0), (hi, 0.0)],
+            style: SeriesStyle::Line,
+        };
+        let errors: Vec<Series> = std::iter::once(zero)
+            .chain(series[1..].iter().map(|s| Series {
+                name: s.name.clone(),
+                points: s.points.iter().map(|&(x, y)| (x, y - function::target(x))).collect(),
+                style: SeriesStyle::Line,
+            }))
+            .collect();
+        let fits: Vec<Series> = series
+            .into_iter()
+            .map(|s| Series {
+                name: String::new(),
+                ..s
+            })
+            .collect();
+        let plot = grid_plot(
+            title,
+            subtitle,
+            vec![
+                "the fits (all on the target)".into(),
+                "each net's error: net − target".into(),
+            ],
+            vec![
+                Plot::Lines(LinePlot {
+                    x_label: "x".into(),
+                    y_label: "output".into(),
+                    series: fits,
+                    ..Default::default()
+                }),
+                Plot::Lines(LinePlot {
+                    x_label: "x".into(),
+                    y_label: "error".into(),
+                    series: errors,
+                    ..Default::default()
+                }),
+            ],
+            2,
+        );
+        return Ok(Figure {
+            plot,
+            table,
+            size: (1500, 800),
+        });
+    }
     let plot = LinePlot {
         title: title.into(),
-        subtitle: format!(
-            "{} ReLU nets, {} steps of Adam each; {what}",
-            sizes_label(&p.sizes),
-            p.steps
-        ),
+        subtitle,
         x_label: "x".into(),
         y_label: "output".into(),
         series,
@@ -891,7 +944,8 @@ fn cat_dog_features(_ctx: &Ctx, _p: &NoParams) -> Result<Figure> {
             vec![Span::plain("Here the essay feeds a picture of a cat to a large pretrained image-recognition net and shows the arrays of numbers its early layers produce: some look like the cat's outline, others like its background, and later layers look less and less like anything we would name.")],
             vec![Span::plain("That needs a net trained on millions of labelled photos. None is available to this project offline, and a net we trained on a few images would not show the same thing, so we do not imitate the picture.")],
             vec![Span::plain("The same idea, on a scale that runs here: the digit net of sections 3 and 5 turns images into features too.")],
-            vec![Span::prompt("Read the original: Stephen Wolfram, “What Is ChatGPT Doing … and Why Does It Work?” (2023), section “Neural Nets”.")],
+            vec![Span::prompt("Read the original: Stephen Wolfram, “What Is ChatGPT Doing … and Why Does It Work?” (2023), section “Neural Nets”:")],
+            vec![Span::prompt(super::essay::URL)],
         ],
         list: vec![],
     };

@@ -131,6 +131,7 @@ pub(super) fn word_map(ctx: &Ctx, title: &str, groups: &[(String, Vec<String>)])
             vec![]
         },
         arrows: vec![],
+        ..Default::default()
     };
     Ok(Figure {
         plot: Plot::Scatter(plot),

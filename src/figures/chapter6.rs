@@ -23,7 +23,7 @@ use crate::model::LanguageModel;
 use crate::plot::{BarChart, Bins, Colormap, Heatmap, Histogram, Panels, Span, TextPanel, ValueFormat};
 use crate::{sampling, LoadedModel};
 
-const SECTION: &str = "6. Inside ChatGPT (GPT-2 internals)";
+const SECTION: &str = "6. Inside ChatGPT";
 
 /// A prompt (`data/figures/<id>.json`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,7 +96,7 @@ pub fn figures() -> Vec<FigureSpec> {
         FigureSpec::from_data_file("attention-head1-blocks", s, m, "The attention weights of head {head} in every block, on the prompt.", head_blocks),
         FigureSpec::new("attn-proj-matrices-all", s, m, "The moving-averaged attention output projection of every block: they look alike.", || AllSmoothedParams { window: 64, max_cells: 48 }, proj_matrices_all),
         FigureSpec::new("weight-histograms", s, m, "The distribution of the attention output projection's weights in every block: similar matrices, different distributions, not always Gaussian.", || HistogramParams { bins: 60, sigmas: 5.0, log_y: true }, weight_histograms),
-        FigureSpec::from_data_file("logit-lens", s, m, "The logit lens: the top next-token guess read off the residual stream after every block (through the final norm and the unembedding), with its probability as colour.", logit_lens_fig),
+        FigureSpec::from_data_file("logit-lens", super::experiments::SECTION, m, "Beyond the essay: the logit lens, the top next-token guess read off the residual stream after every block (through the final norm and the unembedding), with its probability as colour.", logit_lens_fig),
     ]
 }
 
@@ -248,7 +248,7 @@ fn block_heads(ctx: &Ctx, p: &BlockHeadsParams) -> Result<Figure> {
             heads.len(),
             if layer == 0 { " (the first)" } else { "" }
         ),
-        subtitle: ctx.subtitle("row attends to column; dark 0 to yellow 1; rows sum to 1")?,
+        subtitle: ctx.subtitle_vs_essay("row attends to column; dark 0 to yellow 1; rows sum to 1")?,
         panel_titles: (0..heads.len()).map(|h| format!("head {h}")).collect(),
         columns,
     };
@@ -274,7 +274,7 @@ fn head_blocks(ctx: &Ctx, p: &HeadBlocksParams) -> Result<Figure> {
             if head == 0 { " (the first)" } else { "" },
             blocks.len()
         ),
-        subtitle: ctx.subtitle("row attends to column; dark 0 to yellow 1")?,
+        subtitle: ctx.subtitle_vs_essay("row attends to column; dark 0 to yellow 1")?,
         panel_titles: (0..blocks.len()).map(|l| format!("block {l}")).collect(),
         columns,
     };
@@ -358,7 +358,7 @@ fn proj_matrix(ctx: &Ctx, p: &ProjParams) -> Result<Figure> {
         "Block {layer}'s attention output projection: {}x{} weights",
         m.rows, m.cols
     );
-    h.subtitle = ctx.subtitle("every weight as a colour, blue negative, red positive")?;
+    h.subtitle = ctx.subtitle_vs_essay("every weight as a colour, blue negative, red positive")?;
     h.y_label = PROJ_ROWS.into();
     h.x_label = PROJ_COLS.into();
     Ok(Figure {

@@ -237,6 +237,7 @@ fn crane_senses(ctx: &Ctx, p: &SensesParams) -> Result<Figure> {
         points: rows.iter().zip(&xy).map(|((g, i, _), p)| ScatterPoint { x: p[0], y: p[1], label: format!("{}{i}", initial(&senses[*g].0)), group: *g }).collect(),
         groups: senses.iter().map(|s| s.0.clone()).collect(),
         arrows: vec![],
+        ..Default::default()
     };
     Ok(Figure {
         plot: Plot::Scatter(scatter),
@@ -321,6 +322,7 @@ fn analogies(ctx: &Ctx, p: &AnalogyParams) -> Result<Figure> {
             .collect(),
         groups: names,
         arrows: pairs.iter().map(|p| Arrow { from: p.1, to: p.2 }).collect(),
+        ..Default::default()
     };
     Ok(Figure {
         plot: Plot::Scatter(scatter),
@@ -407,7 +409,9 @@ fn trajectory_map(ctx: &Ctx, points_are: Points, t: &Trajectory, first: usize, t
             group: usize::from(pos >= t.n_prompt),
         });
     }
-    let mut arrows: Vec<Arrow> = (1..n - first).map(|i| Arrow { from: i - 1, to: i }).collect();
+    let arrows: Vec<Arrow> = (1..n - first).map(|i| Arrow { from: i - 1, to: i }).collect();
+    // Links to the possible next tokens: thin grey lines, so that the path stays readable.
+    let mut faint_arrows = Vec::new();
     let fan_group = if n > t.n_prompt { 2 } else { 1 };
     for &(f, c, at) in &fan_rows {
         let p = t.fan_positions[f];
@@ -433,7 +437,7 @@ fn trajectory_map(ctx: &Ctx, points_are: Points, t: &Trajectory, first: usize, t
                 group: fan_group,
             });
             if p >= first {
-                arrows.push(Arrow { from: p - first, to: i });
+                faint_arrows.push(Arrow { from: p - first, to: i });
             }
         }
     }
@@ -463,6 +467,7 @@ fn trajectory_map(ctx: &Ctx, points_are: Points, t: &Trajectory, first: usize, t
         points,
         groups: group_names,
         arrows,
+        faint_arrows,
     };
     Ok(Figure {
         plot: Plot::Scatter(scatter),

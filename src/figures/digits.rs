@@ -16,7 +16,7 @@ use crate::plot::{
 };
 use crate::train::TrainCache;
 
-const SECTION_MODEL: &str = "3. What is a model? / models for human-like tasks";
+const SECTION_MODEL: &str = "3. What is a model?";
 const SECTION_NETS: &str = "4. Neural nets, training, practice";
 const SECTION_EMBEDDINGS: &str = "5. Embeddings";
 const WIDE: (u32, u32) = (1200, 800);
@@ -367,6 +367,7 @@ fn separation(_ctx: &Ctx, p: &NetPerDigitParams) -> Result<Figure> {
         points,
         groups: (0..10).map(|d| d.to_string()).collect(),
         arrows: vec![],
+        ..Default::default()
     };
     Ok(Figure {
         plot: Plot::Scatter(plot),

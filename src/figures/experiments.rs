@@ -21,7 +21,8 @@ use crate::plot::{BarChart, Colormap, Heatmap, Panels, ValueFormat};
 use crate::sampling::top_k;
 use crate::LoadedModel;
 
-const SECTION: &str = "Beyond the essay: experiments on the model";
+/// The gallery section of the figures beyond the essay (also `logit-lens`, chapter 6).
+pub(super) const SECTION: &str = "Beyond the essay: experiments on the model";
 
 /// The figures of this module, in the order a class meets them (notebook 06b).
 pub fn figures() -> Vec<FigureSpec> {

@@ -28,7 +28,9 @@ pub mod syntax;
 pub mod training;
 
 mod builder;
+pub mod essay;
 mod gallery;
+pub mod lint;
 pub mod params;
 mod registry;
 mod render;

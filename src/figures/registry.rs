@@ -158,6 +158,15 @@ impl Ctx<'_> {
     pub fn subtitle(&self, what: &str) -> Result<String> {
         Ok(format!("{what} · {}", self.model()?.caption()))
     }
+    /// [`Ctx::subtitle`] followed, for a model other than GPT-2 small, by the essay's
+    /// GPT-2 small numbers (blocks, heads, width) to compare with.
+    pub fn subtitle_vs_essay(&self, what: &str) -> Result<String> {
+        let mut s = self.subtitle(what)?;
+        if let Some(note) = super::essay::architecture_note(self.model()?)? {
+            s = format!("{s} · {note}");
+        }
+        Ok(s)
+    }
     /// Where the parameters came from, for messages: the data file, or the figure.
     pub fn origin(&self) -> String {
         params::origin(self.id, self.data_file)

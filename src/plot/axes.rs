@@ -7,6 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
+use super::layout::{self, Role};
 use super::theme::{self, put_text, put_text_vertical, text_size, Theme, VAlign};
 use super::PlotError;
 
@@ -42,7 +43,9 @@ fn nice_step(lo: f64, hi: f64, target: usize) -> f64 {
 }
 
 /// `v` written with as many decimals as a tick `step` needs; a minus sign, not a
-/// hyphen; scientific notation for very large or small magnitudes.
+/// hyphen. Every tick of one axis is written the same way: digits grouped by commas
+/// when the step is 1000 or more ("250,000", "1,000,000"), scientific notation only
+/// when the step is under 10⁻⁴.
 pub fn format_number(v: f64, step: f64) -> String {
     let step = if step > 0.0 && step.is_finite() {
         step
@@ -52,9 +55,11 @@ pub fn format_number(v: f64, step: f64) -> String {
     let v = if v == 0.0 { 0.0 } else { v }; // no "-0"
     let s = if v == 0.0 && step < 1e-4 {
         "0".into()
-    } else if v.abs() >= 1e6 || step < 1e-4 {
+    } else if step < 1e-4 || v.abs() >= 1e15 {
         let digits = ((v.abs().log10().floor() - step.log10().floor()).max(0.0) as usize).min(6);
         format!("{v:.digits$e}")
+    } else if step >= 1000.0 {
+        group_thousands(&format!("{v:.0}"))
     } else {
         let decimals = (-(step.log10() + 1e-9).floor()).max(0.0) as usize;
         // Steps such as 0.25 need one more decimal than their magnitude.
@@ -66,6 +71,22 @@ pub fn format_number(v: f64, step: f64) -> String {
         format!("{v:.decimals$}")
     };
     s.replace('-', "\u{2212}")
+}
+
+/// "1234567" -> "1,234,567" (a leading minus kept).
+fn group_thousands(digits: &str) -> String {
+    let (sign, digits) = match digits.strip_prefix('-') {
+        Some(d) => ("-", d),
+        None => ("", digits),
+    };
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{sign}{out}")
 }
 
 /// One axis in plot coordinates (log10 of the data for a log axis).
@@ -124,10 +145,14 @@ impl Axis {
         let (e0, e1) = (lo.floor() as i32, hi.ceil() as i32);
         // Label every decade, or every k-th one when there are many.
         let every = ((e1 - e0) as f64 / 8.0).ceil().max(1.0) as i32;
+        // Plain numbers when every labelled decade has a short one, else all powers.
+        let plain = (e0..=e1)
+            .filter(|e| (*e as f64) >= lo - 1e-9 && (*e as f64) <= hi + 1e-9 && e.rem_euclid(every) == 0)
+            .all(|e| (-2..=3).contains(&e));
         for e in e0..=e1 {
             let p = e as f64;
             if p >= lo - 1e-9 && p <= hi + 1e-9 && e.rem_euclid(every) == 0 {
-                ticks.push((p, power_of_ten(e)));
+                ticks.push((p, power_of_ten(e, plain)));
             }
             // Minor lines at 2..9 times each power, unless they would crowd the plot.
             for k in (2..10).filter(|_| e1 - e0 <= 4) {
@@ -183,9 +208,10 @@ impl Axis {
     }
 }
 
-fn power_of_ten(e: i32) -> String {
+/// 10 to the `e`: "0.01" .. "1000" when `plain`, else "10⁻⁴", "10⁶" (one style per axis).
+fn power_of_ten(e: i32, plain: bool) -> String {
     match e {
-        -2..=3 => format_number(10f64.powi(e), 10f64.powi(e)),
+        -2..=3 if plain => format_number(10f64.powi(e), 10f64.powi(e)),
         _ => {
             const SUP: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
             let digits: String = e
@@ -304,6 +330,7 @@ pub(crate) fn frame<'a, DB: DrawingBackend>(
     area.draw(&PathElement::new(vec![(x0, y1), (x1, y1)], axis))?;
     area.draw(&PathElement::new(vec![(x0, y0), (x0, y1)], axis))?;
 
+    let _tick = layout::role(Role::Tick);
     // Tick marks and labels.
     let mark = gap / 2;
     for (x, label) in &spec.x.ticks {
@@ -317,6 +344,7 @@ pub(crate) fn frame<'a, DB: DrawingBackend>(
         put_text(area, label, &y_tick, (x0 - gap - mark, py), HPos::Right, VAlign::Middle)?;
     }
 
+    let _axis = layout::role(Role::Axis);
     // Axis descriptions, centred on the plot.
     if !spec.x_desc.is_empty() {
         put_text(
@@ -364,6 +392,7 @@ pub(crate) fn draw_legend<DB: DrawingBackend>(
     entries: &[(&str, RGBColor, Mark)],
     pos: (i32, i32),
 ) -> Result<(), PlotError> {
+    let _legend = layout::role(Role::Legend);
     let st = theme::style(theme.label_px(), theme::TEXT);
     let row = theme::line_height(theme.label_px()) + theme.gap();
     let key = theme.len(28.0);

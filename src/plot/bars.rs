@@ -6,6 +6,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
 use super::axes::{self, format_number, Axis, FrameSpec};
+use super::layout::{self, Role};
 use super::theme::{self, put_text, Theme, VAlign};
 use super::PlotError;
 
@@ -118,7 +119,7 @@ pub fn draw_bar_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
 
     // Category labels as large as the bars allow.
     let slot = body_h as f64 * 0.8 / n as f64;
-    let label_px = theme.label_px().min(slot * 0.75).max(9.0);
+    let label_px = theme.label_px().min(slot * 0.75).max(theme::MIN_TEXT_PX);
     let label_style = theme::style(label_px, theme::TEXT);
     let value_labels: Vec<String> = data
         .values
@@ -146,6 +147,7 @@ pub fn draw_bar_chart<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
     };
     let frame = axes::frame(&body, &theme, &spec)?;
 
+    let _labels = layout::role(Role::Label);
     let half = 0.36;
     frame.chart.plotting_area().draw(&PathElement::new(
         vec![(0.0, y.lo), (0.0, y.hi)],

@@ -6,7 +6,8 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::axes::{self, Axis, FrameSpec, Mark};
+use super::axes::{self, format_number, nice_ticks, Axis, FrameSpec, Mark};
+use super::layout::{self, Role};
 use super::theme::{self, put_text, Colormap, Theme, VAlign};
 use super::PlotError;
 use plotters::style::text_anchor::HPos;
@@ -44,6 +45,9 @@ pub struct FieldPlot {
     /// Polylines drawn on top with dots at their vertices (e.g. a descent path).
     pub paths: Vec<Vec<(f64, f64)>>,
     pub points: Vec<FieldPoint>,
+    /// When not empty (and there are no regions), a colour bar with this description is
+    /// drawn right of the plot.
+    pub colorbar_label: String,
 }
 
 fn lighten(c: RGBColor, t: f64) -> RGBColor {
@@ -72,7 +76,22 @@ pub fn draw_field<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Fiel
     let theme = Theme::for_area(area)?;
     let body = theme::header(area, &theme, &data.title, &data.subtitle)?;
     let names: Vec<&str> = data.regions.iter().map(String::as_str).collect();
-    let legend_w = axes::legend_width(&theme, &names)?;
+    let range = data.range.unwrap_or_else(|| data.colormap.default_range(&data.values));
+    // A colour bar for a colormap field that names what its colours mean.
+    let colorbar = data.regions.is_empty() && !data.colorbar_label.is_empty();
+    let cb_ticks: Vec<(f64, String)> = {
+        let t = nice_ticks(range.0, range.1, 5);
+        let step = if t.len() > 1 { t[1] - t[0] } else { range.1 - range.0 };
+        t.into_iter().map(|v| (v, format_number(v, step))).collect()
+    };
+    let cb_bar = theme.len(18.0);
+    let legend_w = if colorbar {
+        let labels: Vec<&str> = cb_ticks.iter().map(|(_, l)| l.as_str()).collect();
+        let lw = theme::max_width(&labels, &theme::style(theme.tick_px(), theme::TEXT))?;
+        theme.gap() * 4 + cb_bar + theme.gap() * 2 + lw + theme.gap() + theme::line_height(theme.label_px())
+    } else {
+        axes::legend_width(&theme, &names)?
+    };
     let (w, _) = body.dim_in_pixel();
     let (plot_area, legend_area) = body.split_horizontally(w as i32 - legend_w);
     let x = Axis::linear(x0, x1, 0.0);
@@ -89,7 +108,17 @@ pub fn draw_field<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Fiel
     };
     let frame = axes::frame(&plot_area, &theme, &spec)?;
 
-    let range = data.range.unwrap_or_else(|| data.colormap.default_range(&data.values));
+    if !data.regions.is_empty() {
+        let classes = data
+            .values
+            .iter()
+            .filter(|v| v.is_finite())
+            .map(|v| v.round().max(0.0) as usize + 1)
+            .max()
+            .unwrap_or(0)
+            .max(data.regions.len());
+        layout::palette("regions", &(0..classes).map(theme::series_color).collect::<Vec<_>>());
+    }
     // The heatmap's cells (one rectangle each, or one bitmap when there are many), rows
     // flipped: the field's row 0 is the bottom, a heatmap's the top.
     let values: Vec<f64> = data.values.chunks(data.cols).rev().flatten().copied().collect();
@@ -127,6 +156,7 @@ pub fn draw_field<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Fiel
             pa.draw(&Circle::new(last, theme.len(6.0), theme::ORANGE.filled()))?;
         }
     }
+    let _labels = layout::role(Role::Label);
     let st = theme::bold(theme.label_px(), theme::TEXT);
     for p in &data.points {
         pa.draw(&Circle::new((p.x, p.y), theme.len(7.0), theme::TEXT.filled()))?;
@@ -143,7 +173,19 @@ pub fn draw_field<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Fiel
             )?;
         }
     }
-    if legend_w > 0 {
+    if colorbar {
+        let x = theme.gap() * 4;
+        let bar = (x, frame.rect.1, x + cb_bar, frame.rect.3);
+        super::matrix::draw_colorbar(
+            &legend_area,
+            &theme,
+            bar,
+            data.colormap,
+            range,
+            &cb_ticks,
+            &data.colorbar_label,
+        )?;
+    } else if legend_w > 0 {
         let entries: Vec<(&str, RGBColor, Mark)> = names
             .iter()
             .enumerate()

@@ -157,6 +157,10 @@ fn drop(px: f64) -> f64 {
     0.547 / 2.0 * px / 1.24
 }
 
+/// Ascender height (above the baseline) and descender depth of DejaVu Sans, in em.
+const ASCENT: f64 = 0.76;
+const DESCENT: f64 = 0.24;
+
 /// Capital height of DejaVu Sans in units of `px`.
 const CAP: f64 = 0.729 / 1.24;
 
@@ -337,6 +341,22 @@ pub fn put_text<DB: DrawingBackend>(
     if text.is_empty() {
         return Ok(());
     }
+    let w = font.width(text)?;
+    let (bx, by) = area.get_base_pixel();
+    let x0 = bx as f64
+        + pos.0 as f64
+        + match h {
+            HPos::Left => 0.0,
+            HPos::Center => -w / 2.0,
+            HPos::Right => -w,
+        };
+    let baseline = by as f64 + pos.1 as f64 + baseline_below(v, font.px);
+    let em = font.px / 1.24;
+    super::layout::text(
+        text,
+        font.px,
+        (x0, baseline - ASCENT * em, x0 + w, baseline + DESCENT * em),
+    );
     let dy = (baseline_below(v, font.px) + drop(font.px)).round() as i32;
     let label = Label {
         text,
@@ -367,6 +387,17 @@ pub fn put_text_vertical<DB: DrawingBackend>(
     // Turned by 270 degrees, the text's "down" points right: shift the anchor right by
     // as much as `put_text` shifts it down to centre the text.
     let dx = (baseline_below(VAlign::Middle, font.px) + drop(font.px)).round() as i32;
+    let w = font.width(text)?;
+    let (bx, by) = area.get_base_pixel();
+    let y = by as f64 + pos.1 as f64;
+    let (y0, y1) = match h {
+        HPos::Left => (y - w, y),
+        HPos::Center => (y - w / 2.0, y + w / 2.0),
+        HPos::Right => (y, y + w),
+    };
+    let baseline = bx as f64 + pos.0 as f64 + baseline_below(VAlign::Middle, font.px);
+    let em = font.px / 1.24;
+    super::layout::text(text, font.px, (baseline - ASCENT * em, y0, baseline + DESCENT * em, y1));
     let label = Label {
         text,
         style: Placed {
@@ -385,6 +416,7 @@ pub fn fit_width(text: &str, font: &Font, max_w: i32) -> Result<String, PlotErro
     if text_size(text, font)?.0 <= max_w {
         return Ok(text.to_string());
     }
+    super::layout::shortened(text);
     let chars: Vec<char> = text.chars().collect();
     for keep in (0..chars.len()).rev() {
         let s: String = chars[..keep].iter().collect::<String>() + "…";
@@ -393,4 +425,52 @@ pub fn fit_width(text: &str, font: &Font, max_w: i32) -> Result<String, PlotErro
         }
     }
     Ok(String::new())
+}
+
+/// Breaks `text` into lines at most `max_w` pixels wide, at spaces (a word longer than
+/// a line gets a line of its own, cut between characters). Nothing is left out.
+pub fn wrap_words(text: &str, font: &Font, max_w: i32) -> Result<Vec<String>, PlotError> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if text_size(&candidate, font)?.0 <= max_w || line.is_empty() && text_size(word, font)?.0 <= max_w {
+            line = candidate;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        // The word alone: cut it between characters while it is wider than a line.
+        let mut rest = word.to_string();
+        while text_size(&rest, font)?.0 > max_w && rest.chars().count() > 1 {
+            let chars: Vec<char> = rest.chars().collect();
+            let mut keep = chars.len() - 1;
+            while keep > 1 && text_size(&chars[..keep].iter().collect::<String>(), font)?.0 > max_w {
+                keep -= 1;
+            }
+            lines.push(chars[..keep].iter().collect());
+            rest = chars[keep..].iter().collect();
+        }
+        line = rest;
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    Ok(lines)
+}
+
+/// `font` made smaller, if need be, until `text` fits `max_w` pixels, but never below
+/// `min_px` (then the caller may still have to cut it).
+pub fn shrink_to_fit(text: &str, font: &Font, max_w: i32, min_px: f64) -> Result<Font, PlotError> {
+    let w = text_size(text, font)?.0;
+    if w <= max_w || w == 0 {
+        return Ok(*font);
+    }
+    let px = (font.px * max_w as f64 / w as f64 * 0.98).max(min_px).min(font.px);
+    Ok(Font { px, ..*font })
 }

@@ -5,6 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::axes::{self, Axis, FrameSpec, Mark};
+use super::layout;
 use super::theme::{self, Theme};
 use super::PlotError;
 
@@ -99,6 +100,12 @@ pub fn draw_line_plot<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
     let width = theme.line_width();
     // Smaller dots when there are many.
     let radius = theme.len(if all.len() > 300 { 2.5 } else { 4.0 });
+    if data.series.len() > 1 {
+        layout::palette(
+            "lines",
+            &(0..data.series.len()).map(theme::series_color).collect::<Vec<_>>(),
+        );
+    }
     let mut legend = Vec::new();
     for (i, (s, pts)) in data.series.iter().zip(&series).enumerate() {
         let color = theme::series_color(i);

@@ -11,6 +11,7 @@ use plotters::style::text_anchor::HPos;
 
 use super::axes::{format_number, nice_ticks};
 use super::bars::ValueFormat;
+use super::layout::{self, Role};
 use super::theme::{self, put_text, put_text_vertical, Colormap, Theme, VAlign};
 use super::PlotError;
 
@@ -102,10 +103,20 @@ struct AxisLabels {
 /// Labels for `n` cells of `cell` pixels: the given labels (every k-th when cells are
 /// smaller than a readable font), or round cell numbers when none are given.
 fn axis_labels(labels: &[String], n: usize, cell: f64, theme: &Theme) -> AxisLabels {
-    let min_px = 9.0;
+    let min_px = theme::MIN_TEXT_PX;
     if labels.is_empty() {
-        let ticks = nice_ticks(0.0, (n - 1) as f64, 6);
-        let step = if ticks.len() > 1 { ticks[1] - ticks[0] } else { 1.0 };
+        // Round cell numbers, as many as fit side by side without touching.
+        let px = theme.tick_px();
+        let digits = (n.max(2) - 1).to_string().len() as f64;
+        let need = (0.55 * px * digits).max(1.15 * px) * 1.4;
+        let mut step = 1.0;
+        for target in (1..=6).rev() {
+            let ticks = nice_ticks(0.0, (n - 1) as f64, target);
+            step = if ticks.len() > 1 { ticks[1] - ticks[0] } else { n as f64 };
+            if step.max(1.0) * cell >= need {
+                break;
+            }
+        }
         let step = step.max(1.0);
         let at = (0..n)
             .step_by(step.round() as usize)
@@ -237,9 +248,10 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &He
         theme::AXIS.stroke_width(1),
     ))?;
 
+    let _labels = layout::role(Role::Label);
     // Values in the cells, in black or white, shrunk to fit or left out.
     if data.annotate != ValueFormat::None {
-        let base_px = theme.tick_px().min(cell_h * 0.4);
+        let base_px = theme.tick_px().min(cell_h * 0.55);
         for r in 0..rows {
             for c in 0..cols {
                 let v = data.values[r * cols + c];
@@ -254,7 +266,7 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &He
                 } else {
                     base_px
                 };
-                if px < 7.0 {
+                if px < theme::MIN_TEXT_PX {
                     continue;
                 }
                 st = theme::style(px, color);
@@ -267,6 +279,7 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &He
         }
     }
 
+    let _ticks = layout::role(Role::Tick);
     // Row labels left of the cells, column labels below them.
     let rs = theme::style(rl.px, theme::TEXT);
     for (r, label) in &rl.at {
@@ -284,6 +297,7 @@ pub fn draw_heatmap<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &He
             put_text(&body, label, &cs, (x, grid.3 + gap as i32), HPos::Center, VAlign::Top)?;
         }
     }
+    let _axis = layout::role(Role::Axis);
     if !data.x_label.is_empty() {
         put_text(
             &body,
@@ -369,7 +383,7 @@ pub(super) fn draw_cells<DB: DrawingBackend>(
 
 /// A vertical colour bar in `rect` (left, top, right, bottom) with tick labels to its
 /// right and an optional description beyond them.
-fn draw_colorbar<DB: DrawingBackend>(
+pub(super) fn draw_colorbar<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     theme: &Theme,
     rect: (i32, i32, i32, i32),
@@ -378,6 +392,7 @@ fn draw_colorbar<DB: DrawingBackend>(
     ticks: &[(f64, String)],
     label: &str,
 ) -> Result<(), PlotError> {
+    let _ticks = layout::role(Role::Tick);
     let (x0, y0, x1, y1) = rect;
     let h = (y1 - y0).max(1);
     let steps = h.min(256);
@@ -400,6 +415,7 @@ fn draw_colorbar<DB: DrawingBackend>(
         put_text(area, text, &st, (x1 + gap, y), HPos::Left, VAlign::Middle)?;
         label_w = label_w.max(theme::text_size(text, &st)?.0);
     }
+    let _axis = layout::role(Role::Axis);
     if !label.is_empty() {
         let desc = theme::style(theme.label_px(), theme::TEXT);
         let desc_h = theme::line_height(theme.label_px());
@@ -551,6 +567,7 @@ pub fn draw_image_grid<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: 
             theme::AXIS.stroke_width(1),
         ))?;
         if !im.caption.is_empty() {
+            let cap_style = theme::shrink_to_fit(&im.caption, &cap_style, (cell_w - gap) as i32, theme::MIN_TEXT_PX)?;
             let text = theme::fit_width(&im.caption, &cap_style, (cell_w - gap) as i32)?;
             let cx = (left + (gc as f64 + 0.5) * cell_w) as i32;
             put_text(

@@ -41,6 +41,7 @@ mod axes;
 mod bars;
 mod field;
 mod font;
+pub mod layout;
 mod lines;
 mod matrix;
 mod scatter;

@@ -8,6 +8,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
 use super::axes::{self, format_number, nice_ticks, Axis, FrameSpec, Mark};
+use super::layout::{self, Role};
 use super::theme::{self, put_text, Theme, VAlign};
 use super::PlotError;
 
@@ -44,6 +45,9 @@ pub struct Scatter {
     /// Group names for the legend (empty: one colour, no legend).
     pub groups: Vec<String>,
     pub arrows: Vec<Arrow>,
+    /// Secondary links drawn as thin grey lines without heads, under everything else
+    /// (a fan of possible next tokens around a path).
+    pub faint_arrows: Vec<Arrow>,
 }
 
 type Box2 = (i32, i32, i32, i32);
@@ -55,17 +59,18 @@ fn overlap(a: Box2, b: Box2) -> i64 {
 }
 
 /// Chooses, for each label in turn, the spot around its point that overlaps least with
-/// the labels placed so far, the points, the `obstacles` (arrows) and the plot's edges.
-/// Returns the top-left corner of each label (area coordinates).
+/// the labels placed so far, the points, the `obstacles` (arrows) and the plot's edges:
+/// first the eight spots next to the point, then the same directions twice and three
+/// times as far (the label then gets a thin leader line to its point). Returns the
+/// top-left corner of each label (area coordinates) and whether it sits away from its
+/// point.
 fn place_labels(
     points: &[(i32, i32)],
     sizes: &[(i32, i32)],
     radius: i32,
     bounds: Box2,
     obstacles: &[Box2],
-) -> Vec<(i32, i32)> {
-    let r = radius + 3;
-    let d = (r as f64 * 0.75) as i32;
+) -> Vec<((i32, i32), bool)> {
     let n = points.len();
     let mut taken: Vec<Box2> = points
         .iter()
@@ -74,17 +79,24 @@ fn place_labels(
     taken.extend_from_slice(obstacles);
     let mut out = Vec::with_capacity(points.len());
     for (i, (&(x, y), &(w, h))) in points.iter().zip(sizes).enumerate() {
-        let candidates = [
-            (x + r, y - h / 2),
-            (x - r - w, y - h / 2),
-            (x - w / 2, y - r - h),
-            (x - w / 2, y + r),
-            (x + d, y - d - h),
-            (x + d, y + d),
-            (x - d - w, y - d - h),
-            (x - d - w, y + d),
-        ];
-        let score = |&(cx, cy): &(i32, i32)| {
+        let mut candidates = Vec::new();
+        for (k, reach) in [1.0, 2.2, 3.6].into_iter().enumerate() {
+            let r = ((radius + 3) as f64 * reach) as i32 + if k > 0 { h / 2 } else { 0 };
+            let d = (r as f64 * 0.75) as i32;
+            for c in [
+                (x + r, y - h / 2),
+                (x - r - w, y - h / 2),
+                (x - w / 2, y - r - h),
+                (x - w / 2, y + r),
+                (x + d, y - d - h),
+                (x + d, y + d),
+                (x - d - w, y - d - h),
+                (x - d - w, y + d),
+            ] {
+                candidates.push((c, k));
+            }
+        }
+        let score = |&((cx, cy), k): &((i32, i32), usize)| {
             let b = (cx, cy, cx + w, cy + h);
             let mut s: i64 = taken
                 .iter()
@@ -94,19 +106,40 @@ fn place_labels(
                 .sum();
             let inside = overlap(b, bounds);
             s += (w as i64 * h as i64 - inside) * 4;
-            s
+            // Near spots first: a far one must free a few pixels more to be taken.
+            s * 4 + k as i64 * (h as i64 + 8)
         };
         let best = candidates
             .iter()
             .min_by_key(|c| score(c))
             .copied()
-            .unwrap_or(candidates[0]);
+            .unwrap_or(((x + radius, y), 0));
         if w > 0 {
-            taken.push((best.0, best.1, best.0 + w, best.1 + h));
+            taken.push((best.0 .0, best.0 .1, best.0 .0 + w, best.0 .1 + h));
         }
-        out.push(best);
+        out.push((best.0, best.1 > 0));
     }
     out
+}
+
+/// A thin grey line from a point to its label's box (for labels set away from it).
+fn leader<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    point: (i32, i32),
+    label: Box2,
+    radius: i32,
+) -> Result<(), PlotError> {
+    let tx = point.0.clamp(label.0, label.2);
+    let ty = point.1.clamp(label.1, label.3);
+    let (dx, dy) = ((tx - point.0) as f64, (ty - point.1) as f64);
+    let len = (dx * dx + dy * dy).sqrt();
+    if len <= radius as f64 + 2.0 {
+        return Ok(());
+    }
+    let s = (radius as f64 + 1.0) / len;
+    let from = (point.0 + (dx * s) as i32, point.1 + (dy * s) as i32);
+    area.draw(&PathElement::new(vec![from, (tx, ty)], theme::AXIS.stroke_width(1)))?;
+    Ok(())
 }
 
 /// Draws an arrow from `a` to `b` (area pixels), stopping `gap` short of both ends.
@@ -153,7 +186,12 @@ pub fn draw_scatter<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Sc
             p.label, p.x, p.y
         )));
     }
-    if let Some(a) = data.arrows.iter().find(|a| a.from >= n || a.to >= n) {
+    if let Some(a) = data
+        .arrows
+        .iter()
+        .chain(&data.faint_arrows)
+        .find(|a| a.from >= n || a.to >= n)
+    {
         return Err(PlotError::Data(format!(
             "scatter: arrow {} -> {} names a point that does not exist ({n} points)",
             a.from, a.to
@@ -200,8 +238,21 @@ pub fn draw_scatter<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Sc
     };
     let frame = axes::frame(&plot_area, &theme, &spec)?;
 
+    let classes = data
+        .groups
+        .len()
+        .max(data.points.iter().map(|p| p.group + 1).max().unwrap_or(1));
+    if classes > 1 {
+        layout::palette("scatter", &(0..classes).map(theme::series_color).collect::<Vec<_>>());
+    }
     let radius = theme.len(6.0);
     let pixels: Vec<(i32, i32)> = data.points.iter().map(|p| frame.px(p.x, p.y)).collect();
+    for a in &data.faint_arrows {
+        plot_area.draw(&PathElement::new(
+            vec![pixels[a.from], pixels[a.to]],
+            RGBColor(0xc8, 0xc8, 0xc8).stroke_width(1),
+        ))?;
+    }
     for a in &data.arrows {
         draw_arrow(&plot_area, &theme, pixels[a.from], pixels[a.to], radius as f64 + 3.0)?;
     }
@@ -213,7 +264,8 @@ pub fn draw_scatter<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Sc
 
     let label_px = theme.label_px() * 0.9;
     let st = theme::style(label_px, theme::TEXT);
-    let cap = (0.63 * label_px).round() as i32;
+    // The box from the ascenders to the descenders (what the figure lint measures).
+    let cap = (0.84 * label_px).ceil() as i32;
     let sizes: Vec<(i32, i32)> = data
         .points
         .iter()
@@ -236,8 +288,21 @@ pub fn draw_scatter<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &Sc
         }
     }
     let spots = place_labels(&pixels, &sizes, radius, frame.rect, &obstacles);
-    for (p, spot) in data.points.iter().zip(spots) {
-        put_text(&plot_area, &p.label, &st, spot, HPos::Left, VAlign::Top)?;
+    for ((&px, &(w, h)), &(spot, far)) in pixels.iter().zip(&sizes).zip(&spots) {
+        if far && w > 0 {
+            leader(&plot_area, px, (spot.0, spot.1, spot.0 + w, spot.1 + h), radius)?;
+        }
+    }
+    let _labels = layout::role(Role::Label);
+    for (p, (spot, _)) in data.points.iter().zip(spots) {
+        put_text(
+            &plot_area,
+            &p.label,
+            &st,
+            (spot.0, spot.1 + (0.03 * label_px) as i32),
+            HPos::Left,
+            VAlign::Top,
+        )?;
     }
 
     if legend_w > 0 {
@@ -424,6 +489,7 @@ pub fn draw_scatter3d<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
         (px - base.0, py - base.1)
     };
 
+    let _axis = layout::role(Role::Axis);
     // Axis names just past the far end of each axis from the origin corner.
     let desc = theme::style(theme.label_px(), theme::TEXT);
     let far = 0.12;
@@ -442,6 +508,14 @@ pub fn draw_scatter3d<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
         )?;
     }
 
+    let classes = data
+        .groups
+        .len()
+        .max(data.points.iter().map(|p| p.group + 1).max().unwrap_or(1));
+    if classes > 1 {
+        layout::palette("3-D scatter", &(0..classes).map(theme::group_color).collect::<Vec<_>>());
+    }
+    let _labels = layout::role(Role::Label);
     let radius = theme.len(6.0);
     let label = theme::style(theme.label_px() * 0.85, theme::TEXT);
     let path: Vec<(f64, f64, f64)> = data.path.iter().map(|p| (p.x, p.y, p.z)).collect();
@@ -462,15 +536,36 @@ pub fn draw_scatter3d<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
             theme::group_color(p.group).filled(),
         ))?;
     }
-    for p in data.points.iter().chain(&data.path) {
-        let (px, py) = to_px(p.x, p.y, p.z);
+    // Labels placed like the 2-D map's: next to their point where free, else farther
+    // out with a leader line.
+    let all3: Vec<&Point3> = data.points.iter().chain(&data.path).collect();
+    let pixels: Vec<(i32, i32)> = all3.iter().map(|p| to_px(p.x, p.y, p.z)).collect();
+    let label_h = (0.84 * label.px).ceil() as i32;
+    let sizes: Vec<(i32, i32)> = all3
+        .iter()
+        .map(|p| {
+            Ok(if p.label.is_empty() {
+                (0, 0)
+            } else {
+                (theme::text_size(&p.label, &label)?.0, label_h)
+            })
+        })
+        .collect::<Result<_, PlotError>>()?;
+    let (pw, ph) = plot_area.dim_in_pixel();
+    let spots = place_labels(&pixels, &sizes, radius, (0, 0, pw as i32, ph as i32), &[]);
+    for ((&px, &(w, h)), &(spot, far)) in pixels.iter().zip(&sizes).zip(&spots) {
+        if far && w > 0 {
+            leader(&plot_area, px, (spot.0, spot.1, spot.0 + w, spot.1 + h), radius)?;
+        }
+    }
+    for (p, (spot, _)) in all3.iter().zip(spots) {
         put_text(
             &plot_area,
             &p.label,
             &label,
-            (px + radius + 3, py),
+            (spot.0, spot.1 + (0.03 * label.px) as i32),
             HPos::Left,
-            VAlign::Middle,
+            VAlign::Top,
         )?;
     }
 

@@ -6,6 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
+use super::layout::{self, Role};
 use super::theme::{self, put_text, Theme, VAlign};
 use super::PlotError;
 
@@ -201,7 +202,33 @@ pub fn draw_text_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: 
         });
     }
 
+    // The height the text takes at size `px`.
+    let height_at = |px: f64| -> Result<i32, PlotError> {
+        let line_h = (px * 1.5).round() as i32;
+        let para_gap = (px * 0.7).round() as i32;
+        let number_w = if data.list.is_empty() {
+            0
+        } else {
+            theme::text_size(&format!("{}.", data.list.len()), &theme::style(px, theme::MUTED))?.0 + (px * 0.6) as i32
+        };
+        let mut total = 0;
+        let mut blocks = 0;
+        for p in &data.paragraphs {
+            total += wrap(p, px, w)?.len() as i32 * line_h;
+            blocks += 1;
+        }
+        for item in &data.list {
+            total += wrap(item, px, w - number_w)?.len() as i32 * line_h;
+            blocks += 1;
+        }
+        Ok(total + para_gap * (blocks - 1).max(0))
+    };
+    // Short text grows (up to 1.6 times the body size) to fill most of the area, so that
+    // a text figure does not leave the canvas blank; long text shrinks below.
     let mut px = theme.body_px();
+    while px * 1.08 <= theme.body_px() * 1.6 && height_at(px * 1.08)? as f64 <= h as f64 * 0.8 {
+        px *= 1.08;
+    }
     loop {
         let line_h = (px * 1.5).round() as i32;
         let para_gap = (px * 0.7).round() as i32;
@@ -219,8 +246,8 @@ pub fn draw_text_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: 
         }
         let total: i32 = blocks.iter().map(|(_, lines)| lines.len() as i32 * line_h).sum::<i32>()
             + para_gap * (blocks.len() as i32 - 1).max(0);
-        if total > h && px > 9.5 {
-            px = (px * 0.92).max(9.0);
+        if total > h && px > theme::MIN_TEXT_PX + 0.5 {
+            px = (px * 0.92).max(theme::MIN_TEXT_PX);
             continue;
         }
 
@@ -323,6 +350,9 @@ pub fn small_multiples<DB: DrawingBackend>(
     for (i, title) in panels.panel_titles.iter().enumerate() {
         let (r, c) = ((i / columns) as u32, (i % columns) as u32);
         let cell = body.clone().shrink((c * pw, r * ph), (pw, ph));
+        let _heading = layout::role(Role::Heading);
+        // A long title is set smaller (down to the smallest text) before it is cut.
+        let st = theme::shrink_to_fit(title, &st, pw as i32 - theme.gap(), theme::MIN_TEXT_PX)?;
         let text = theme::fit_width(title, &st, pw as i32 - theme.gap())?;
         put_text(&cell, &text, &st, (pw as i32 / 2, 0), HPos::Center, VAlign::Top)?;
         out.push(cell.margin(title_h, theme.gap() / 2, theme.gap() / 2, theme.gap() / 2));

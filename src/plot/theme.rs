@@ -6,12 +6,18 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
 pub use super::font::{
-    ensure_fonts, fit_width, line_height, max_width, put_text, put_text_vertical, text_size, Face, Font, VAlign,
+    ensure_fonts, fit_width, line_height, max_width, put_text, put_text_vertical, shrink_to_fit, text_size, wrap_words,
+    Face, Font, VAlign,
 };
 use super::PlotError;
 
 /// Default figure size in pixels (PNG); every font size below is given for it.
 pub const DEFAULT_SIZE: (u32, u32) = (1200, 800);
+
+/// The smallest text any plot draws, in plotters' pixels at the output size (the SVG
+/// font size is this / 1.24: about 9.7 px, capitals about 7 px tall); the figure lint
+/// fails a figure with smaller text.
+pub const MIN_TEXT_PX: f64 = 12.0;
 
 /// Background of every figure.
 pub const BACKGROUND: RGBColor = WHITE;
@@ -32,8 +38,9 @@ pub const BLUE: RGBColor = RGBColor(0x4c, 0x72, 0xb0);
 /// The accent: highlighted bars, 3-D paths, the background of a highlighted token.
 pub const ORANGE: RGBColor = RGBColor(0xdd, 0x84, 0x52);
 
-/// Colours for several series or groups, in order (a muted, colour-blind-friendly set).
-pub const PALETTE: [RGBColor; 8] = [
+/// Colours for several series or groups, in order (seaborn's "deep" set: muted,
+/// told apart by most colour-blind readers): ten, so that the ten digits get ten.
+pub const PALETTE: [RGBColor; 10] = [
     BLUE,
     ORANGE,
     RGBColor(0x55, 0xa8, 0x68), // green
@@ -42,18 +49,22 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(0x93, 0x78, 0x60), // brown
     RGBColor(0xda, 0x8b, 0xc3), // pink
     RGBColor(0x8c, 0x8c, 0x8c), // grey
+    RGBColor(0xcc, 0xb9, 0x74), // olive
+    RGBColor(0x64, 0xb5, 0xcd), // cyan
 ];
 
-/// The colour of series or group `i` (the palette repeats).
+/// The colour of series or group `i` (the palette repeats after ten: a plot with more
+/// classes than colours fails the figure lint).
 pub fn series_color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
 /// The colour of group `i` where the accent is taken (a path, arrows): the palette
-/// without orange.
+/// without orange, and near-black as its tenth colour.
 pub fn group_color(i: usize) -> RGBColor {
     let rest = [
-        PALETTE[0], PALETTE[2], PALETTE[3], PALETTE[4], PALETTE[5], PALETTE[6], PALETTE[7],
+        PALETTE[0], PALETTE[2], PALETTE[3], PALETTE[4], PALETTE[5], PALETTE[6], PALETTE[7], PALETTE[8], PALETTE[9],
+        TEXT,
     ];
     rest[i % rest.len()]
 }
@@ -134,14 +145,29 @@ impl Colormap {
     }
 }
 
-/// Relative luminance (0 dark .. 1 light), to choose black or white text on a cell.
+/// Relative luminance (0 dark .. 1 light) as WCAG defines it (linear light), to choose
+/// black or white text on a cell.
 pub fn luminance(c: RGBColor) -> f64 {
-    (0.2126 * c.0 as f64 + 0.7152 * c.1 as f64 + 0.0722 * c.2 as f64) / 255.0
+    let lin = |v: u8| {
+        let s = v as f64 / 255.0;
+        if s <= 0.04045 {
+            s / 12.92
+        } else {
+            ((s + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * lin(c.0) + 0.7152 * lin(c.1) + 0.0722 * lin(c.2)
 }
 
-/// Text that reads on a cell of colour `c`.
+/// WCAG contrast ratio of two colours (1 to 21).
+pub fn contrast(a: RGBColor, b: RGBColor) -> f64 {
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+/// Text that reads on a cell of colour `c`: dark or white, whichever contrasts more.
 pub fn text_on(c: RGBColor) -> RGBColor {
-    if luminance(c) > 0.55 {
+    if contrast(TEXT, c) >= contrast(WHITE, c) {
         TEXT
     } else {
         WHITE
@@ -167,9 +193,10 @@ impl Theme {
         Ok(Theme { scale })
     }
 
-    /// `base` pixels at 1200x800, scaled, at least half of `base` and at least 9 px.
+    /// `base` pixels at 1200x800, scaled, at least half of `base` and at least
+    /// [`MIN_TEXT_PX`].
     pub fn px(&self, base: f64) -> f64 {
-        (base * self.scale).max(base * 0.5).max(9.0)
+        (base * self.scale).max(base * 0.5).max(MIN_TEXT_PX)
     }
 
     /// A length (margins, gaps, marker sizes) that scales without a floor.
@@ -229,33 +256,59 @@ pub fn mono(px: f64, color: RGBColor) -> Font {
 
 /// Draws a figure's title (bold, left-aligned) and subtitle (muted) at the top of
 /// `area` and returns the area below them, inside the outer margin. Empty strings take
-/// no space.
+/// no space. Nothing is cut off: a title too wide for the area is set a little smaller,
+/// then wrapped; a subtitle wraps onto as many lines as it needs (preferring to break
+/// at its " · " separators, so that the model's name stays whole).
 pub fn header<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     theme: &Theme,
     title: &str,
     subtitle: &str,
 ) -> Result<DrawingArea<DB, Shift>, PlotError> {
+    let _role = super::layout::role(super::layout::Role::Heading);
     let m = theme.margin();
     let (w, _) = area.dim_in_pixel();
     let max_w = w as i32 - 2 * m;
     let mut y = m;
     if !title.is_empty() {
-        let st = bold(theme.title_px(), TEXT);
-        let text = fit_width(title, &st, max_w)?;
-        put_text(area, &text, &st, (m, y), HPos::Left, VAlign::Top)?;
-        y += line_height(theme.title_px()) + theme.gap() / 2;
+        let mut px = theme.title_px();
+        if text_size(title, &bold(px, TEXT))?.0 > max_w {
+            px = (px * 0.8).max(theme.label_px());
+        }
+        let st = bold(px, TEXT);
+        for line in wrap_words(title, &st, max_w)? {
+            put_text(area, &line, &st, (m, y), HPos::Left, VAlign::Top)?;
+            y += line_height(px);
+        }
+        y += theme.gap() / 2;
     }
     if !subtitle.is_empty() {
         let st = style(theme.subtitle_px(), MUTED);
-        let text = fit_width(subtitle, &st, max_w)?;
-        put_text(area, &text, &st, (m, y), HPos::Left, VAlign::Top)?;
-        y += line_height(theme.subtitle_px());
+        for line in wrap_subtitle(subtitle, &st, max_w)? {
+            put_text(area, &line, &st, (m, y), HPos::Left, VAlign::Top)?;
+            y += line_height(theme.subtitle_px());
+        }
     }
     if y > m {
         y += theme.gap() * 2;
     }
     Ok(area.margin(y, m, m, m))
+}
+/// Lines of a subtitle: its " · "-separated parts kept whole where they fit a line.
+fn wrap_subtitle(text: &str, font: &Font, max_w: i32) -> Result<Vec<String>, PlotError> {
+    let mut lines: Vec<String> = Vec::new();
+    for part in text.split(" · ") {
+        let joined = match lines.last() {
+            Some(last) => format!("{last} · {part}"),
+            None => part.to_string(),
+        };
+        if !lines.is_empty() && text_size(&joined, font)?.0 <= max_w {
+            *lines.last_mut().expect("a line") = joined;
+        } else {
+            lines.extend(wrap_words(part, font, max_w)?);
+        }
+    }
+    Ok(lines)
 }
 
 /// Makes whitespace in a token visible: a space becomes "␣", a newline "↵", a tab "⇥"
