@@ -606,7 +606,7 @@ fn every_section6_figure_builds_on_smollm2_and_its_csv_matches() {
         .svg()
         .unwrap();
     assert!(
-        svg.contains("No position embeddings here") && svg.contains("nothing added"),
+        svg.contains("No position embeddings:") && svg.contains("nothing added"),
         "the figure should say so"
     );
     // What it shows instead: cos(t θ_i) with θ_i = base^(-2i/D), and block 0's head-0

@@ -176,12 +176,12 @@ fn embedding_module_fig(ctx: &Ctx, p: &PromptParams) -> Result<Figure> {
                     heat(&r.rotated, format!("query element (0..{d})")),
                 ],
                 vec![
-                    "token embeddings (rows of W_E) = what enters block 0".to_string(),
-                    format!("RoPE: cos(t·θᵢ), θᵢ = {}^(−2i/{d}); nothing added", r.base),
-                    "block 0, head 0 queries before rotation".into(),
-                    "the same queries after rotation by t·θᵢ".into(),
+                    "token embeddings (W_E rows)".to_string(),
+                    "RoPE angles: cos(t·θᵢ)".into(),
+                    "block 0 head 0 queries".into(),
+                    "the same, rotated by t·θᵢ".into(),
                 ],
-                "No position embeddings here: RoPE rotates queries and keys by the position instead",
+                "No position embeddings: RoPE rotates queries and keys by the position instead",
             )
         }
         (None, None) => {
@@ -200,10 +200,14 @@ fn embedding_module_fig(ctx: &Ctx, p: &PromptParams) -> Result<Figure> {
         }
     }
     let words = p.prompt.split_whitespace().count();
+    let rope_note = match &rope {
+        Some(r) => format!("; θᵢ = {}^(−2i/{}), nothing added", r.base, r.query.rows),
+        None => String::new(),
+    };
     let panels = Panels {
         title: title.into(),
         subtitle: ctx.subtitle(&format!(
-            "{words} words = {} tokens{}; columns = tokens, rows = vector elements; blue negative, red positive",
+            "{words} words = {} tokens{}{rope_note}",
             ids.len(),
             if split.is_empty() {
                 String::new()
@@ -562,9 +566,9 @@ fn weight_histograms(ctx: &Ctx, p: &HistogramParams) -> Result<Figure> {
             n_layer
         ),
         subtitle: ctx.subtitle(&format!(
-            "one x range for all blocks; {}κ = excess kurtosis (0 for a Gaussian); \"> {k}σ\": weights beyond {k} of the block's standard deviations, where a Gaussian would have {expected:.1}",
+            "one x range for all blocks{}; \"n > {k}σ\": weights beyond {k} standard deviations (a Gaussian: {expected:.1})",
             if log_y {
-                "log counts: a Gaussian is an upside-down parabola; "
+                ", log counts"
             } else {
                 ""
             }
@@ -573,7 +577,7 @@ fn weight_histograms(ctx: &Ctx, p: &HistogramParams) -> Result<Figure> {
             .iter()
             .zip(&beyond)
             .enumerate()
-            .map(|(l, (h, b))| format!("block {l} · σ {:.3} · κ {:+.1} · {b} > {k}σ", h.std, h.excess_kurtosis))
+            .map(|(l, (_, b))| format!("block {l}: {b} > {k}σ"))
             .collect(),
         columns,
     };

@@ -566,7 +566,7 @@ fn lenet_diagram(_ctx: &Ctx, p: &LenetParams) -> Result<Figure> {
             h,
             fill: Some(fill),
             label: format!("{}\n{}", l.kind, l.detail),
-            text_px: 13.0,
+            text_px: 17.0,
         });
         let shape = l.shape.iter().map(i64::to_string).collect::<Vec<_>>().join("×");
         shapes.push(text(
@@ -582,8 +582,8 @@ fn lenet_diagram(_ctx: &Ctx, p: &LenetParams) -> Result<Figure> {
             shapes.push(text(
                 x + bw / 2.0,
                 4.0 + h / 2.0 + 0.95,
-                format!("{} weights", l.weights),
-                12.0,
+                format!("{} weights", thousands(l.weights as usize)),
+                16.0,
                 GREY,
                 false,
                 Anchor::Center,
@@ -609,7 +609,8 @@ fn lenet_diagram(_ctx: &Ctx, p: &LenetParams) -> Result<Figure> {
     let plot = Diagram {
         title: format!("The digit net's {} layers", n - 1),
         subtitle: format!(
-            "read from the trained net's weights: {total} weights in all; array size after each layer below its box · {:.1}% right on held-out images",
+            "read from the trained net's weights: {} weights in all; array size after each layer below its box · {:.1}% right on held-out images",
+            thousands(total as usize),
             100.0 * m.test_accuracy
         ),
         width: 0.6 + n as f64 * (bw + gap) - gap,
@@ -765,7 +766,7 @@ fn embedding_module_diagram(ctx: &Ctx, _p: &NoDiagramParams) -> Result<Figure> {
             ]);
             (
                 "The embedding module: token embedding + position embedding",
-                format!("{} adds a learned row of W_pos for each position", info.family),
+                "learned position embeddings W_pos".to_string(),
             )
         }
         Positions::Rotary { theta } => {
@@ -787,14 +788,14 @@ fn embedding_module_diagram(ctx: &Ctx, _p: &NoDiagramParams) -> Result<Figure> {
             ]);
             (
                 "The embedding module: token embedding only (positions come by rotation)",
-                format!("{} has no position embeddings (rotary positions, RoPE)", info.family),
+                "no position embeddings (RoPE)".to_string(),
             )
         }
     };
     let plot = Diagram {
         title: title.into(),
         subtitle: ctx.subtitle(&format!(
-            "vocabulary {}, vector length {c}, context {p}; {note}",
+            "vocabulary {}, vectors of {c}, context {p}; {note}",
             thousands(v)
         ))?,
         width: 20.7,
@@ -981,7 +982,7 @@ fn attention_block_diagram(ctx: &Ctx, _p: &NoDiagramParams) -> Result<Figure> {
     let plot = Diagram {
         title: format!("One attention block ({h} heads, vector length {c})"),
         subtitle: ctx.subtitle(&format!(
-            "{} weight matrices' entries per block ({} in attention, {} in the MLP; biases and norms left out)",
+            "{} weights per block in matrices (attention {}, MLP {})",
             thousands(attn_weights + mlp_weights),
             thousands(attn_weights),
             thousands(mlp_weights)
