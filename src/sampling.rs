@@ -200,3 +200,17 @@ pub fn generate_steps_with<M: CausalLm + ?Sized>(
     }
     Ok(out)
 }
+
+/// How repetitive a token sequence is: the share of its runs of `n` tokens that already
+/// occurred earlier in it (0: no run repeats; near 1: it is stuck in a loop). 0 when
+/// the sequence is shorter than `n` + 1 tokens or `n` is 0.
+pub fn repeated_run_share(ids: &[u32], n: usize) -> f64 {
+    if n == 0 || ids.len() <= n {
+        return 0.0;
+    }
+    let mut seen = std::collections::HashSet::new();
+    let runs = ids.windows(n);
+    let total = runs.len();
+    let repeats = runs.filter(|w| !seen.insert(*w)).count();
+    repeats as f64 / total as f64
+}

@@ -298,18 +298,84 @@ where
 /// Trains the variables of `vs` for `cfg.iterations` steps; `step_loss(step, rng)` makes a
 /// batch (from the seeded `rng`) and returns its loss (a scalar tensor). Returns the
 /// loss of every step. `cfg.batch_size` is for the closure to read.
-pub fn train_steps<F>(vs: &VarStore, cfg: &TrainConfig, mut step_loss: F) -> Result<History>
+pub fn train_steps<F>(vs: &VarStore, cfg: &TrainConfig, step_loss: F) -> Result<History>
+where
+    F: FnMut(usize, &mut rand_chacha::ChaCha8Rng) -> Result<Tensor>,
+{
+    train_steps_scheduled(vs, cfg, &Schedule::default(), step_loss)
+}
+
+/// How the learning rate changes over a run of [`train_steps_scheduled`], and whether the
+/// gradient is clipped. The default (constant rate, no clipping) is plain
+/// [`train_steps`]. Serialises into a cache key (give it only when not the default, so
+/// that the keys of runs made before schedules existed still match).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Schedule {
+    /// Cosine decay of the learning rate from `lr` at the first step to `lr * f` at the
+    /// last (`None`: constant).
+    pub cosine_to: Option<f64>,
+    /// Clip the gradient's L2 norm over all weights to at most this (`None`: no clipping).
+    pub clip_norm: Option<f64>,
+}
+
+impl Schedule {
+    /// Whether this is the constant, unclipped default.
+    pub fn is_constant(&self) -> bool {
+        *self == Schedule::default()
+    }
+
+    /// Checks the fields: a decay fraction in [0, 1], a clip norm finite and > 0.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(f) = self.cosine_to {
+            if !(0.0..=1.0).contains(&f) {
+                return Err(bad_hyper_parameter("cosine_to", f, "a fraction in [0, 1], e.g. 0.01"));
+            }
+        }
+        if let Some(c) = self.clip_norm {
+            if !(c.is_finite() && c > 0.0) {
+                return Err(bad_hyper_parameter("clip_norm", c, "a finite number > 0, e.g. 1.0"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The learning rate at `step` (0-based) of `steps`, starting from `lr`.
+    pub fn lr_at(&self, lr: f64, step: usize, steps: usize) -> f64 {
+        match self.cosine_to {
+            None => lr,
+            Some(f) => {
+                let t = step as f64 / (steps.max(2) - 1) as f64;
+                lr * (f + (1.0 - f) * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
+            }
+        }
+    }
+}
+
+/// [`train_steps`] with a learning-rate [`Schedule`] and optional gradient clipping.
+pub fn train_steps_scheduled<F>(
+    vs: &VarStore,
+    cfg: &TrainConfig,
+    schedule: &Schedule,
+    mut step_loss: F,
+) -> Result<History>
 where
     F: FnMut(usize, &mut rand_chacha::ChaCha8Rng) -> Result<Tensor>,
 {
     cfg.validate()?;
+    schedule.validate()?;
     let mut opt = cfg.optimizer(vs)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
     let pb = Counter::start(cfg.progress, "training", cfg.iterations);
     let mut history = History::default();
     for step in 0..cfg.iterations {
         let l = step_loss(step, &mut rng)?; // ()
-        opt.backward_step(&l);
+        if schedule.cosine_to.is_some() {
+            opt.set_lr(schedule.lr_at(cfg.lr, step, cfg.iterations));
+        }
+        match schedule.clip_norm {
+            Some(max) => opt.backward_step_clip_norm(&l, max),
+            None => opt.backward_step(&l),
+        }
         let v = l.double_value(&[]);
         if !v.is_finite() {
             return Err(Error::Train(TrainProblem::DivergedStep {
@@ -343,6 +409,37 @@ impl Activation {
             Activation::Relu => x.relu(),
             Activation::Tanh => x.tanh(),
         }
+    }
+}
+
+/// One fully connected layer as plain numbers: `w[j][i]` is the weight from input i to
+/// output j, `b[j]` output j's bias.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerWeights {
+    pub w: Vec<Vec<f64>>,
+    pub b: Vec<f64>,
+}
+
+impl LayerWeights {
+    /// The values at every layer of a net made of `layers` for one input `x`, computed in
+    /// f64 without libtorch: `[x, layer 1 (after the activation), …, outputs (linear)]`.
+    pub fn values_through(layers: &[LayerWeights], activation: Activation, x: &[f64]) -> Vec<Vec<f64>> {
+        let mut out = vec![x.to_vec()];
+        for (k, l) in layers.iter().enumerate() {
+            let prev = out.last().expect("the input is there");
+            let z: Vec<f64> =
+                l.w.iter()
+                    .zip(&l.b)
+                    .map(|(row, b)| row.iter().zip(prev).map(|(w, v)| w * v).sum::<f64>() + b)
+                    .collect();
+            let last = k + 1 == layers.len();
+            out.push(match (last, activation) {
+                (true, _) => z,
+                (false, Activation::Relu) => z.into_iter().map(|v| v.max(0.0)).collect(),
+                (false, Activation::Tanh) => z.into_iter().map(f64::tanh).collect(),
+            });
+        }
+        out
     }
 }
 
@@ -395,6 +492,26 @@ impl DenseNet {
             out.push(h.shallow_clone());
         }
         out
+    }
+
+    /// Every layer's weights and biases as plain numbers (for diagrams and checks).
+    pub fn weights(&self) -> Result<Vec<LayerWeights>> {
+        self.layers
+            .iter()
+            .map(|l| {
+                let w = l.ws.to_kind(Kind::Double); // (out, in)
+                let (out, inp) = w.size2()?;
+                let flat = Vec::<f64>::try_from(w.contiguous().view([-1]))?; // out * in
+                let b = match &l.bs {
+                    Some(b) => Vec::<f64>::try_from(b.to_kind(Kind::Double))?, // (out,)
+                    None => vec![0.0; out as usize],
+                };
+                Ok(LayerWeights {
+                    w: flat.chunks(inp.max(1) as usize).map(<[f64]>::to_vec).collect(),
+                    b,
+                })
+            })
+            .collect()
     }
 
     /// Number of weights and biases.

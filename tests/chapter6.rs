@@ -13,7 +13,7 @@ use gpt2_explorer::analysis::attention::{self, previous_token_score};
 use gpt2_explorer::analysis::embedding::{text_vector, MultiToken};
 use gpt2_explorer::analysis::embedding_module::embedding_module;
 use gpt2_explorer::analysis::lens::{lens_logits, logit_lens};
-use gpt2_explorer::analysis::matrix::{histogram, moving_average_2d, Matrix};
+use gpt2_explorer::analysis::matrix::{count_beyond_sigmas, gaussian_two_tail, histogram, moving_average_2d, Matrix};
 use gpt2_explorer::figures::{self, chapter6, Figure};
 use gpt2_explorer::synthetic::{self, Layout};
 use gpt2_explorer::{
@@ -23,8 +23,10 @@ use parity_support::{assert_close, Reference};
 use serde_json::json;
 use tch::{Device, Kind};
 
-const IDS: [&str; 8] = [
+const IDS: [&str; 10] = [
+    "embedding-module-diagram",
     "embedding-module",
+    "attention-block-diagram",
     "attention-block1-heads",
     "attn-proj-matrix",
     "attn-proj-matrix-smoothed",
@@ -78,6 +80,17 @@ fn histogram_counts_and_moments_by_hand() {
     assert!(histogram(&[], 3, None).is_err());
     assert!(histogram(&[1.0, f64::NAN], 3, None).is_err());
     assert!(histogram(&[1.0], 0, None).is_err());
+    // Gaussian tails vs Python's math.erfc(k / sqrt(2)).
+    for (k, want) in [
+        (5.0, 5.733031437583892e-07),
+        (2.0, 0.04550026389635844),
+        (0.5, 0.6170750774519738),
+    ] {
+        let got = gaussian_two_tail(k);
+        assert!(((got - want) / want).abs() < 2e-7, "k = {k}: {got} vs {want}");
+    }
+    assert_eq!(count_beyond_sigmas(&[0.0, 0.0, 0.0, 0.0, 10.0], 1.5), 1);
+    assert_eq!(count_beyond_sigmas(&[0.0, 0.0, 0.0, 0.0, 10.0], 2.5), 0);
 }
 
 #[test]
@@ -381,6 +394,29 @@ fn check_figures(lm: &LoadedModel, gpt2: bool) {
             "{id}: the CSV does not read back as its table"
         );
     }
+    // The diagrams are read from the model's configuration: checked here against the
+    // shapes of its weights (W_E, W_pos, the attention projection, the MLP).
+    let fig = figures::make("embedding-module-diagram", json!({}), Some(lm)).unwrap();
+    let we = lm.model.w_e().size();
+    assert_eq!(fig.table.rows[0][1..3], [we[0].to_string(), we[1].to_string()]);
+    match lm.model.w_pos() {
+        Ok(wp) => assert_eq!(
+            fig.table.rows[1][1..3],
+            [wp.size()[0].to_string(), wp.size()[1].to_string()]
+        ),
+        Err(_) => assert_eq!(fig.table.rows[1][0], "RoPE"),
+    }
+    let fig = figures::make("attention-block-diagram", json!({}), Some(lm)).unwrap();
+    let proj = lm.model.attn_proj(0).unwrap().size(); // (H D, C)
+    assert_eq!(
+        fig.table.rows[1][2],
+        (proj[0] * proj[1]).to_string(),
+        "attention output projection"
+    );
+    assert_eq!(fig.table.rows[1][1], format!("{} x {}", proj[0], proj[1]));
+    assert_eq!(fig.table.rows[3][1], info.n_layer.to_string());
+    assert_eq!(proj[0] as usize, info.n_head * info.d_head);
+
     let ids = lm.encode_prompt(HELLO_BYE).unwrap();
 
     // embedding-module: token rows are W_E rows; position rows only where W_pos exists.
@@ -391,6 +427,7 @@ fn check_figures(lm: &LoadedModel, gpt2: bool) {
         arrays.iter().filter(|a| **a == "position").count(),
         if gpt2 { c } else { 0 }
     );
+    assert_eq!(arrays.iter().filter(|a| **a == "sum").count(), if gpt2 { c } else { 0 });
     assert_eq!(fig.table.headers.len(), 2 + ids.len());
     for row in fig.table.rows.iter().filter(|r| r[0] == "token" || r[0] == "position") {
         let e: i64 = row[1].parse().unwrap();
@@ -494,20 +531,47 @@ fn check_figures(lm: &LoadedModel, gpt2: bool) {
         );
     }
 
-    // weight-histograms: n is the matrix size; counted values lie within mean +- 5 sd.
-    let fig = figures::make("weight-histograms", json!({"sigmas": 0.0}), Some(lm)).unwrap();
-    let (bc, cc, nc) = (col(&fig, "block"), col(&fig, "count"), col(&fig, "n"));
+    // weight-histograms: every weight of every block is counted (nothing beyond 5 sd is
+    // dropped), on bins shared by all blocks; the count beyond 5 sd is recounted here
+    // from the raw block-0 weights, against a Gaussian's n * erfc(5 / sqrt 2) (Python
+    // math.erfc: 5.733031437583892e-07).
+    let fig = figures::make("weight-histograms", json!({}), Some(lm)).unwrap();
+    let (bc, cc, nc, lc) = (
+        col(&fig, "block"),
+        col(&fig, "count"),
+        col(&fig, "n"),
+        col(&fig, "bin_low"),
+    );
+    let first_edges: Vec<String> = fig
+        .table
+        .rows
+        .iter()
+        .filter(|r| r[bc] == "0")
+        .map(|r| r[lc].clone())
+        .collect();
     for l in 0..info.n_layer {
         let rows: Vec<_> = fig.table.rows.iter().filter(|r| r[bc] == l.to_string()).collect();
-        assert_eq!(rows.len(), 60);
+        assert_eq!(rows.len(), 120);
         let total: f64 = rows.iter().map(|r| num(&r[cc])).sum();
         assert_eq!(num(&rows[0][nc]) as usize, c * c);
-        assert_eq!(
-            total as usize,
-            c * c,
-            "block {l}: with the full range every weight is counted"
-        );
+        assert_eq!(total as usize, c * c, "block {l}: every weight is counted");
+        let edges: Vec<String> = rows.iter().map(|r| r[lc].clone()).collect();
+        assert_eq!(edges, first_edges, "block {l}: one x range for every block");
     }
+    let w0: Vec<f64> = (0..c)
+        .flat_map(|i| (0..c).map(move |j| (i, j)))
+        .map(|(i, j)| raw(i, j))
+        .collect();
+    let mean = w0.iter().sum::<f64>() / w0.len() as f64;
+    let sd = (w0.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / w0.len() as f64).sqrt();
+    let beyond = w0.iter().filter(|v| (*v - mean).abs() > 5.0 * sd).count();
+    let row0 = fig.table.rows.iter().find(|r| r[bc] == "0").unwrap();
+    assert_eq!(num(&row0[col(&fig, "count_beyond")]) as usize, beyond);
+    let expected = num(&row0[col(&fig, "gaussian_expected_beyond")]);
+    assert!(
+        close(expected, (c * c) as f64 * 5.733031437583892e-07, 1e-6),
+        "{expected}"
+    );
 
     // logit-lens: the last row is the model's own top token at every position.
     let fig = figures::make("logit-lens", json!({"prompt": "The cat sat on the"}), Some(lm)).unwrap();
@@ -542,9 +606,58 @@ fn every_section6_figure_builds_on_smollm2_and_its_csv_matches() {
         .svg()
         .unwrap();
     assert!(
-        svg.contains("position embeddings: none (RoPE)"),
+        svg.contains("No position embeddings:") && svg.contains("nothing added"),
         "the figure should say so"
     );
+    // What it shows instead: cos(t θ_i) with θ_i = base^(-2i/D), and block 0's head-0
+    // queries rotated pair (i, i + D/2) by pair, checked here by hand against the
+    // captured queries: position 0 is unrotated, and every pair keeps its length.
+    let fig = figures::make("embedding-module", json!({}), Some(&lm)).unwrap();
+    let info = lm.model.info();
+    let base = match info.positions {
+        gpt2_explorer::model::config::Positions::Rotary { theta } => theta,
+        _ => panic!("SmolLM2 has rotary positions"),
+    };
+    let d = info.d_head;
+    let rows = |name: &str| -> Vec<Vec<f64>> {
+        fig.table
+            .rows
+            .iter()
+            .filter(|r| r[0] == name)
+            .map(|r| r[2..].iter().map(|v| v.parse().unwrap()).collect())
+            .collect()
+    };
+    let (cos, q, rot) = (
+        rows("rope_cos"),
+        rows("block0_head0_query"),
+        rows("block0_head0_query_rotated"),
+    );
+    assert_eq!((cos.len(), q.len(), rot.len()), (d / 2, d, d));
+    assert!(rows("sum").is_empty(), "no sum that only repeats the token embeddings");
+    let ids = lm.encode_prompt(HELLO_BYE).unwrap();
+    let mut cache = ActivationCache::new(HookFilter::Only(vec![HookPoint::AttnQ(0)]));
+    let _logits = lm.model.run_with_cache(&ids, &mut cache).unwrap();
+    let captured = cache.get(HookPoint::AttnQ(0)).unwrap().get(0); // (T, H, D)
+    for t in 0..ids.len() {
+        for i in 0..d / 2 {
+            let angle = t as f64 * base.powf(-2.0 * i as f64 / d as f64);
+            assert!((cos[i][t] - angle.cos()).abs() < 1e-5, "cos({i}, {t})");
+            let (a, b) = (q[i][t], q[i + d / 2][t]);
+            assert!(
+                close(a, captured.double_value(&[t as i64, 0, i as i64]), 1e-5),
+                "q({i}, {t})"
+            );
+            let (ra, rb) = (rot[i][t], rot[i + d / 2][t]);
+            assert!(close(ra, a * angle.cos() - b * angle.sin(), 1e-5), "rotated({i}, {t})");
+            assert!(
+                close(ra.hypot(rb), a.hypot(b), 1e-5),
+                "pair {i} at {t} keeps its length"
+            );
+            if t == 0 {
+                assert!(close(ra, a, 1e-9) && close(rb, b, 1e-9));
+            }
+        }
+    }
 }
 
 #[test]

@@ -208,6 +208,55 @@ fn every_digit_figure_builds_and_softmax_of_the_logits_gives_the_probabilities()
     // The blur sequence ends with a different answer (or says it did not flip).
     let blur = &tables["digits-blur"].rows;
     assert_eq!(blur[0][1], "2", "the unblurred 2 is not a 2: {blur:?}");
+    // Signatures: the ten outputs of 5 fours and 5 eights; each image's ten values lie
+    // nearer the mean signature of its own digit than of the other digit.
+    let sig = &tables["digit-signatures"].rows;
+    assert_eq!(sig.len(), 10 * 10, "5 fours and 5 eights, ten outputs each");
+    let mut by_image: std::collections::BTreeMap<(String, String), Vec<f64>> = Default::default();
+    for r in sig {
+        by_image
+            .entry((r[1].clone(), r[0].clone()))
+            .or_default()
+            .push(r[3].parse().unwrap());
+    }
+    let mean = |d: &str| -> Vec<f64> {
+        let v: Vec<&Vec<f64>> = by_image.iter().filter(|(k, _)| k.0 == d).map(|(_, v)| v).collect();
+        (0..10)
+            .map(|i| v.iter().map(|s| s[i]).sum::<f64>() / v.len() as f64)
+            .collect()
+    };
+    let (m4, m8) = (mean("4"), mean("8"));
+    let dist = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>();
+    for ((d, i), v) in &by_image {
+        assert_eq!(v.len(), 10);
+        let (own, other) = if d == "4" { (&m4, &m8) } else { (&m8, &m4) };
+        assert!(
+            dist(v, own) < dist(v, other),
+            "test image {i} (a {d}) is nearer the other digit's signature"
+        );
+    }
+    // The digit net's diagram, read from the trained weights' shapes, against LeNet's
+    // arithmetic by hand: 28 -> conv 5x5 -> 24 -> pool 2 -> 12 -> conv 5x5 -> 8 -> pool
+    // -> 4, so 50 x 4 x 4 = 800 inputs to the 500 hidden units; weights 20*25+20 = 520,
+    // 50*20*25+50 = 25,050, 800*500+500 = 400,500, 500*10+10 = 5,010.
+    let fig = figures::make("lenet-diagram", json!({}), None).unwrap();
+    let shapes: Vec<&str> = fig.table.rows.iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(
+        shapes,
+        [
+            "1×28×28",
+            "20×24×24",
+            "20×12×12",
+            "50×8×8",
+            "50×4×4",
+            "800",
+            "500",
+            "10",
+            "10"
+        ]
+    );
+    let weights: Vec<i64> = fig.table.rows.iter().map(|r| r[3].parse().unwrap()).collect();
+    assert_eq!(weights, [0, 520, 0, 25_050, 0, 0, 400_500, 5_010, 0]);
     // A bad parameter is an error, not a panic.
     assert!(figures::make("digits-blur", json!({"sigma_step": 0.0}), None).is_err());
     assert!(figures::make("digit-signatures", json!({"digits": [12]}), None).is_err());

@@ -447,3 +447,14 @@ fn editing_any_source_file_makes_the_figures_stale() {
         "a new Cargo.lock makes the figures stale"
     );
 }
+
+#[test]
+fn repeated_run_share_counts_runs_seen_before() {
+    use gpt2_explorer::sampling::repeated_run_share;
+    // Runs of 3 in 1 2 3 1 2 3 1 2 3: 123 231 312 new, then 123 231 312 123 repeat: 4 of 7.
+    assert!((repeated_run_share(&[1, 2, 3, 1, 2, 3, 1, 2, 3], 3) - 4.0 / 7.0).abs() < 1e-12);
+    assert_eq!(repeated_run_share(&[1, 2, 3, 4, 5, 6], 2), 0.0);
+    assert_eq!(repeated_run_share(&[7; 3], 3), 0.0, "too short for one repeat");
+    assert_eq!(repeated_run_share(&[7; 5], 0), 0.0);
+    assert!((repeated_run_share(&[7; 5], 2) - 3.0 / 4.0).abs() < 1e-12);
+}

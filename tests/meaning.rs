@@ -424,3 +424,51 @@ fn every_figure_builds_on_smollm2_and_maps_make_sense() {
     let near = embedding::nearest_tokens(&lm, "alligator", 3).unwrap();
     assert_eq!(near[0].0.trim(), "crocodile", "{near:?}");
 }
+
+#[test]
+fn king_minus_man_plus_woman_lands_near_queen_on_smollm2() {
+    let lm = smollm2();
+    let found = embedding::analogy(&lm, "man", "woman", "king", 5).unwrap();
+    assert!(
+        found.iter().any(|(t, _)| t.trim() == "queen"),
+        "king - man + woman: {found:?}"
+    );
+    // The figure's fair metric leaves each pair's own offset out; recomputed here from
+    // the word vectors for the first relation.
+    let fig = figures::make("analogies", Value::Null, Some(&lm)).unwrap();
+    let d = data("analogies");
+    let (_, first) = d["relations"].as_object().unwrap().iter().next().unwrap();
+    let pairs: Vec<(String, String)> = first
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_str().unwrap().to_string()))
+        .collect();
+    let off: Vec<Vec<f64>> = pairs
+        .iter()
+        .map(|(a, b)| {
+            let (va, vb) = (
+                embedding::word_vector(&lm, a).unwrap(),
+                embedding::word_vector(&lm, b).unwrap(),
+            );
+            vb.vector.iter().zip(&va.vector).map(|(x, y)| x - y).collect()
+        })
+        .collect();
+    let got = column(&fig, "cosine_offset_to_mean_of_other_pairs");
+    for i in 0..pairs.len() {
+        let others: Vec<&Vec<f64>> = off
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, o)| o)
+            .collect();
+        let mean: Vec<f64> = (0..off[i].len())
+            .map(|e| others.iter().map(|o| o[e]).sum::<f64>() / others.len() as f64)
+            .collect();
+        let dot: f64 = off[i].iter().zip(&mean).map(|(a, b)| a * b).sum();
+        let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let want = dot / norm(&off[i]) / norm(&mean);
+        let g: f64 = got[i].parse().unwrap();
+        assert!((g - want).abs() < 1e-6, "pair {i}: {g} vs {want}");
+    }
+}

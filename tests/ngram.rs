@@ -592,3 +592,40 @@ fn every_chapter2_figure_builds_from_real_text() {
         .to_string();
     assert!(e.contains("does not exist"), "{e}");
 }
+
+#[test]
+fn ngrams_within_the_top_words_never_exceed_the_possible_ones() {
+    // Counted by hand: a x4, b x3, c x1, d x1 (ties alphabetical), so the top 2 are a, b.
+    let d = tmp();
+    let f = write(d.path(), "t.txt", b"a b a c a b d a b");
+    let w = WordCounts::count(&Corpus::open(&f).unwrap(), 3).unwrap();
+    // 2-grams of {a, b} only: "a b" (x3), "b a" (x1); 3-grams: "a b a" only.
+    assert_eq!(w.distinct_within_top(2), [2, 2, 1]);
+    // Every word: 4 words, 2-grams ab ba ac ca bd da, 3-grams aba bac aca cab abd bda dab.
+    assert_eq!(w.distinct_within_top(10), [4, 6, 7]);
+    assert_eq!((w.vocabulary(), w.distinct_pairs(), w.distinct_triples), (4, 6, 7));
+    assert_eq!(w.distinct_within_top(0), [0, 0, 0]);
+
+    // The figure: what it says was seen can never exceed what is possible, even when
+    // the sample holds more distinct words than the vocabulary (54,047 > 40,000 once).
+    let fig = figures::make("ngram-combinatorics", Value::Null, None).unwrap();
+    assert_eq!(fig.table.headers[2], "distinct_seen_within_vocabulary");
+    for r in &fig.table.rows {
+        let possible: f64 = r[1].parse().unwrap();
+        let seen: f64 = r[2].parse().unwrap();
+        let any: f64 = r[3].parse().unwrap();
+        assert!(seen <= possible && seen <= any, "{r:?}");
+    }
+    let words_any: f64 = fig.table.rows[0][3].parse().unwrap();
+    assert!(
+        words_any > 40000.0,
+        "the sample should have more distinct words than the vocabulary: {words_any}"
+    );
+    // With a 10-word vocabulary every count is checkable by brute force: at most 10, 100, 1000.
+    let fig = figures::make("ngram-combinatorics", json!({"vocabulary": 10}), None).unwrap();
+    let seen: Vec<u64> = fig.table.rows.iter().map(|r| r[2].parse().unwrap()).collect();
+    assert!(
+        seen[0] == 10 && seen[1] <= 100 && seen[2] <= 1000 && seen[1] > 50,
+        "{seen:?}"
+    );
+}

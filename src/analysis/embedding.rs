@@ -217,6 +217,25 @@ pub fn nearest_tokens(lm: &LoadedModel, word: &str, k: usize) -> Result<Vec<(Str
         .collect())
 }
 
+/// The analogy `a : b :: c : ?` in W_E (essay section 7): the tokens nearest (by
+/// cosine) to `b - a + c`, leaving out the tokens of the three words themselves, as
+/// (token text, cosine). `analogy(lm, "man", "woman", "king", 5)` should find " queen".
+pub fn analogy(lm: &LoadedModel, a: &str, b: &str, c: &str, k: usize) -> Result<Vec<(String, f64)>> {
+    let (va, vb, vc) = (word_vector(lm, a)?, word_vector(lm, b)?, word_vector(lm, c)?);
+    let target: Vec<f64> = (0..va.vector.len())
+        .map(|e| vb.vector[e] - va.vector[e] + vc.vector[e])
+        .collect();
+    let own: Vec<usize> = [&va, &vb, &vc]
+        .iter()
+        .flat_map(|w| w.ids.iter().map(|&i| i as usize))
+        .collect();
+    let found = nearest(lm.model.w_e(), &target, k, &own)?;
+    Ok(found
+        .into_iter()
+        .map(|n| (lm.tokenizer.token_str(n.index as u32), n.cosine))
+        .collect())
+}
+
 /// Which block's output to read: a block number, or its place in the stack. In JSON a
 /// number or one of "first", "middle", "last".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -1,13 +1,16 @@
 //! The embedding module of essay section 6 ("Inside ChatGPT") as arrays: for a
 //! sequence, the token embeddings (rows of W_E), the position embeddings (rows of
 //! W_pos, where the model has them) and their sum, each with one column per token and
-//! one row per vector element. (A single word's embedding, for the `embed` command, is
+//! one row per vector element; for a model with rotary positions (RoPE), what it does
+//! instead ([`rotary_view`]). (A single word's embedding, for the `embed` command, is
 //! [`super::embedding::text_vector`].)
 
 use tch::{Kind, Tensor};
 
 use super::matrix::Matrix;
 use crate::error::Result;
+use crate::hooks::{ActivationCache, HookFilter, HookPoint};
+use crate::model::config::Positions;
 use crate::model::LanguageModel;
 
 /// What enters the first block, split into its parts. Every matrix is C x T.
@@ -41,4 +44,57 @@ pub fn embedding_module(lm: &LanguageModel, ids: &[u32]) -> Result<EmbeddingModu
         position: pos,
         sum: Matrix::from_tensor(&sum.tr())?,
     })
+}
+
+/// What a model with rotary positions (RoPE) does instead of adding position
+/// embeddings: nothing is added to the token embeddings; inside every block each
+/// head's queries and keys are rotated, pair of elements (i, i + D/2) by pair, by the
+/// angle t·θ_i at position t, with θ_i = base^(-2i/D) (HF's `rotate_half` layout).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RotaryView {
+    /// The base frequency (`rope_theta`).
+    pub base: f64,
+    /// cos(t·θ_i): one row per rotation frequency i (D/2 rows), one column per position.
+    pub cos: Matrix,
+    /// Block 0, head 0's queries before the rotation: D x T.
+    pub query: Matrix,
+    /// The same queries after the rotation (computed here in f64 from `query`): D x T.
+    pub rotated: Matrix,
+}
+
+/// The [`RotaryView`] of `ids`, or `None` for a model with learned position embeddings.
+pub fn rotary_view(lm: &LanguageModel, ids: &[u32]) -> Result<Option<RotaryView>> {
+    let info = lm.info();
+    let base = match info.positions {
+        Positions::Rotary { theta } => theta,
+        Positions::Learned => return Ok(None),
+    };
+    let mut cache = ActivationCache::new(HookFilter::Only(vec![HookPoint::AttnQ(0)]));
+    let _logits = lm.run_with_cache(ids, &mut cache)?; // (T, V)
+    let q = cache
+        .get(HookPoint::AttnQ(0))?
+        .get(0)
+        .select(1, 0)
+        .to_kind(Kind::Double); // (T, D): head 0
+    let q = Matrix::from_tensor(&q.tr())?; // D x T
+    let (d, t) = (q.rows, q.cols);
+    let half = d / 2;
+    let angle = |i: usize, pos: usize| pos as f64 * base.powf(-2.0 * i as f64 / d as f64);
+    let mut cos = vec![0.0; half * t]; // (D/2) x T, row-major
+    let mut rotated = vec![0.0; d * t]; // D x T, row-major
+    for pos in 0..t {
+        for i in 0..half {
+            let (s, c) = angle(i, pos).sin_cos();
+            cos[i * t + pos] = c;
+            let (a, b) = (q.at(i, pos), q.at(i + half, pos));
+            rotated[i * t + pos] = a * c - b * s;
+            rotated[(i + half) * t + pos] = b * c + a * s;
+        }
+    }
+    Ok(Some(RotaryView {
+        base,
+        cos: Matrix::new(half, t, cos)?,
+        rotated: Matrix::new(d, t, rotated)?,
+        query: q,
+    }))
 }

@@ -623,6 +623,8 @@ pub struct WordCounts {
     pairs: FastMap<u64, u64>,
     /// Distinct word 3-grams (order 3 only).
     pub distinct_triples: usize,
+    /// The distinct 3-grams as (first << 64 | second << 32 | third) ids (order 3 only).
+    triples: FastSet<u128>,
     /// Word -> id: words of up to 8 bytes in `short` (see [`short_key`]), longer ones in `ids`.
     short: FastMap<u64, u32>,
     ids: FastMap<Box<[u8]>, u32>,
@@ -721,6 +723,7 @@ impl WordCounts {
             counts: Vec::new(),
             pairs: FastMap::default(),
             distinct_triples: 0,
+            triples: FastSet::default(),
             short: FastMap::default(),
             ids: FastMap::default(),
         };
@@ -752,6 +755,7 @@ impl WordCounts {
         let _ = cell.into_inner();
         let mut wc = st.wc;
         wc.distinct_triples = st.triples.len();
+        wc.triples = st.triples;
         wc.letters = letters;
         if (wc.total as usize) < order {
             return Err(Error::Corpus {
@@ -773,6 +777,30 @@ impl WordCounts {
     /// Distinct word 2-grams seen (0 for order 1).
     pub fn distinct_pairs(&self) -> usize {
         self.pairs.len()
+    }
+
+    /// Distinct words, 2-grams and 3-grams seen that are made only of the `v` most
+    /// frequent words (ties alphabetical, as [`WordCounts::top`]); `[0, 0, 0]` for `v` = 0.
+    /// These can never exceed `v`, `v²` and `v³`, unlike [`WordCounts::vocabulary`] etc.,
+    /// which count every word of the corpus. 2-grams need order >= 2 and 3-grams order 3
+    /// (else 0).
+    pub fn distinct_within_top(&self, v: usize) -> [usize; 3] {
+        let mut inside = vec![false; self.words.len()];
+        for &id in self.ranked().iter().take(v) {
+            inside[id as usize] = true;
+        }
+        let ok = |id: u128| inside[(id & 0xffff_ffff) as usize];
+        let pairs = self
+            .pairs
+            .keys()
+            .filter(|&&k| ok((k >> 32) as u128) && ok(k as u128))
+            .count();
+        let triples = self
+            .triples
+            .iter()
+            .filter(|&&k| ok(k >> 64) && ok(k >> 32) && ok(k))
+            .count();
+        [v.min(self.words.len()), pairs, triples]
     }
 
     /// The count of a word (0 when absent).

@@ -159,6 +159,82 @@ pub struct LeNet {
     pub fc2: nn::Linear,
 }
 
+/// The side of the max-pooling windows after each convolution.
+pub const POOL: i64 = 2;
+
+/// One layer of the digit net as the `lenet-diagram` figure draws it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerShape {
+    /// "input", "convolution", "max pool", "flatten", "dense", "softmax".
+    pub kind: &'static str,
+    /// e.g. "20 filters 5×5", "ReLU".
+    pub detail: String,
+    /// The array after the layer, for one image (channels × height × width, or units).
+    pub shape: Vec<i64>,
+    /// Weights and biases of the layer.
+    pub weights: i64,
+}
+
+/// The layers of `net`, read from the shapes of its weights (so they are those of the
+/// net actually trained): input 1×28×28, each convolution (valid, stride 1) and its
+/// pooling, flattening, the hidden layer with its ReLU, the ten outputs and softmax.
+pub fn layer_shapes(net: &LeNet) -> Result<Vec<LayerShape>> {
+    let count = |w: &Tensor, b: &Option<Tensor>| w.numel() as i64 + b.as_ref().map_or(0, |b| b.numel() as i64);
+    let mut out = vec![LayerShape {
+        kind: "input",
+        detail: "image".into(),
+        shape: vec![1, 28, 28],
+        weights: 0,
+    }];
+    let mut side = 28;
+    for conv in [&net.conv1, &net.conv2] {
+        let s = conv.ws.size(); // (out channels, in channels, k, k)
+        let (ch, k) = (s[0], s[2]);
+        side = side - k + 1;
+        out.push(LayerShape {
+            kind: "convolution",
+            detail: format!("{ch} filters {k}×{k}"),
+            shape: vec![ch, side, side],
+            weights: count(&conv.ws, &conv.bs),
+        });
+        side /= POOL;
+        out.push(LayerShape {
+            kind: "max pool",
+            detail: format!("{POOL}×{POOL}"),
+            shape: vec![ch, side, side],
+            weights: 0,
+        });
+    }
+    let flat: i64 = out.last().map_or(0, |l| l.shape.iter().product());
+    out.push(LayerShape {
+        kind: "flatten",
+        detail: String::new(),
+        shape: vec![flat],
+        weights: 0,
+    });
+    let (h, _) = net.fc1.ws.size2()?; // (hidden, flat)
+    out.push(LayerShape {
+        kind: "dense",
+        detail: "+ ReLU".into(),
+        shape: vec![h],
+        weights: count(&net.fc1.ws, &net.fc1.bs),
+    });
+    let (o, _) = net.fc2.ws.size2()?; // (10, hidden)
+    out.push(LayerShape {
+        kind: "dense",
+        detail: "outputs".into(),
+        shape: vec![o],
+        weights: count(&net.fc2.ws, &net.fc2.bs),
+    });
+    out.push(LayerShape {
+        kind: "softmax",
+        detail: "probabilities".into(),
+        shape: vec![o],
+        weights: 0,
+    });
+    Ok(out)
+}
+
 /// What the net computes on the way, for the figures.
 pub struct LeNetActs {
     /// The wide hidden layer after its ReLU: (N, 500), the "feature signature".
@@ -184,8 +260,8 @@ impl LeNet {
     /// Images (N, 1, 28, 28) -> hidden layer and logits.
     pub fn forward_acts(&self, x: &Tensor) -> LeNetActs {
         let n = x.size()[0];
-        let h = self.conv1.forward(x).max_pool2d_default(2); // (N, c1, 12, 12)
-        let h = self.conv2.forward(&h).max_pool2d_default(2); // (N, c2, 4, 4)
+        let h = self.conv1.forward(x).max_pool2d_default(POOL); // (N, c1, 12, 12)
+        let h = self.conv2.forward(&h).max_pool2d_default(POOL); // (N, c2, 4, 4)
         let hidden = self.fc1.forward(&h.view([n, -1])).relu(); // (N, hidden)
         let logits = self.fc2.forward(&hidden); // (N, 10)
         LeNetActs { hidden, logits }

@@ -9,7 +9,7 @@ use serde_json::json;
 use tch::Tensor;
 
 use crate::error::Result;
-use crate::train::{self, Activation, DenseNet, Loss, TrainCache, TrainConfig};
+use crate::train::{self, Activation, DenseNet, Loss, Schedule, TrainCache, TrainConfig};
 
 /// The x range the nets are trained on.
 pub const TRAIN_RANGE: (f64, f64) = (-1.5, 1.5);
@@ -73,13 +73,27 @@ pub struct TrainedFunction {
 
 /// Trains (or loads from `cache`) a net of `sizes` on the target: `cfg.iterations` steps,
 /// each on `cfg.batch_size` fresh random x in [`TRAIN_RANGE`] (so it has seen
-/// steps x batch examples), mean squared error.
+/// steps x batch examples), mean squared error, constant learning rate.
 pub fn train_function(cache: &TrainCache, sizes: &[i64], cfg: &TrainConfig) -> Result<TrainedFunction> {
+    train_function_scheduled(cache, sizes, cfg, &Schedule::default())
+}
+
+/// [`train_function`] with a learning-rate [`Schedule`] (decay, gradient clipping). The
+/// schedule is part of the cache key when it is not the constant default.
+pub fn train_function_scheduled(
+    cache: &TrainCache,
+    sizes: &[i64],
+    cfg: &TrainConfig,
+    schedule: &Schedule,
+) -> Result<TrainedFunction> {
     let mut net = FunctionNet::random(sizes, cfg.seed)?;
-    let key = json!({"task": "1-D function", "target": "sin(2.5x) + 0.6 tanh(8(x-0.4))", "range": TRAIN_RANGE, "sizes": sizes, "train": cfg});
+    let mut key = json!({"task": "1-D function", "target": "sin(2.5x) + 0.6 tanh(8(x-0.4))", "range": TRAIN_RANGE, "sizes": sizes, "train": cfg});
+    if !schedule.is_constant() {
+        key["schedule"] = json!(schedule);
+    }
     let mlp = &net.mlp;
     let trained = cache.load_or_train("function", &key, &mut net.vs, |vs| {
-        train::train_steps(vs, cfg, |_, rng| {
+        train::train_steps_scheduled(vs, cfg, schedule, |_, rng| {
             let xs: Vec<f32> = (0..cfg.batch_size)
                 .map(|_| rng.random_range(TRAIN_RANGE.0..TRAIN_RANGE.1) as f32)
                 .collect();

@@ -38,6 +38,15 @@ pub fn grid(n: usize) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// `k` points drawn uniformly in [`RANGE`]^2 with `seed` (the many-point task: the
+/// essay's "coffee shops").
+pub fn random_points(k: usize, seed: u64) -> Vec<(f64, f64)> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..k)
+        .map(|_| (rng.random_range(RANGE.0..RANGE.1), rng.random_range(RANGE.0..RANGE.1)))
+        .collect()
+}
+
 /// The nearest point's index at every cell of an `n` x `n` grid.
 pub fn target_grid(n: usize) -> Vec<f64> {
     grid(n).into_iter().map(|p| nearest(p, &POINTS) as f64).collect()
@@ -61,6 +70,10 @@ pub struct NearestNet {
     pub n_params: i64,
     pub history: train::History,
     pub from_cache: bool,
+    /// The seed of its initial weights and data.
+    pub seed: u64,
+    /// Its trained weights, layer by layer (for the net diagrams).
+    pub weights: Vec<train::LayerWeights>,
 }
 
 /// Trains (or loads from `cache`) a ReLU net of `sizes` (2 inputs, 3 outputs) on
@@ -106,5 +119,42 @@ pub fn train_net(cache: &TrainCache, sizes: &[i64], examples: i64, cfg: &TrainCo
         n_params: net.n_params(),
         history: trained.history,
         from_cache: trained.from_cache,
+        seed: cfg.seed,
+        weights: net.weights()?,
     })
+}
+
+/// Trains `restarts` nets of `sizes` from the seeds `cfg.seed`, `cfg.seed + 1`, … (each
+/// cached on its own) and keeps the one with the lowest final training loss: what a
+/// practitioner does when a small ReLU net can start with dead units and never train
+/// (a 2-1-3 net whose one unit is dead stays at loss ln 3 and paints the plane one
+/// colour). Returns the kept net and every start's final loss, in seed order.
+pub fn train_best_of(
+    cache: &TrainCache,
+    sizes: &[i64],
+    examples: i64,
+    cfg: &TrainConfig,
+    n: usize,
+    restarts: usize,
+) -> Result<(NearestNet, Vec<f64>)> {
+    let restarts = train::check_size("restarts", restarts as i64)?;
+    let mut best: Option<NearestNet> = None;
+    let mut losses = Vec::with_capacity(restarts);
+    for r in 0..restarts {
+        let cfg_r = TrainConfig {
+            seed: cfg.seed + r as u64,
+            ..*cfg
+        };
+        let net = train_net(cache, sizes, examples, &cfg_r, n)?;
+        let loss = net.history.last().unwrap_or(f64::INFINITY);
+        losses.push(loss);
+        if best
+            .as_ref()
+            .is_none_or(|b| loss < b.history.last().unwrap_or(f64::INFINITY))
+        {
+            best = Some(net);
+        }
+    }
+    let best = best.ok_or_else(|| train::bad_hyper_parameter("restarts", 0, "at least 1"))?;
+    Ok((best, losses))
 }

@@ -60,7 +60,7 @@ pub fn figures() -> Vec<FigureSpec> {
     vec![
         FigureSpec::new("next-word-top5", SECTION, Made::Model, "The {top} most likely next words after the prompt, with their probabilities.", || TopParams { prompt: prompt(), top: 5 }, next_word_top5),
         FigureSpec::new("greedy-continuation", SECTION, Made::Model, "Text grown one word at a time, always taking the most likely word (temperature 0).", || GreedyParams { prompt: prompt(), steps: 7 }, greedy_continuation),
-        FigureSpec::new("greedy-long", SECTION, Made::Model, "A long zero-temperature continuation ({steps} tokens): always taking the top word tends to go flat and repetitive (GPT-2 soon loops; larger, newer models less so).", || GreedyParams { prompt: prompt(), steps: 100 }, greedy_long),
+        FigureSpec::new("greedy-long", SECTION, Made::Model, "A long zero-temperature continuation ({steps} tokens). The essay's GPT-2 soon falls into a loop, repeating one sentence; newer models such as SmolLM2 often do not. The figure measures which happened (the share of 8-token runs that repeat an earlier one) and says so.", || GreedyParams { prompt: prompt(), steps: 100 }, greedy_long),
         FigureSpec::new("sampled-continuation", SECTION, Made::Sampled, "Text grown by sampling each word at temperature {temperature}: lower-ranked words get a chance.", || SampledParams { prompt: prompt(), steps: 7, temperature: 0.8, seed: 1 }, sampled_continuation),
         FigureSpec::new("sampled-five", SECTION, Made::Sampled, "Continuations of the same prompt at temperature {temperature}, one per seed ({seeds}).", || SeedsParams { prompt: prompt(), steps: 30, temperature: 0.8, seeds: vec![1, 2, 3, 4, 5] }, sampled_five),
         FigureSpec::new("rank-probability-loglog", SECTION, Made::Model, "Probability of each possible next token against its rank, on log-log axes: roughly a power law.", || TopParams { prompt: prompt(), top: 10000 }, rank_probability),
@@ -202,16 +202,40 @@ fn long_text(ctx: &Ctx, prompt: &str, title: &str, what: &str, steps: &[Step]) -
     })
 }
 
+/// Runs of this many tokens are compared to find loops in `greedy-long`.
+const LOOP_RUN: usize = 8;
+
 fn greedy_long(ctx: &Ctx, p: &GreedyParams) -> Result<Figure> {
     let n = p.steps;
     let steps = run(ctx, &p.prompt, n, Sampling::Greedy)?;
-    long_text(
+    let ids: Vec<u32> = steps.iter().map(|s| s.id).collect();
+    let share = sampling::repeated_run_share(&ids, LOOP_RUN);
+    let verdict = if share >= 0.2 {
+        format!(
+            "It has fallen into a loop: {:.0}% of its runs of {LOOP_RUN} tokens repeat an earlier one, as in the essay's GPT-2.",
+            100.0 * share
+        )
+    } else {
+        format!(
+            "This model does not become repetitive here: only {:.0}% of its runs of {LOOP_RUN} tokens repeat an earlier one. The essay's GPT-2 soon loops, repeating the same sentence; run with --model gpt2 (when its weights are in the Hugging Face cache) to see it.",
+            100.0 * share
+        )
+    };
+    let mut fig = long_text(
         ctx,
         &p.prompt,
         &format!("Temperature 0 for {n} tokens"),
         &format!("{n} tokens, always the top word"),
         &steps,
-    )
+    )?;
+    if let Plot::Text(t) = &mut fig.plot {
+        t.paragraphs.push(vec![Span::highlight(verdict)]);
+    }
+    fig.table.headers.push(format!("repeated_{LOOP_RUN}_token_runs_share"));
+    for r in &mut fig.table.rows {
+        r.push(share.to_string());
+    }
+    Ok(fig)
 }
 
 fn sampled_long(ctx: &Ctx, p: &SampledParams) -> Result<Figure> {

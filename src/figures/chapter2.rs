@@ -565,7 +565,10 @@ fn ngram_combinatorics(_ctx: &Ctx, p: &VocabularyParams) -> Result<Figure> {
     let (c, w) = words(&p.corpus)?;
     let v = p.vocabulary;
     let possible = |n: i32| (v as f64).powi(n);
-    let seen = [
+    // Only n-grams made of the vocabulary's words count against what it allows; the
+    // corpus-wide numbers (every word, however rare) are in the CSV beside them.
+    let seen = w.distinct_within_top(v as usize).map(|n| n as u64);
+    let seen_all = [
         w.vocabulary() as u64,
         w.distinct_pairs() as u64,
         w.distinct_triples as u64,
@@ -573,7 +576,8 @@ fn ngram_combinatorics(_ctx: &Ctx, p: &VocabularyParams) -> Result<Figure> {
     let mut table = Table::new(&[
         "n",
         "possible_with_vocabulary",
-        "distinct_seen_in_corpus",
+        "distinct_seen_within_vocabulary",
+        "distinct_seen_any_words",
         "corpus_words",
     ]);
     let mut list = Vec::new();
@@ -583,19 +587,28 @@ fn ngram_combinatorics(_ctx: &Ctx, p: &VocabularyParams) -> Result<Figure> {
             n.to_string(),
             format!("{:.0}", possible(n as i32)),
             seen[n - 1].to_string(),
+            seen_all[n - 1].to_string(),
             w.total.to_string(),
         ]);
         list.push(vec![
             Span::highlight(names[n - 1].to_string()),
             Span::plain(format!(
-                ":  {}{} = {} possible;   seen in the sample: {}",
+                ":  {}{} = {} possible;   seen in the sample: {} ({:.2}%)",
                 thousands(v),
                 ["¹", "²", "³"][n - 1],
                 in_words(possible(n as i32)),
-                thousands(seen[n - 1])
+                thousands(seen[n - 1]),
+                100.0 * seen[n - 1] as f64 / possible(n as i32).max(1.0)
             )),
         ]);
     }
+    list.push(vec![Span::plain(format!(
+        "(\"seen\" counts only n-grams made of the {} most common words; with every word of the sample, however rare: {} words, {} 2-grams, {} 3-grams)",
+        thousands(v),
+        thousands(seen_all[0]),
+        thousands(seen_all[1]),
+        thousands(seen_all[2])
+    ))]);
     let para = vec![Span::plain(format!(
         "The sample has {} words in all. Even if every one of them were a different 3-gram, it would cover less than {:.6}% of the 3-grams that {} words allow: most probabilities cannot be counted, they have to be estimated by a model.",
         thousands(w.total),

@@ -17,7 +17,7 @@ use crate::plot::{
     Colormap, FieldPlot, FieldPoint, GridImage, ImageGrid, LinePlot, Panels, Series, SeriesStyle, Span, TextPanel,
     ValueRange,
 };
-use crate::train::{check_size, Optimizer, TrainCache, TrainConfig};
+use crate::train::{check_size, Optimizer, Schedule, TrainCache, TrainConfig};
 
 const SECTION: &str = "4. Neural nets, training, practice";
 const WIDE: (u32, u32) = (1200, 800);
@@ -28,11 +28,11 @@ pub fn figures() -> Vec<FigureSpec> {
         FigureSpec::new("nearest-point-target", SECTION, Made::Trained, "The task: for any position in the plane, which of three points is nearest? The plane splits into three regions (a Voronoi diagram).", || GridParams { grid: 200 }, nearest_point_target),
         FigureSpec::new("relu", SECTION, Made::Schematic, "The ramp (ReLU) function max(0, x): what each neuron applies to its weighted sum.", NoParams::default, relu),
         FigureSpec::new("single-neuron-functions", SECTION, Made::Trained, "What one neuron with two inputs computes, ReLU(w₁x + w₂y + b), for several weights and biases: a tilted ramp.", NeuronParams::default, single_neuron_functions),
-        FigureSpec::new("nearest-point-nets", SECTION, Made::Trained, "What nets of several sizes learn for the nearest-point task, trained on random positions labelled with their nearest point (seed {seed}; the share of the plane each gets right in the panel titles).", NearestNetsParams::default, nearest_point_nets),
+        FigureSpec::new("nearest-point-nets", SECTION, Made::Trained, "What nets of several sizes learn for the nearest-point task, trained on random positions labelled with their nearest point (each the best of {restarts} random starts from seed {seed}; the share of the plane each gets right in the panel titles): one hidden neuron cannot split the plane into three regions; nets with more neurons get nearly all of it right.", NearestNetsParams::default, nearest_point_nets),
         FigureSpec::new("function-target", SECTION, Made::Trained, "A function of one variable for a net to learn.", NoParams::default, function_target),
         FigureSpec::new("function-random-nets", SECTION, Made::Trained, "What the same net computes with random weights (seeds {seeds}): nothing like the target before training.", || RandomNetsParams { sizes: vec![1, 32, 32, 1], seeds: vec![1, 2, 3, 4, 5] }, function_random_nets),
         FigureSpec::new("function-training-progress", SECTION, Made::Trained, "The net after training on more and more examples (each step shows it a fresh batch of random x): the fit improves.", ProgressParams::default, function_training_progress),
-        FigureSpec::new("loss-curve", SECTION, Made::Trained, "The loss (mean squared error on each training batch) as training goes on: it falls fast, then flattens out.", ProgressParams::default, loss_curve),
+        FigureSpec::new("loss-curve", SECTION, Made::Trained, "The loss (mean squared error on each training batch) as training goes on, with the learning rate decaying (cosine) and the gradient clipped: it falls fast, then flattens out. Early on, while the rate is still high, Adam overshoots now and then (brief spikes); with a constant rate such spikes of 30-100x kept coming late in training.", ProgressParams::default, loss_curve),
         FigureSpec::new("loss-surface", SECTION, Made::Trained, "The loss of the model w₂·tanh(w₁x), fitted to data from 1.5·tanh(2x), as a function of its two weights (log scale; dark = low): two equally good minima.", SurfaceParams::default, loss_surface),
         FigureSpec::new("descent-path", SECTION, Made::Trained, "Steepest descent: starting from poor weights, each step moves downhill on the loss surface until it settles in a minimum.", SurfaceParams::default, descent_path),
         FigureSpec::new("equivalent-solutions", SECTION, Made::Trained, "Nets trained from different random starts (seeds {seeds}): all fit the training range about equally well.", EquivalentParams::default, equivalent_solutions),
@@ -41,8 +41,17 @@ pub fn figures() -> Vec<FigureSpec> {
         FigureSpec::new("cellular-automaton", SECTION, Made::Schematic, "Rule {rule} grown from a single black cell: a simple rule whose outcome can only be found by running it, step by step (computational irreducibility).", || AutomatonParams { rule: 30, width: 161, steps: 80 }, cellular_automaton),
         FigureSpec::new("cat-dog-features", SECTION, Made::NotReproducible, "Image-net features of a cat picture: not reproducible here (no pretrained image net is available offline).", NoParams::default, cat_dog_features),
     ];
-    // How the digit net separates digits (digits.rs) follows the nearest-point nets.
+    // How the digit net separates digits (digits.rs) follows the nearest-point nets, the
+    // digit net's diagram follows that; the net diagrams (diagrams.rs) open the section
+    // and the many-point regions follow the three-point task.
     super::insert_after(&mut list, "nearest-point-nets", super::digits::section4());
+    super::insert_after(&mut list, "digit-separation", super::diagrams::section4_lenet());
+    super::insert_after(
+        &mut list,
+        "nearest-point-target",
+        super::diagrams::section4_many_points(),
+    );
+    list.splice(0..0, super::diagrams::section4_nets());
     list
 }
 
@@ -92,6 +101,9 @@ pub struct NearestNetsParams {
     pub lr: f64,
     pub seed: u64,
     pub grid: i64,
+    /// Random starts per net (seeds `seed`, `seed + 1`, …); the one with the lowest
+    /// training loss is shown.
+    pub restarts: i64,
 }
 
 impl Default for NearestNetsParams {
@@ -104,6 +116,7 @@ impl Default for NearestNetsParams {
             lr: 0.01,
             seed: 1,
             grid: 120,
+            restarts: 4,
         }
     }
 }
@@ -116,7 +129,10 @@ pub struct RandomNetsParams {
     pub seeds: Vec<i64>,
 }
 
-/// One net trained for each budget of `steps`.
+/// One net trained for each budget of `steps`. The learning rate decays (cosine) from
+/// `lr` to `lr * cosine_to` over each run and the gradient's norm is clipped at
+/// `clip_norm` (`null`: constant rate, no clipping; with a constant rate Adam's loss
+/// spikes 30-100x late in the run, when the loss is small).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProgressParams {
@@ -125,6 +141,29 @@ pub struct ProgressParams {
     pub batch_size: usize,
     pub lr: f64,
     pub seed: u64,
+    pub cosine_to: Option<f64>,
+    pub clip_norm: Option<f64>,
+}
+
+impl ProgressParams {
+    fn schedule(&self) -> Schedule {
+        Schedule {
+            cosine_to: self.cosine_to,
+            clip_norm: self.clip_norm,
+        }
+    }
+
+    /// "learning rate 0.005 decaying to 5e-5 (cosine), gradient norm clipped at 1".
+    fn schedule_text(&self) -> String {
+        let lr = match self.cosine_to {
+            Some(f) => format!("learning rate {} decaying to {:.1e} (cosine)", self.lr, self.lr * f),
+            None => format!("constant learning rate {}", self.lr),
+        };
+        match self.clip_norm {
+            Some(c) => format!("{lr}, gradient norm clipped at {c}"),
+            None => lr,
+        }
+    }
 }
 
 impl Default for ProgressParams {
@@ -135,6 +174,8 @@ impl Default for ProgressParams {
             batch_size: 32,
             lr: 0.005,
             seed: 1,
+            cosine_to: Some(0.01),
+            clip_norm: Some(1.0),
         }
     }
 }
@@ -409,17 +450,27 @@ fn single_neuron_functions(_ctx: &Ctx, p: &NeuronParams) -> Result<Figure> {
 fn nearest_point_nets(_ctx: &Ctx, p: &NearestNetsParams) -> Result<Figure> {
     let n = check_size("grid", p.grid)?;
     let examples = p.examples;
+    let restarts = check_size("restarts", p.restarts)?;
     let cfg = adam(p.lr, p.batch_size, p.seed, check_size("epochs", p.epochs)?);
     let cache = TrainCache::default();
-    let mut table = Table::new(&["sizes", "weights", "final_loss", "agreement"]);
+    let mut table = Table::new(&[
+        "sizes",
+        "weights",
+        "final_loss",
+        "agreement",
+        "kept_seed",
+        "every_start_final_loss",
+    ]);
     let (mut titles, mut plots) = (Vec::new(), Vec::new());
     for sizes in &p.sizes {
-        let net = nearest::train_net(&cache, sizes, examples, &cfg, n)?;
+        let (net, losses) = nearest::train_best_of(&cache, sizes, examples, &cfg, n, restarts)?;
         table.push(vec![
             sizes_label(sizes),
             net.n_params.to_string(),
             net.history.last().unwrap_or(f64::NAN).to_string(),
             net.agreement.to_string(),
+            net.seed.to_string(),
+            losses.iter().map(f64::to_string).collect::<Vec<_>>().join(";"),
         ]);
         titles.push(format!(
             "{} net, {} weights: {:.0}% right",
@@ -430,8 +481,11 @@ fn nearest_point_nets(_ctx: &Ctx, p: &NearestNetsParams) -> Result<Figure> {
         plots.push(Plot::Field(region_field("", "", n, net.answers, false)));
     }
     let sub = format!(
-        "{examples} training positions, {} epochs of Adam (lr {}), seed {}",
-        cfg.iterations, cfg.lr, cfg.seed
+        "{examples} training positions, {} epochs of Adam (lr {}); each net the best of {restarts} random starts (seeds {}-{})",
+        cfg.iterations,
+        cfg.lr,
+        cfg.seed,
+        cfg.seed + restarts as u64 - 1
     );
     let cols = plots.len().min(2);
     Ok(Figure {
@@ -523,7 +577,12 @@ fn progress_runs(p: &ProgressParams) -> Result<Vec<(usize, function::TrainedFunc
         let steps = check_size("steps", steps)?;
         runs.push((
             steps,
-            function::train_function(&cache, &p.sizes, &adam(p.lr, p.batch_size, p.seed, steps))?,
+            function::train_function_scheduled(
+                &cache,
+                &p.sizes,
+                &adam(p.lr, p.batch_size, p.seed, steps),
+                &p.schedule(),
+            )?,
         ));
     }
     Ok(runs)
@@ -551,9 +610,9 @@ fn function_training_progress(_ctx: &Ctx, p: &ProgressParams) -> Result<Figure> 
         }));
     }
     let sub = format!(
-        "{} ReLU net, Adam (lr {}), batches of {batch} random x, seed {}; blue: target, orange: net",
+        "{} ReLU net, Adam ({}), batches of {batch} random x, seed {}; blue: target, orange: net",
         sizes_label(&p.sizes),
-        p.lr,
+        p.schedule_text(),
         p.seed
     );
     let cols = plots.len().min(2);
@@ -588,8 +647,9 @@ fn loss_curve(ctx: &Ctx, p: &ProgressParams) -> Result<Figure> {
     let plot = LinePlot {
         title: "The loss during training".into(),
         subtitle: format!(
-            "{steps} steps of Adam on batches of {} random x; log scale",
-            p.batch_size
+            "{steps} steps of Adam on batches of {} random x, {}; log scale",
+            p.batch_size,
+            p.schedule_text()
         ),
         x_label: "training step".into(),
         y_label: "loss (mean squared error)".into(),

@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Ctx, Figure, FigureSpec, Made, Plot, Table};
 use crate::analysis::attention;
-use crate::analysis::embedding_module::embedding_module;
+use crate::analysis::embedding_module::{embedding_module, rotary_view};
 use crate::analysis::lens::logit_lens;
-use crate::analysis::matrix::{histogram, moving_average_2d, Matrix};
+use crate::analysis::matrix::{count_beyond_sigmas, gaussian_two_tail, histogram, moving_average_2d, Matrix};
 use crate::error::{Error, Result};
 use crate::model::LanguageModel;
 use crate::plot::{BarChart, Bins, Colormap, Heatmap, Histogram, Panels, Span, TextPanel, ValueFormat};
@@ -75,8 +75,10 @@ pub struct AllSmoothedParams {
     pub max_cells: usize,
 }
 
-/// Histograms of every block's projection: `bins` bins over mean ± `sigmas` standard
-/// deviations (0: the full range), counts on a log axis with `log_y`.
+/// Histograms of every block's projection: `bins` bins over one range shared by every
+/// block (the smallest to the largest weight of any block: nothing is left out), counts
+/// on a log axis with `log_y`; each panel counts its weights beyond `sigmas` standard
+/// deviations, against a Gaussian's expectation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HistogramParams {
@@ -88,16 +90,21 @@ pub struct HistogramParams {
 /// The chapter's figures, in essay order.
 pub fn figures() -> Vec<FigureSpec> {
     let (s, m) = (SECTION, Made::Model);
-    vec![
-        FigureSpec::from_data_file("embedding-module", s, m, "The embedding module on the prompt “{prompt}”: token embeddings, position embeddings and their sum, one column per token, one row per vector element.", embedding_module_fig),
+    let mut list = vec![
+        FigureSpec::from_data_file("embedding-module", s, m, "The embedding module on the prompt “{prompt}”: token embeddings, position embeddings and their sum, one column per token, one row per vector element. A model with rotary positions (RoPE, such as SmolLM2) adds no position embeddings: it shows instead the rotation angles and block 0's queries before and after the rotation. The subtitle names any word the tokenizer splits into several tokens.", embedding_module_fig),
         FigureSpec::from_data_file("attention-block1-heads", s, m, "Attention weights of every head in block {layer} on the prompt: how much each position (row) takes from each earlier position (column).", block_heads),
         FigureSpec::new("attn-proj-matrix", s, m, "Block {layer}'s square attention output projection (attn.c_proj: the heads' outputs back into the residual stream), every weight as a colour.", || ProjParams { layer: 0, clip_sigmas: 3.0 }, proj_matrix),
         FigureSpec::new("attn-proj-matrix-smoothed", s, m, "The same matrix after a {window}x{window} moving average: some random-walk-like structure appears.", || SmoothedParams { layer: 0, window: 64 }, proj_matrix_smoothed),
         FigureSpec::from_data_file("attention-head1-blocks", s, m, "The attention weights of head {head} in every block, on the prompt.", head_blocks),
         FigureSpec::new("attn-proj-matrices-all", s, m, "The moving-averaged attention output projection of every block: they look alike.", || AllSmoothedParams { window: 64, max_cells: 48 }, proj_matrices_all),
-        FigureSpec::new("weight-histograms", s, m, "The distribution of the attention output projection's weights in every block: similar matrices, different distributions, not always Gaussian.", || HistogramParams { bins: 60, sigmas: 5.0, log_y: true }, weight_histograms),
+        FigureSpec::new("weight-histograms", s, m, "The distribution of the attention output projection's weights in every block, on one shared x range with log counts so the tails show: similar matrices, different spreads, and far more weights beyond {sigmas} standard deviations than a Gaussian would have (the count is in each panel title): not always Gaussian.", || HistogramParams { bins: 120, sigmas: 5.0, log_y: true }, weight_histograms),
         FigureSpec::from_data_file("logit-lens", super::experiments::SECTION, m, "Beyond the essay: the logit lens, the top next-token guess read off the residual stream after every block (through the final norm and the unembedding), with its probability as colour.", logit_lens_fig),
-    ]
+    ];
+    // The diagrams (diagrams.rs): the embedding module's before its arrays, one
+    // attention block's after them (the essay's order).
+    super::insert_after(&mut list, "embedding-module", super::diagrams::section6_block());
+    list.splice(0..0, super::diagrams::section6_embedding());
+    list
 }
 
 /// Readable token labels (leading space shown as ␣).
@@ -135,38 +142,81 @@ fn embedding_module_fig(ctx: &Ctx, p: &PromptParams) -> Result<Figure> {
             ..Default::default()
         })
     };
-    let no_pos = |lm: &LoadedModel| {
-        Plot::Text(TextPanel {
-            title: String::new(),
-            subtitle: String::new(),
-            paragraphs: vec![
-                vec![Span::highlight("This model has no position embeddings.")],
-                vec![Span::plain(format!("{} uses rotary position embeddings (RoPE): each block rotates its queries and keys by an angle that grows with the position, so nothing is added here and the sum equals the token embeddings.", lm.model.info().family))],
-            ],
-            list: vec![],
+    let rope = rotary_view(&lm.model, &ids)?;
+    let heat = |m: &Matrix, y_label: String| {
+        Plot::Heatmap(Heatmap {
+            rows: m.rows,
+            cols: m.cols,
+            values: m.values.clone(),
+            col_labels: cols.clone(),
+            x_label: "token".into(),
+            y_label,
+            colormap: Colormap::BlueWhiteRed,
+            stretch: true,
+            ..Default::default()
         })
     };
-    let position = match &em.position {
-        Some(p) => panel("position", p),
-        None => no_pos(lm),
+    let (plots, panel_titles, title) = match (&em.position, &rope) {
+        (Some(pos), _) => (
+            vec![panel("token", &em.token), panel("position", pos), panel("sum", &em.sum)],
+            vec![
+                "token embeddings (rows of W_E)".to_string(),
+                "position embeddings (rows of W_pos)".into(),
+                "their sum".into(),
+            ],
+            "The embedding module: token + position = what enters block 0",
+        ),
+        (None, Some(r)) => {
+            let d = r.query.rows;
+            (
+                vec![
+                    panel("token", &em.token),
+                    heat(&r.cos, format!("rotation frequency i (0..{})", r.cos.rows)),
+                    heat(&r.query, format!("query element (0..{d})")),
+                    heat(&r.rotated, format!("query element (0..{d})")),
+                ],
+                vec![
+                    "token embeddings (W_E rows)".to_string(),
+                    "RoPE angles: cos(t·θᵢ)".into(),
+                    "block 0 head 0 queries".into(),
+                    "the same, rotated by t·θᵢ".into(),
+                ],
+                "No position embeddings: RoPE rotates queries and keys by the position instead",
+            )
+        }
+        (None, None) => {
+            return Err(ctx.bad_input("the model has neither position embeddings nor rotary positions; nothing to show"))
+        }
     };
-    let plots = vec![panel("token", &em.token), position, panel("sum", &em.sum)];
+    // Which words of the prompt the tokenizer splits, so that "bye x10" is not claimed
+    // when " bye" is two tokens.
+    let mut split = Vec::new();
+    for w in p.prompt.split_whitespace() {
+        let piece = format!(" {w}");
+        let wids = lm.tokenizer.encode(&piece)?;
+        let note = format!("“{w}” = {} tokens ({})", wids.len(), labels(lm, &wids).join(" + "));
+        if wids.len() > 1 && !split.contains(&note) {
+            split.push(note);
+        }
+    }
+    let words = p.prompt.split_whitespace().count();
+    let rope_note = match &rope {
+        Some(r) => format!("; θᵢ = {}^(−2i/{}), nothing added", r.base, r.query.rows),
+        None => String::new(),
+    };
     let panels = Panels {
-        title: "The embedding module: token + position = what enters block 0".into(),
+        title: title.into(),
         subtitle: ctx.subtitle(&format!(
-            "{} tokens; columns = tokens, rows = the {c} vector elements; blue negative, red positive",
-            ids.len()
-        ))?,
-        panel_titles: vec![
-            "token embeddings (rows of W_E)".into(),
-            if em.position.is_some() {
-                "position embeddings (rows of W_pos)".into()
+            "{words} words = {} tokens{}{rope_note}",
+            ids.len(),
+            if split.is_empty() {
+                String::new()
             } else {
-                "position embeddings: none (RoPE)".into()
-            },
-            "their sum".into(),
-        ],
-        columns: 3,
+                format!(" ({})", split.join(", "))
+            }
+        ))?,
+        columns: plots.len(),
+        panel_titles,
     };
     let mut headers: Vec<String> = vec!["array".into(), "element".into()];
     headers.extend(
@@ -181,7 +231,10 @@ fn embedding_module_fig(ctx: &Ctx, p: &PromptParams) -> Result<Figure> {
     let arrays: Vec<(&str, &Matrix)> = [
         ("token", Some(&em.token)),
         ("position", em.position.as_ref()),
-        ("sum", Some(&em.sum)),
+        ("sum", em.position.as_ref().map(|_| &em.sum)),
+        ("rope_cos", rope.as_ref().map(|r| &r.cos)),
+        ("block0_head0_query", rope.as_ref().map(|r| &r.query)),
+        ("block0_head0_query_rotated", rope.as_ref().map(|r| &r.rotated)),
     ]
     .into_iter()
     .filter_map(|(n, m)| m.map(|m| (n, m)))
@@ -489,20 +542,23 @@ fn weight_histograms(ctx: &Ctx, p: &HistogramParams) -> Result<Figure> {
     let log_y = p.log_y;
     let k = p.sigmas;
     let n_layer = lm.model.info().n_layer;
+    let blocks: Vec<Vec<f64>> = (0..n_layer)
+        .map(|l| Ok(proj_matrix_of(&lm.model, l)?.values))
+        .collect::<Result<_>>()?;
+    // One x range for every panel, the smallest and largest weight of any block, so
+    // that spreads can be compared and no value is dropped; the tails show on log counts.
+    let (lo, hi) = blocks
+        .iter()
+        .flatten()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     let mut hists = Vec::with_capacity(n_layer);
-    for l in 0..n_layer {
-        let values = proj_matrix_of(&lm.model, l)?.values;
-        // Each block over its mean ± k standard deviations (k = 0: min..max), so that a
-        // few outliers do not squeeze the shape into one bar.
-        let range = if k > 0.0 {
-            let s = std_of(&values);
-            let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
-            Some((mean - k * s, mean + k * s))
-        } else {
-            None
-        };
-        hists.push(histogram(&values, bins, range)?);
+    let mut beyond = Vec::with_capacity(n_layer);
+    for values in &blocks {
+        hists.push(histogram(values, bins, Some((lo, hi)))?);
+        beyond.push(count_beyond_sigmas(values, k));
     }
+    let n_weights = blocks.first().map_or(0, Vec::len);
+    let expected = n_weights as f64 * gaussian_two_tail(k);
     let (columns, size) = grid_layout(n_layer, 380);
     let panels = Panels {
         title: format!(
@@ -510,22 +566,18 @@ fn weight_histograms(ctx: &Ctx, p: &HistogramParams) -> Result<Figure> {
             n_layer
         ),
         subtitle: ctx.subtitle(&format!(
-            "{}{}κ = excess kurtosis, 0 for a Gaussian",
-            if k > 0.0 {
-                format!("mean ± {k}σ; ")
-            } else {
-                String::new()
-            },
+            "one x range for all blocks{}; \"n > {k}σ\": weights beyond {k} standard deviations (a Gaussian: {expected:.1})",
             if log_y {
-                "log counts: a Gaussian is an upside-down parabola; "
+                ", log counts"
             } else {
                 ""
             }
         ))?,
         panel_titles: hists
             .iter()
+            .zip(&beyond)
             .enumerate()
-            .map(|(l, h)| format!("block {l} · κ {:+.1}", h.excess_kurtosis))
+            .map(|(l, (_, b))| format!("block {l}: {b} > {k}σ"))
             .collect(),
         columns,
     };
@@ -554,6 +606,9 @@ fn weight_histograms(ctx: &Ctx, p: &HistogramParams) -> Result<Figure> {
         "mean",
         "std",
         "excess_kurtosis",
+        "beyond_sigmas",
+        "count_beyond",
+        "gaussian_expected_beyond",
     ]);
     for (l, h) in hists.iter().enumerate() {
         for (b, c) in h.counts.iter().enumerate() {
@@ -566,6 +621,9 @@ fn weight_histograms(ctx: &Ctx, p: &HistogramParams) -> Result<Figure> {
                 h.mean.to_string(),
                 h.std.to_string(),
                 h.excess_kurtosis.to_string(),
+                k.to_string(),
+                beyond[l].to_string(),
+                expected.to_string(),
             ]);
         }
     }

@@ -276,17 +276,53 @@ fn analogies(ctx: &Ctx, p: &AnalogyParams) -> Result<Figure> {
         "to_pc1",
         "to_pc2",
         "cosine_offset_to_relation_mean",
+        "cosine_offset_to_mean_of_other_pairs",
+        "completed_by_other_pairs",
     ]);
     let mut cos_all = Vec::new();
+    let mut cos_others = Vec::new();
+    let mut completed = 0usize;
     for (g, name) in names.iter().enumerate() {
-        let offs: Vec<Vec<f64>> = pairs.iter().filter(|p| p.0 == g).map(|p| offset(p.1, p.2)).collect();
+        let mine: Vec<&(usize, usize, usize)> = pairs.iter().filter(|p| p.0 == g).collect();
+        let offs: Vec<Vec<f64>> = mine.iter().map(|p| offset(p.1, p.2)).collect();
         let c = offs.first().map_or(0, Vec::len);
-        let mean: Vec<f64> = (0..c)
-            .map(|e| offs.iter().map(|o| o[e]).sum::<f64>() / offs.len() as f64)
-            .collect();
-        for (p, o) in pairs.iter().filter(|p| p.0 == g).zip(&offs) {
+        let mean_of = |skip: Option<usize>| -> Vec<f64> {
+            let n = offs.len() - usize::from(skip.is_some());
+            (0..c)
+                .map(|e| {
+                    offs.iter()
+                        .enumerate()
+                        .filter(|(i, _)| Some(*i) != skip)
+                        .map(|(_, o)| o[e])
+                        .sum::<f64>()
+                        / n.max(1) as f64
+                })
+                .collect()
+        };
+        let mean = mean_of(None);
+        for (i, (p, o)) in mine.iter().zip(&offs).enumerate() {
             let cos = embedding::cosine(o, &mean);
             cos_all.push(cos);
+            // Without this pair's own offset: is it parallel to the others', and does
+            // "from + the others' mean offset" land nearest its own "to" among the
+            // relation's "to" words (a fair analogy test, not one that sees the answer)?
+            let (others, hit) = if offs.len() > 1 {
+                let m = mean_of(Some(i));
+                let guess: Vec<f64> = vectors[p.1].iter().zip(&m).map(|(x, d)| x + d).collect();
+                let best = mine
+                    .iter()
+                    .max_by(|a, b| {
+                        embedding::cosine(&guess, &vectors[a.2]).total_cmp(&embedding::cosine(&guess, &vectors[b.2]))
+                    })
+                    .map(|q| q.2);
+                (embedding::cosine(o, &m), best == Some(p.2))
+            } else {
+                (f64::NAN, false)
+            };
+            if others.is_finite() {
+                cos_others.push(others);
+            }
+            completed += usize::from(hit);
             table.push(vec![
                 name.clone(),
                 words[p.1].word.clone(),
@@ -296,15 +332,19 @@ fn analogies(ctx: &Ctx, p: &AnalogyParams) -> Result<Figure> {
                 xy[p.2][0].to_string(),
                 xy[p.2][1].to_string(),
                 cos.to_string(),
+                others.to_string(),
+                hit.to_string(),
             ]);
         }
     }
     let mean_cos = cos_all.iter().sum::<f64>() / cos_all.len().max(1) as f64;
+    let mean_others = cos_others.iter().sum::<f64>() / cos_others.len().max(1) as f64;
     let scatter = Scatter {
         title: "Analogies as parallel arrows".into(),
         subtitle: ctx.subtitle(&format!(
-            "token embeddings (W_E), {} · offsets' mean cosine to their relation's mean offset {mean_cos:.2}{}",
+            "token embeddings (W_E), {} · each offset's cosine to the other pairs' mean offset {mean_others:.2} (to the mean including itself {mean_cos:.2}); {completed} of {} pairs completed by the others' offset{}",
             pca.describe(),
+            pairs.len(),
             star_note(&words)
         ))?,
         x_label: pca.axis_label(0),

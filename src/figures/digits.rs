@@ -12,7 +12,8 @@ use super::{Ctx, Figure, FigureSpec, Made, Plot, Table};
 use crate::error::Result;
 use crate::experiments::digits::{self, DigitModel, DigitsConfig, Mnist};
 use crate::plot::{
-    BarChart, Colormap, GridImage, ImageGrid, Point3, Scatter, Scatter3d, ScatterPoint, ValueFormat, ValueRange,
+    BarChart, Colormap, GridImage, Heatmap, ImageGrid, Point3, Scatter, Scatter3d, ScatterPoint, ValueFormat,
+    ValueRange,
 };
 use crate::train::TrainCache;
 
@@ -121,7 +122,7 @@ pub fn section5() -> Vec<FigureSpec> {
     vec![
         FigureSpec::new("digit-softmax", s, t, "The net's output for a \"{digit}\" after softmax: a probability for each digit.", || DigitParams { net: net_params(), digit: 4 }, softmax),
         FigureSpec::new("digit-presoftmax", s, t, "The same outputs before softmax (logits): the numbers softmax turns into probabilities.", || DigitParams { net: net_params(), digit: 4 }, presoftmax),
-        FigureSpec::new("digit-signatures", s, t, "Feature signatures: the activations of the net's wide hidden layer (drawn as tiles) for {per_digit} images each of the digits {digits}. Images of the same digit give similar patterns.", || SignaturesParams { net: net_params(), digits: vec![4, 8], per_digit: 5 }, signatures),
+        FigureSpec::new("digit-signatures", s, t, "Signatures: the ten values the digit net outputs (before softmax) for {per_digit} held-out images each of the digits {digits}, one row per image. Images of the same digit give similar patterns.", || SignaturesParams { net: net_params(), digits: vec![4, 8], per_digit: 5 }, signatures),
         FigureSpec::new("digit-embedding-3d", s, t, "The net's wide hidden layer projected to 3-D (principal components): images of the same digit cluster together; each digit's label sits at the mean of its points.", || NetPerDigitParams { net: net_params(), per_digit: 25 }, embedding_3d),
     ]
 }
@@ -132,7 +133,7 @@ pub fn figures() -> Vec<FigureSpec> {
 }
 
 /// The digit net of the figure's parameters (trained once, then from the cache).
-fn net(p: &NetParams) -> Result<DigitModel> {
+pub(crate) fn net(p: &NetParams) -> Result<DigitModel> {
     let mut cfg = DigitsConfig::default();
     cfg.train.seed = p.seed;
     cfg.train.iterations = p.epochs;
@@ -441,47 +442,50 @@ fn signatures(ctx: &Ctx, p: &SignaturesParams) -> Result<Figure> {
         .flat_map(|&d| m.test.of_digit(d).into_iter().take(per))
         .collect();
     let sel = m.test.select(&idx);
-    let hidden = m.acts(&sel.images).hidden.to_kind(tch::Kind::Double); // (n, H)
-    let width = hidden.size()[1];
-    let cols = (1..=width)
-        .rev()
-        .find(|c| width % c == 0 && c * c <= width * 5 / 4)
-        .unwrap_or(width) as usize; // 25 for 500
-    let mut images = Vec::new();
-    let mut table = Table::new(&["test_index", "digit", "unit", "activation"]);
+    // The essay's signatures: the ten values the net outputs (before softmax) per image.
+    let logits = m.acts(&sel.images).logits.to_kind(tch::Kind::Double); // (n, 10)
+    let values = Vec::<f64>::try_from(logits.flatten(0, -1))?; // n * 10, row-major
+    let mut table = Table::new(&["test_index", "digit", "output_for_digit", "logit"]);
+    let mut row_labels = Vec::new();
     for (k, &i) in idx.iter().enumerate() {
-        let v = Vec::<f64>::try_from(hidden.get(k as i64))?;
-        let rows: Vec<Vec<f64>> = v.chunks(cols).map(|c| c.to_vec()).collect();
-        for (u, a) in v.iter().enumerate() {
+        for d in 0..10 {
             table.push(vec![
                 i.to_string(),
                 sel.label(k).to_string(),
-                u.to_string(),
-                a.to_string(),
+                d.to_string(),
+                values[10 * k + d].to_string(),
             ]);
         }
-        images.push(grey(rows, format!("a {} (test image {i})", sel.label(k))));
+        row_labels.push(format!("a {} (test image {i})", sel.label(k)));
     }
-    let plot = ImageGrid {
+    let lim = values.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    let plot = Heatmap {
         title: format!(
-            "Feature signatures of {}",
+            "Signatures of {}: the net's ten outputs for each image",
             ds.iter().map(|d| format!("{d}s")).collect::<Vec<_>>().join(" and ")
         ),
         subtitle: format!(
-            "the {width} activations of the hidden layer, {} per row of tiles · {}",
-            per,
+            "one row per held-out image, one column per output (before softmax); red high, blue low · {}",
             budget_line(&m)
         ),
-        images,
-        columns: per,
-        colormap: Colormap::Greys,
-        range: ValueRange::Shared,
-        stretch: false,
+        rows: idx.len(),
+        cols: 10,
+        values,
+        row_labels,
+        col_labels: (0..10).map(|d| d.to_string()).collect(),
+        x_label: "output for digit".into(),
+        y_label: String::new(),
+        colormap: Colormap::BlueWhiteRed,
+        range: Some((-lim, lim)),
+        annotate: ValueFormat::Decimal(1),
+        colorbar: true,
+        colorbar_label: "output (logit)".into(),
+        stretch: true,
     };
     Ok(Figure {
-        plot: Plot::ImageGrid(plot),
+        plot: Plot::Heatmap(plot),
         table,
-        size: (1200, 620),
+        size: (1200, 300 + 60 * idx.len() as u32),
     })
 }
 

@@ -19,6 +19,7 @@ pub mod chapter4;
 pub mod chapter5;
 pub mod chapter6;
 pub mod chapter7;
+pub mod diagrams;
 pub mod digits;
 pub mod experiments;
 pub mod motion;

@@ -51,6 +51,8 @@ pub enum Plot {
     Field(plot::FieldPlot),
     /// A tree drawn top-down (parse trees).
     Tree(plot::TreePlot),
+    /// Boxes, circles, lines and text (net and model diagrams).
+    Diagram(plot::Diagram),
     /// Small multiples: a title over a grid of plots, one per panel title (e.g. the 12
     /// attention heads of a block). `plots.len()` must equal `panels.panel_titles.len()`.
     Grid {
@@ -78,6 +80,7 @@ impl Plot {
             Plot::ImageGrid(d) => plot::draw_image_grid(area, d),
             Plot::Field(d) => plot::draw_field(area, d),
             Plot::Tree(d) => plot::draw_tree(area, d),
+            Plot::Diagram(d) => plot::draw_diagram(area, d),
             Plot::Page(p) => Err(PlotError::Data(format!(
                 "{} is an interactive page: it has no static picture (see its .html)",
                 p.title

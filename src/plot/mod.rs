@@ -39,6 +39,7 @@
 
 mod axes;
 mod bars;
+pub mod diagram;
 mod field;
 mod font;
 pub mod layout;
@@ -56,6 +57,7 @@ use plotters::prelude::*;
 
 pub use axes::{format_number, nice_ticks};
 pub use bars::{draw_bar_chart, draw_histogram, BarChart, Bins, Histogram, ValueFormat};
+pub use diagram::{draw_diagram, Diagram, Shape};
 pub use field::{draw_field, FieldPlot, FieldPoint};
 pub use lines::{draw_line_plot, LinePlot, Series, SeriesStyle};
 pub use matrix::{draw_heatmap, draw_image_grid, GridImage, Heatmap, ImageGrid, ValueRange};
