@@ -6,7 +6,10 @@
 use serde_json::{Map, Value};
 
 use super::params::{self, Params};
-use super::{behaviour, chapter1, chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, experiments, interactive, motion, training, Figure};
+use super::{
+    behaviour, chapter1, chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, experiments, interactive, motion,
+    training, Figure,
+};
 use crate::error::{Error, Result};
 use crate::LoadedModel;
 
@@ -184,7 +187,6 @@ impl Ctx<'_> {
 /// they belong with, in its section.
 pub fn registry() -> Vec<FigureSpec> {
     let mut list: Vec<FigureSpec> = [
-    let mut all = [
         chapter1::figures(),
         chapter2::figures(),
         chapter3::figures(),
@@ -201,6 +203,7 @@ pub fn registry() -> Vec<FigureSpec> {
     .into_iter()
     .flatten()
     .collect();
+    insert_after(&mut list, "parens-completions", behaviour::syntax_figures());
     for (after, mut view) in interactive::placed() {
         view.section = list
             .iter()
@@ -209,9 +212,6 @@ pub fn registry() -> Vec<FigureSpec> {
         insert_after(&mut list, after, vec![view]);
     }
     list
-    .collect::<Vec<_>>();
-    insert_after(&mut all, "parens-completions", behaviour::syntax_figures());
-    all
 }
 
 /// Puts `more` right after the figure `id` in `list` (at the end if `id` is not there):
