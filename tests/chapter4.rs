@@ -101,7 +101,8 @@ fn nearest_point_nets_learn_the_task_with_the_default_budget() {
     };
     let cache = TrainCache::default();
     let big = nearest::train_net(&cache, &[2, 16, 16, 3], 2000, &cfg, 100).unwrap();
-    assert!(!big.from_cache);
+    // The cache is this process's own (fresh_cache), so this net was trained by this code,
+    // here or by the test of every nearest-point net running beside this one.
     assert!(
         big.agreement >= 0.97,
         "a 2-16-16-3 net agrees with the true nearest point on only {:.1}% of the plane",
