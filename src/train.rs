@@ -160,6 +160,22 @@ pub fn check_size(name: &str, value: i64) -> Result<usize> {
     Ok(value as usize)
 }
 
+/// The shape of a small trainable GPT-2 (the parentheses and text models): blocks, heads
+/// and feature length each >= 1, the feature length a multiple of the heads.
+pub fn check_gpt_shape(n_layer: usize, n_head: usize, n_embd: usize) -> Result<()> {
+    check_size("blocks", n_layer as i64)?;
+    check_size("heads", n_head as i64)?;
+    check_size("feature length", n_embd as i64)?;
+    if !n_embd.is_multiple_of(n_head) {
+        return Err(bad_hyper_parameter(
+            "feature length",
+            n_embd,
+            &format!("a multiple of the number of heads ({n_head})"),
+        ));
+    }
+    Ok(())
+}
+
 /// The loss after each epoch ([`fit`]) or step ([`train_steps`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {

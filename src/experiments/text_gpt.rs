@@ -467,16 +467,7 @@ impl TextGptConfig {
     /// Checks the sizes, the checkpoints and the training hyper-parameters.
     pub fn validate(&self) -> Result<()> {
         self.train.validate()?;
-        check_size("blocks", self.n_layer as i64)?;
-        check_size("heads", self.n_head as i64)?;
-        check_size("feature length", self.n_embd as i64)?;
-        if !self.n_embd.is_multiple_of(self.n_head) {
-            return Err(train::bad_hyper_parameter(
-                "feature length",
-                self.n_embd,
-                &format!("a multiple of the number of heads ({})", self.n_head),
-            ));
-        }
+        train::check_gpt_shape(self.n_layer, self.n_head, self.n_embd)?;
         if self.n_ctx < 4 {
             return Err(train::bad_hyper_parameter(
                 "context window",

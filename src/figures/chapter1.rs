@@ -96,7 +96,7 @@ fn next_word_top5(ctx: &Ctx, p: &TopParams) -> Result<Figure> {
     }
     let plot = BarChart {
         title: format!("“{}” …", p.prompt),
-        subtitle: match essay::next_word_note(lm, &p.prompt)? {
+        subtitle: match essay::next_word_note(lm, &p.prompt) {
             Some(note) => ctx.subtitle(&format!("next-word probabilities · {note}"))?,
             None => ctx.subtitle("next-word probabilities")?,
         },

@@ -165,7 +165,7 @@ impl Ctx<'_> {
     /// GPT-2 small numbers (blocks, heads, width) to compare with.
     pub fn subtitle_vs_essay(&self, what: &str) -> Result<String> {
         let mut s = self.subtitle(what)?;
-        if let Some(note) = super::essay::architecture_note(self.model()?)? {
+        if let Some(note) = super::essay::architecture_note(self.model()?) {
             s = format!("{s} · {note}");
         }
         Ok(s)
