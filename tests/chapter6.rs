@@ -7,7 +7,10 @@
 
 mod parity_support;
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{smollm2, tokenizer_dir};
+
+use std::path::Path;
 
 use gpt2_explorer::analysis::attention::{self, previous_token_score};
 use gpt2_explorer::analysis::embedding::{text_vector, MultiToken};
@@ -103,16 +106,6 @@ fn previous_token_score_by_hand() {
 
 // ---------------------------------------------------------------- models
 
-fn tokenizer_dir() -> PathBuf {
-    let dir = gpt2_explorer::gpt2_tokenizer_dir();
-    assert!(
-        dir.join("vocab.json").is_file(),
-        "GPT-2 tokenizer files missing in {}: run `make setup`",
-        dir.display()
-    );
-    dir
-}
-
 /// The small synthetic GPT-2 (V=50257, P=128, C=64, L=2, H=4) with the GPT-2 tokenizer.
 fn synthetic_small() -> (tempfile::TempDir, LoadedModel) {
     let dir = tempfile::tempdir().unwrap();
@@ -120,12 +113,6 @@ fn synthetic_small() -> (tempfile::TempDir, LoadedModel) {
     synthetic::write_model_folder(&dir.path().join("m"), &cfg, 7, Layout::Hub, &tokenizer_dir()).unwrap();
     let lm = LoadedModel::load(dir.path().join("m").to_str().unwrap(), true).unwrap();
     (dir, lm)
-}
-
-fn smollm2() -> LoadedModel {
-    let p = gpt2_explorer::data_cache_dir().join(gpt2_explorer::source::SMOLLM2_GGUF);
-    assert!(p.is_file(), "{} is missing: run `make setup`", p.display());
-    LoadedModel::load("smollm2", true).unwrap()
 }
 
 const HELLO_BYE: &str =

@@ -4,7 +4,8 @@
 //! random-pair cosine baseline, group cosines and path step lengths by hand, and the
 //! automaton-learning and quantised-digit experiments against their expected outcomes.
 
-use std::path::PathBuf;
+mod common;
+use common::{smollm2, tokenizer_dir};
 
 use gpt2_explorer::analysis::embedding::{self, Trajectory};
 use gpt2_explorer::analysis::matrix::{self, Matrix};
@@ -15,16 +16,6 @@ use gpt2_explorer::train::{quantize, History, TrainCache};
 use gpt2_explorer::{Gpt2Config, LoadedModel};
 use tch::Tensor;
 
-fn tokenizer_dir() -> PathBuf {
-    let dir = gpt2_explorer::gpt2_tokenizer_dir();
-    assert!(
-        dir.join("vocab.json").is_file(),
-        "GPT-2 tokenizer files missing in {}: run `make setup`",
-        dir.display()
-    );
-    dir
-}
-
 /// A synthetic GPT-2 with V=50257, P=128, C=64, L=2, H=4 (M = 4C = 256).
 fn synthetic_small() -> (tempfile::TempDir, LoadedModel) {
     let dir = tempfile::tempdir().unwrap();
@@ -32,12 +23,6 @@ fn synthetic_small() -> (tempfile::TempDir, LoadedModel) {
     synthetic::write_model_folder(&dir.path().join("m"), &cfg, 7, Layout::Hub, &tokenizer_dir()).unwrap();
     let lm = LoadedModel::load(dir.path().join("m").to_str().unwrap(), true).unwrap();
     (dir, lm)
-}
-
-fn smollm2() -> LoadedModel {
-    let p = gpt2_explorer::data_cache_dir().join(gpt2_explorer::source::SMOLLM2_GGUF);
-    assert!(p.is_file(), "{} is missing: run `make setup`", p.display());
-    LoadedModel::load("smollm2", true).unwrap()
 }
 
 #[test]

@@ -7,6 +7,9 @@
 
 mod parity_support;
 
+mod common;
+use common::{smollm2, tokenizer_dir};
+
 use std::path::{Path, PathBuf};
 
 use gpt2_explorer::analysis::embedding::{self, FanPoint, Trajectory};
@@ -36,16 +39,6 @@ fn fixture(case: &str) -> PathBuf {
         .join(case)
 }
 
-fn tokenizer_dir() -> PathBuf {
-    let dir = gpt2_explorer::gpt2_tokenizer_dir();
-    assert!(
-        dir.join("vocab.json").is_file(),
-        "GPT-2 tokenizer files missing in {}: run `make setup`",
-        dir.display()
-    );
-    dir
-}
-
 /// The synthetic-small checkpoint (GPT-2 shaped, C = 64, 2 blocks) with the genuine
 /// GPT-2 tokenizer, loaded as a user would, and its HF reference.
 fn synthetic_small() -> (tempfile::TempDir, LoadedModel, Reference) {
@@ -58,10 +51,6 @@ fn synthetic_small() -> (tempfile::TempDir, LoadedModel, Reference) {
     }
     let lm = LoadedModel::load(dir.path().to_str().unwrap(), true).unwrap();
     (dir, lm, r)
-}
-
-fn smollm2() -> LoadedModel {
-    LoadedModel::load("smollm2", true).expect("SmolLM2 GGUF in data/cache/smollm2: run `make setup`")
 }
 
 fn to_tensor(rows: &[Vec<f64>]) -> Tensor {

@@ -7,10 +7,12 @@
 //! bad paths end in clear errors; the per-block paths of SmolLM2 against
 //! `embedding::hidden_states`; and the figure on SmolLM2 (needs `make setup`).
 
+mod common;
+use common::smollm2;
+
 use gpt2_explorer::analysis::embedding::{self, Trajectory};
 use gpt2_explorer::analysis::motion::{self, Smoothing};
 use gpt2_explorer::figures;
-use gpt2_explorer::LoadedModel;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -261,10 +263,6 @@ fn bad_paths_are_one_clear_error() {
         .to_string();
     assert!(e.contains("at least one shuffle"), "{e}");
     assert!(!e.contains('\n'), "one line: {e}");
-}
-
-fn smollm2() -> LoadedModel {
-    LoadedModel::load("smollm2", true).expect("SmolLM2 GGUF in data/cache/smollm2: run `make setup`")
 }
 
 #[test]

@@ -10,6 +10,9 @@
 //! guess, searching and hovering the map work. Also: each page under 2 MB, and bad input
 //! ends in one clear error.
 
+mod common;
+use common::{smollm2, tokenizer_dir};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -24,16 +27,12 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn smollm2() -> LoadedModel {
-    LoadedModel::load("smollm2", true).expect("SmolLM2 GGUF in data/cache/smollm2: run `make setup`")
-}
-
 /// A GPT-2-shaped synthetic checkpoint (3 blocks of 4 heads, C = 64) with the genuine
 /// GPT-2 tokenizer.
 fn gpt2_shaped() -> (tempfile::TempDir, LoadedModel) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = Gpt2Config::preset(50257, 256, 64, 3, 4);
-    synthetic::write_model_folder(dir.path(), &cfg, 7, Layout::Hub, &gpt2_explorer::gpt2_tokenizer_dir())
+    synthetic::write_model_folder(dir.path(), &cfg, 7, Layout::Hub, &tokenizer_dir())
         .expect("a synthetic GPT-2 (the GPT-2 tokenizer comes from `make setup`)");
     let lm = LoadedModel::load(dir.path().to_str().unwrap(), true).unwrap();
     (dir, lm)

@@ -1,4 +1,5 @@
-//! Helpers shared by the CLI integration tests (`tests/cli.rs`, `tests/model_sources.rs`):
+//! Helpers shared by the integration tests (the CLI tests `tests/cli.rs`, `tests/model_sources.rs`
+//! and the model tests that need SmolLM2 or the GPT-2 tokenizer):
 //! a sandbox (temporary folder with its own working directory and an empty Hugging Face
 //! home, offline), running the `gpt2-explorer` binary in it, synthetic checkpoints made
 //! by the CLI itself, and checks on error output.
@@ -28,6 +29,14 @@ pub fn tokenizer_dir() -> PathBuf {
         );
     }
     dir
+}
+
+/// SmolLM2-135M-Instruct from `data/cache/smollm2` (fetched by `make setup`); fails loudly
+/// when it is missing.
+pub fn smollm2() -> gpt2_explorer::LoadedModel {
+    let p = gpt2_explorer::data_cache_dir().join(gpt2_explorer::source::SMOLLM2_GGUF);
+    assert!(p.is_file(), "{} is missing: run `make setup`", p.display());
+    gpt2_explorer::LoadedModel::load("smollm2", true).unwrap()
 }
 
 /// A temporary folder for one test: `cwd/` (the binary's working directory) and `hf/`
