@@ -116,3 +116,35 @@ fn the_registry_holds_every_essay_figure_in_essay_order() {
         "registry order differs from the essay's"
     );
 }
+
+#[test]
+fn every_section_is_spelt_one_way_and_its_figures_sit_together() {
+    // The gallery groups figures by the exact section text: a second spelling of a
+    // heading ("6. Inside ChatGPT (GPT-2 internals)" beside "6. Inside ChatGPT") would
+    // open a second section, and a section split by another would show twice.
+    let specs = figures::registry();
+    let mut seen: Vec<&str> = Vec::new();
+    for spec in &specs {
+        assert!(
+            figures::sections::ALL.contains(&spec.section),
+            "{}: section {:?} is not one of figures::sections::ALL",
+            spec.id,
+            spec.section
+        );
+        if seen.last() != Some(&spec.section) {
+            assert!(
+                !seen.contains(&spec.section),
+                "{}: section {:?} starts again after {:?}",
+                spec.id,
+                spec.section,
+                seen.last()
+            );
+            seen.push(spec.section);
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        figures::sections::ALL.len(),
+        "sections without figures: {seen:?}"
+    );
+}

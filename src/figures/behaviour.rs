@@ -17,8 +17,8 @@ use crate::plot::{BarChart, LinePlot, Panels, Series, SeriesStyle, Span, TextPan
 use crate::probes::{self, ProbeReport, ProbeSet};
 use crate::LoadedModel;
 
-const BEYOND: &str = "Beyond basic training: instructions, and learning from the prompt";
-const SYNTAX: &str = "7. What lets it work: syntax, meaning space";
+const BEYOND: &str = super::sections::BEYOND_BASIC_TRAINING;
+const SYNTAX: &str = super::sections::SYNTAX_AND_MEANING;
 
 /// The figures of "Beyond basic training" (placed before section 7's).
 pub fn training_figures() -> Vec<FigureSpec> {

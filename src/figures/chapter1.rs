@@ -11,7 +11,7 @@ use crate::plot::{BarChart, LinePlot, Series, SeriesStyle, Span, TextPanel, Valu
 use crate::sampling::{self, Sampling, Step};
 use crate::tokenizer::readable;
 
-const SECTION: &str = "1. It's just adding one word at a time";
+const SECTION: &str = super::sections::ONE_WORD_AT_A_TIME;
 const PROMPT: &str = "The best thing about AI is its ability to";
 const WIDE: (u32, u32) = (1200, 800);
 

@@ -25,7 +25,7 @@ use crate::corpus::{self, Corpus};
 use crate::error::{Error, Result};
 use crate::plot::{BarChart, Colormap, Heatmap, Span, TextPanel, ValueFormat};
 
-const SECTION: &str = "2. Where do the probabilities come from?";
+const SECTION: &str = super::sections::PROBABILITIES;
 const WIDE: (u32, u32) = (1200, 800);
 const TALL: (u32, u32) = (1000, 1000);
 

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::experiments::curves::{self, Basis, Fit};
 use crate::plot::{LinePlot, Series, SeriesStyle};
 
-const SECTION: &str = "3. What is a model?";
+const SECTION: &str = super::sections::MODELS;
 const WIDE: (u32, u32) = (1200, 800);
 
 /// The chapter's figures, in essay order.

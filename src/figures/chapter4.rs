@@ -19,7 +19,7 @@ use crate::plot::{
 };
 use crate::train::{check_size, Optimizer, Schedule, TrainCache, TrainConfig};
 
-const SECTION: &str = "4. Neural nets, training, practice";
+const SECTION: &str = super::sections::NEURAL_NETS;
 const WIDE: (u32, u32) = (1200, 800);
 
 /// The chapter's figures, in essay order.

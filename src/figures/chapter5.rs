@@ -15,7 +15,7 @@ use crate::analysis::pca::Pca;
 use crate::error::Result;
 use crate::plot::{LinePlot, Panels, Scatter, ScatterPoint, Series, SeriesStyle};
 
-const SECTION: &str = "5. Embeddings";
+const SECTION: &str = super::sections::EMBEDDINGS;
 pub(super) const MAP_SIZE: (u32, u32) = (1200, 900);
 
 /// `data/figures/word-embedding-map.json`: groups of words to map, and words whose

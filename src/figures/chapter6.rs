@@ -1,4 +1,4 @@
-//! Essay section 6, "Inside ChatGPT" (GPT-2 internals): the embedding module's arrays
+//! Essay section 6, "Inside ChatGPT": the embedding module's arrays
 //! for "hello" x10 then "bye" x10, the attention weights of every head of the first
 //! block and of head 0 in every block, the first block's square attention output
 //! projection (`attn.c_proj`) raw and after a 64x64 moving average, the smoothed
@@ -23,7 +23,7 @@ use crate::model::LanguageModel;
 use crate::plot::{BarChart, Bins, Colormap, Heatmap, Histogram, Panels, Span, TextPanel, ValueFormat};
 use crate::{sampling, LoadedModel};
 
-const SECTION: &str = "6. Inside ChatGPT";
+const SECTION: &str = super::sections::INSIDE_CHATGPT;
 
 /// A prompt (`data/figures/<id>.json`).
 #[derive(Debug, Clone, Serialize, Deserialize)]

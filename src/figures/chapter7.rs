@@ -20,7 +20,7 @@ use crate::analysis::pca::Pca;
 use crate::error::Result;
 use crate::plot::{Arrow, Camera, Point3, Scatter, Scatter3d, ScatterPoint};
 
-const SECTION: &str = "7. What lets it work: syntax, meaning space";
+const SECTION: &str = super::sections::SYNTAX_AND_MEANING;
 
 /// `data/figures/parts-of-speech-map.json`: classes of Brown tags, and the words to map.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -22,8 +22,8 @@ use crate::plot::diagram::{
 use crate::plot::{Colormap, FieldPlot, FieldPoint};
 use crate::train::{check_size, Activation, LayerWeights, Optimizer, TrainCache, TrainConfig};
 
-const SECTION_NETS: &str = "4. Neural nets, training, practice";
-const SECTION_INSIDE: &str = "6. Inside ChatGPT (GPT-2 internals)";
+const SECTION_NETS: &str = super::sections::NEURAL_NETS;
+const SECTION_INSIDE: &str = super::sections::INSIDE_CHATGPT;
 const WIDE: (u32, u32) = (1200, 800);
 
 // ---------------------------------------------------------------- registry

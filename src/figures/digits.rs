@@ -17,9 +17,9 @@ use crate::plot::{
 };
 use crate::train::TrainCache;
 
-const SECTION_MODEL: &str = "3. What is a model?";
-const SECTION_NETS: &str = "4. Neural nets, training, practice";
-const SECTION_EMBEDDINGS: &str = "5. Embeddings";
+const SECTION_MODEL: &str = super::sections::MODELS;
+const SECTION_NETS: &str = super::sections::NEURAL_NETS;
+const SECTION_EMBEDDINGS: &str = super::sections::EMBEDDINGS;
 const WIDE: (u32, u32) = (1200, 800);
 
 /// The digit net's training budget, shared by every figure that uses the net (under the

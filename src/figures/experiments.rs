@@ -22,7 +22,7 @@ use crate::sampling::top_k;
 use crate::LoadedModel;
 
 /// The gallery section of the figures beyond the essay (also `logit-lens`, chapter 6).
-pub(super) const SECTION: &str = "Beyond the essay: experiments on the model";
+pub(super) const SECTION: &str = super::sections::EXPERIMENTS;
 
 /// The figures of this module, in the order a class meets them (notebook 06b).
 pub fn figures() -> Vec<FigureSpec> {

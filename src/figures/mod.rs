@@ -35,6 +35,7 @@ pub mod lint;
 pub mod params;
 mod registry;
 mod render;
+pub mod sections;
 pub mod stamps;
 
 pub use builder::{build, make, Options, Summary};

@@ -13,7 +13,7 @@ use crate::analysis::motion::{self, MotionTest};
 use crate::error::Result;
 use crate::plot::{LinePlot, Series, SeriesStyle};
 
-const SECTION: &str = "7. What lets it work: syntax, meaning space";
+const SECTION: &str = super::sections::SYNTAX_AND_MEANING;
 
 /// The text whose path is measured: `text` as given when it is not empty, else the
 /// prompt and `steps` greedy tokens; `shuffles` random orders drawn from `seed`.

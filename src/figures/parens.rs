@@ -19,7 +19,7 @@ use crate::experiments::parens::{self, ParensConfig, ParensModel, TOKENS};
 use crate::plot::{Colormap, Heatmap, Panels, Span, TextPanel, ValueFormat};
 use crate::train::TrainCache;
 
-const SECTION: &str = "7. What lets it work: syntax, meaning space";
+const SECTION: &str = super::sections::SYNTAX_AND_MEANING;
 const WIDE: (u32, u32) = (1200, 800);
 
 /// The budget named by `GPT2_EXPLORER_BUDGET` ("default" when unset).

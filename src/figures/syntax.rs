@@ -9,7 +9,7 @@ use super::{Ctx, Figure, FigureSpec, Made, NoParams, Plot, Table};
 use crate::error::{Error, ParensProblem, Result};
 use crate::plot::{TreeNode, TreePlot};
 
-const SECTION: &str = "7. What lets it work: syntax, meaning space";
+const SECTION: &str = super::sections::SYNTAX_AND_MEANING;
 const WIDE: (u32, u32) = (1200, 800);
 
 /// The section's schematic syntax figures.

@@ -39,7 +39,7 @@ use crate::experiments::text_gpt::{self, HeadReport, TextData, TextGpt, TextGptC
 use crate::plot::{LinePlot, Panels, Series, SeriesStyle, Span, TextPanel};
 use crate::train::TrainCache;
 
-const SECTION: &str = "The training of ChatGPT";
+const SECTION: &str = super::sections::TRAINING;
 const WIDE: (u32, u32) = (1200, 800);
 
 /// The training budget and the corpus (shared by the loss figure).
