@@ -216,4 +216,32 @@ fn the_lint_checks_caption_claims_against_the_csv() {
     let mut prob = Table::new(&["rank", "prob"]);
     prob.push(vec!["1".into(), "1.5".into()]);
     assert_eq!(lint::check_claims("next-word-top5", &prob).len(), 1);
+
+    // The parentheses figures: the old 16-token budget completed every run of "(" (the
+    // caption's "then starts to fail" was not shown), and a 1-block model that slips no
+    // more than the 2-block one contradicts "slips more".
+    let mut runs = Table::new(&["opens", "completion", "balanced", "probability", "balanced_1_block"]);
+    for n in 1..=7 {
+        runs.push(vec![
+            n.to_string(),
+            ") End".into(),
+            "true".into(),
+            "0.1".into(),
+            "true".into(),
+        ]);
+    }
+    assert_eq!(lint::check_claims("parens-completions", &runs).len(), 1);
+    runs.push(vec![
+        "8".into(),
+        ") End".into(),
+        "false".into(),
+        "0.1".into(),
+        "true".into(),
+    ]);
+    assert!(lint::check_claims("parens-completions", &runs).is_empty());
+    let mut next = Table::new(&["blocks", "sequence", "position", "mean_forbidden"]);
+    for (b, v) in [("2", "0.001"), ("1", "0.0005")] {
+        next.push(vec![b.into(), "sampled".into(), "1".into(), v.into()]);
+    }
+    assert_eq!(lint::check_claims("parens-next-token", &next).len(), 1);
 }

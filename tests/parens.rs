@@ -2,7 +2,8 @@
 //! the sampled training data is balanced and the trained model (default budget, cached
 //! in data/cache/trained) puts > 90% of its probability on legal next tokens, both
 //! checked against a hand-written balanced-parentheses checker written here,
-//! independently of the library; training is deterministic for a seed; the trainable
+//! independently of the library, as is the grammar check the figure draws (and its claim
+//! that the 1-block model slips more); training is deterministic for a seed; the trainable
 //! GPT-2 learns (its loss falls); bad hyper-parameters are clear errors.
 
 use gpt2_explorer::experiments::parens::{self, ParensConfig, CLOSE, END, OPEN};
@@ -195,6 +196,49 @@ fn default_budget_model_puts_over_90_percent_on_legal_next_tokens() {
     assert!(p[END as usize] < 0.1, "{p:?}");
     let p = *m.next_probs(&parens::parse("()").unwrap()).unwrap().last().unwrap();
     assert!(p[CLOSE as usize] < 0.1, "{p:?}");
+    // The grammar check the figure reads (library) against this file's checker, on the
+    // first 100 of its sequences: the same forbidden mass and the same error count.
+    let lib = parens::check_grammar(&m, 1000, 100).unwrap();
+    let (mut errors, mut total, mut positions) = (0, 0.0, 0);
+    for seq in parens::sample_sequences(1000, 100, m.config.max_len, m.config.p_end) {
+        let body = &seq[..seq.len() - 1];
+        let t = text(body);
+        assert!(balanced(&t), "sampled {t}");
+        let probs = m.next_probs(body).unwrap();
+        for (i, q) in probs.iter().enumerate() {
+            let (o, c, e) = allowed_after(&t[..=i]);
+            let forbidden: f64 = [o, c, e].iter().zip(q).filter(|(ok, _)| !**ok).map(|(_, q)| q).sum();
+            total += forbidden;
+            positions += 1;
+            if forbidden > 0.1 {
+                errors += 1;
+            }
+        }
+    }
+    assert_eq!((lib.positions, lib.errors), (positions, errors));
+    assert!((lib.mean_forbidden() - total / positions as f64).abs() < 1e-12);
+    // The figure's claim: over 1000 sequences the 2-block model makes no error, and the
+    // 1-block model trained with the same budget puts more on forbidden tokens.
+    let one = parens::train_model(&ParensConfig::default_budget(1), &TrainCache::default()).unwrap();
+    let (c2, c1) = (
+        parens::check_grammar(&m, 1000, 1000).unwrap(),
+        parens::check_grammar(&one, 1000, 1000).unwrap(),
+    );
+    eprintln!(
+        "errors / mean on forbidden tokens: 2 blocks {} / {:.2e}, 1 block {} / {:.2e}",
+        c2.errors,
+        c2.mean_forbidden(),
+        c1.errors,
+        c1.mean_forbidden()
+    );
+    assert_eq!(
+        c2.errors,
+        0,
+        "2 blocks: worst {} after {}",
+        c2.worst,
+        parens::render(&c2.worst_prefix)
+    );
+    assert!(c1.mean_forbidden() > c2.mean_forbidden());
     // The most likely completions of short runs of "(" close exactly what was opened.
     for n in 1..=3 {
         let prefix = vec![OPEN; n];
@@ -217,18 +261,31 @@ fn both_parens_figures_build_and_agree_with_the_checker() {
     assert_eq!(ids, ["parens-next-token", "parens-completions"]);
     let next = figures::make("parens-next-token", json!({"budget": "default"}), None).unwrap();
     assert!(next.svg().unwrap().contains("<svg"));
-    // blocks, sequence, position, token, p_open, p_close, p_end: probabilities sum to 1.
+    // blocks, sequence, position, token, p_open, p_close, p_end, mean_forbidden,
+    // worst_forbidden: a heat-map row's probabilities sum to 1; a grammar-check row has
+    // 0 <= mean <= worst <= 1 at every position.
+    let mut sampled = 0;
     for r in &next.table.rows {
-        let s: f64 = r[4..7].iter().map(|v| v.parse::<f64>().unwrap()).sum();
-        assert!((s - 1.0).abs() < 1e-9, "{r:?}");
+        if r[1] == "sampled" {
+            let (mean, worst): (f64, f64) = (r[7].parse().unwrap(), r[8].parse().unwrap());
+            assert!((0.0..=worst).contains(&mean) && worst <= 1.0, "{r:?}");
+            sampled += 1;
+        } else {
+            let s: f64 = r[4..7].iter().map(|v| v.parse::<f64>().unwrap()).sum();
+            assert!((s - 1.0).abs() < 1e-9, "{r:?}");
+        }
     }
+    assert!(
+        sampled > 2 * 30,
+        "the grammar check covers too few positions: {sampled}"
+    );
     assert!(
         next.table.rows.iter().any(|r| r[0] == "1") && next.table.rows.iter().any(|r| r[0] == "2"),
         "both models shown"
     );
     let comp = figures::make("parens-completions", json!({"budget": "default"}), None).unwrap();
     assert!(comp.svg().unwrap().contains("<svg"));
-    // opens, completion, balanced: the figure's verdict equals the hand-written checker's.
+    // opens, completion, balanced, ...: the figure's verdict equals the hand-written checker's.
     for r in &comp.table.rows {
         let n: usize = r[0].parse().unwrap();
         let body: String = r[1].chars().filter(|&c| c == '(' || c == ')').collect();

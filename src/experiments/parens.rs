@@ -16,6 +16,12 @@
 //! length 128 (~400k weights) and saw ~10M examples; [`ParensConfig::default_budget`]
 //! keeps the architecture and trains on far fewer examples so that it runs in a few
 //! minutes on 2 CPU cores; [`ParensConfig::full_budget`] is closer to the essay.
+//!
+//! Checking: [`legal_next`] is the counter a person would use; [`check_grammar`] reads a
+//! model over fresh sequences drawn like its training data and measures, position by
+//! position, the probability it puts on forbidden tokens (how `parens-next-token` shows
+//! that one block slips more than two); [`ParensModel::complete`] finds the most likely
+//! completion (`parens-completions`).
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -54,33 +60,38 @@ pub struct ParensConfig {
 
 impl ParensConfig {
     /// The budget figures and tests use by default: the essay's architecture (2 blocks,
-    /// 8 heads, C = 128), sequences of up to 16 tokens, 600 steps of 64 sequences
-    /// (38,400 examples). Measured (README): both models, 2 blocks and 1 block, in 24 s of
-    /// wall time (47 CPU-seconds) on 2 idle cores.
+    /// 8 heads, C = 128), sequences of up to 40 tokens (so that runs of up to 19 "(" fit
+    /// and the model has to keep count over long stretches), ending at depth 0 with
+    /// probability 0.1, 1500 steps of 64 sequences (96,000 examples, about 1% of the
+    /// essay's). Measured (README): both models, 2 blocks and 1 block, in about 2.5
+    /// minutes on 2 idle cores (155 s). This is the budget at which the 1-block model still
+    /// errs on long sequences while the 2-block one does not (`parens-next-token`); with
+    /// sequences of up to 16 tokens both were near perfect, and 1 block could not be told
+    /// from 2.
     pub fn default_budget(n_layer: usize) -> Self {
         ParensConfig {
             n_layer,
             n_head: 8,
             n_embd: 128,
-            max_len: 16,
-            p_end: 0.3,
+            max_len: 40,
+            p_end: 0.1,
             train: TrainConfig {
                 seed: 1,
                 optimizer: Optimizer::Adam,
                 lr: 1e-3,
-                iterations: 600,
+                iterations: 1500,
                 batch_size: 64,
                 progress: true,
             },
         }
     }
 
-    /// Closer to the essay: sequences of up to 32 tokens, 20,000 steps of 128 sequences
-    /// (2.56M examples; the essay used ~10M). About 8 hours on 2 cores (estimated from
-    /// the per-step cost).
+    /// Closer to the essay: the same sequences, 20,000 steps of 128 sequences (2.56M
+    /// examples; the essay used ~10M), at a lower learning rate. About 27 times the
+    /// default budget's compute (estimated from its per-step cost: some 70 minutes for
+    /// both models on 2 cores).
     pub fn full_budget(n_layer: usize) -> Self {
         let mut c = Self::default_budget(n_layer);
-        c.max_len = 32;
         c.train.iterations = 20_000;
         c.train.batch_size = 128;
         c.train.lr = 5e-4;
@@ -122,7 +133,7 @@ impl ParensConfig {
         Gpt2Config::preset(3, self.max_len, self.n_embd, self.n_layer, self.n_head)
     }
 
-    /// A short description for captions: "2 blocks, 8 heads, C = 128; 38400 sequences of up to 16 tokens (600 steps x 64)".
+    /// A short description for captions: "2 blocks, 8 heads, C = 128; 96000 sequences of up to 40 tokens (1500 steps x 64)".
     pub fn describe(&self) -> String {
         format!(
             "{} block{}, {} heads, C = {}; {} sequences of up to {} tokens ({} steps x {})",
@@ -380,4 +391,82 @@ pub fn legal_mass(m: &ParensModel, max: usize) -> Result<(f64, f64, Vec<i64>)> {
         }
     }
     Ok((sum / n.max(1) as f64, worst, worst_prefix))
+}
+
+/// A model's next-token probabilities put on forbidden tokens count as an error at a
+/// position when the tokens allowed there get less than this (90%).
+pub const ERROR_BELOW: f64 = 0.9;
+
+/// How well a model keeps to the grammar over sequences drawn like its training data
+/// (but from another random stream): at every position of every sequence, the
+/// probability it puts on tokens that are not allowed next.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrammarCheck {
+    /// Sequences read.
+    pub sequences: usize,
+    /// Positions read (every token of every sequence but its End).
+    pub positions: usize,
+    /// Positions where the allowed tokens got less than [`ERROR_BELOW`].
+    pub errors: usize,
+    /// Mean probability on forbidden tokens at each position 1, 2, ... (index 0 is
+    /// position 1; positions no sequence reaches are left out at the end).
+    pub forbidden_by_position: Vec<f64>,
+    /// Largest probability on forbidden tokens at each position.
+    pub worst_by_position: Vec<f64>,
+    /// The prefix (up to and including the token read) where the forbidden tokens got
+    /// the most, and that probability.
+    pub worst_prefix: Vec<i64>,
+    pub worst: f64,
+    /// The sum over every position of the probability on forbidden tokens.
+    pub total_forbidden: f64,
+}
+
+impl GrammarCheck {
+    /// The mean probability on forbidden tokens over every position read.
+    pub fn mean_forbidden(&self) -> f64 {
+        self.total_forbidden / self.positions.max(1) as f64
+    }
+}
+
+/// Reads `m` over `n` sequences sampled (seed `seed`) from its own training
+/// distribution (its `max_len` and `p_end`), and checks every next-token prediction with
+/// [`legal_next`].
+pub fn check_grammar(m: &ParensModel, seed: u64, n: usize) -> Result<GrammarCheck> {
+    let n = check_size("number of sequences", n as i64)?;
+    let t = m.config.max_len - 1;
+    let (mut sum, mut count, mut worst) = (vec![0.0; t], vec![0usize; t], vec![0.0f64; t]);
+    let mut check = GrammarCheck {
+        sequences: n,
+        positions: 0,
+        errors: 0,
+        forbidden_by_position: Vec::new(),
+        worst_by_position: Vec::new(),
+        worst_prefix: Vec::new(),
+        worst: 0.0,
+        total_forbidden: 0.0,
+    };
+    for seq in sample_sequences(seed, n, m.config.max_len, m.config.p_end) {
+        let body = &seq[..seq.len() - 1];
+        let probs = m.next_probs(body)?; // T rows of 3
+        for (i, p) in probs.iter().enumerate() {
+            let legal = legal_next(&body[..=i]);
+            let forbidden: f64 = (0..3).filter(|&k| !legal[k]).map(|k| p[k]).sum();
+            sum[i] += forbidden;
+            count[i] += 1;
+            worst[i] = worst[i].max(forbidden);
+            check.positions += 1;
+            check.total_forbidden += forbidden;
+            if 1.0 - forbidden < ERROR_BELOW {
+                check.errors += 1;
+            }
+            if forbidden > check.worst {
+                check.worst = forbidden;
+                check.worst_prefix = body[..=i].to_vec();
+            }
+        }
+    }
+    let reached = count.iter().take_while(|&&c| c > 0).count();
+    check.forbidden_by_position = (0..reached).map(|i| sum[i] / count[i] as f64).collect();
+    check.worst_by_position = worst[..reached].to_vec();
+    Ok(check)
 }

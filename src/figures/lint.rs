@@ -277,6 +277,40 @@ pub fn check_claims(id: &str, table: &Table) -> Vec<Finding> {
                 }
             }
         }
+        "parens-next-token" => {
+            // "here it learns most of it, but slips more": the 1-block model puts more on
+            // forbidden tokens than the 2-block one, over the same sampled sequences.
+            let mean_of = |blocks: &str| {
+                let (b, m) = (
+                    table.headers.iter().position(|h| h == "blocks"),
+                    table.headers.iter().position(|h| h == "mean_forbidden"),
+                );
+                let v: Vec<f64> = table
+                    .rows
+                    .iter()
+                    .filter(|r| b.is_some_and(|b| r[b] == blocks))
+                    .filter_map(|r| m.and_then(|m| r[m].parse::<f64>().ok()))
+                    .collect();
+                v.iter().sum::<f64>() / v.len().max(1) as f64
+            };
+            let (two, one) = (mean_of("2"), mean_of("1"));
+            if one <= two {
+                fail(format!(
+                    "the caption says 1 block slips more, but it puts {one:.2e} on forbidden tokens on average, 2 blocks {two:.2e}"
+                ));
+            }
+        }
+        "parens-completions" => {
+            // "right up to a certain length and then starts to fail".
+            let i = table.headers.iter().position(|h| h == "balanced");
+            let ok: Vec<bool> = table.rows.iter().filter_map(|r| i.map(|i| r[i] == "true")).collect();
+            if ok.first() != Some(&true) {
+                fail("the caption says the model is right on short runs, but it fails on a single \"(\"".into());
+            }
+            if ok.iter().all(|&b| b) {
+                fail("the caption says the model starts to fail on long runs, but every completion is balanced".into());
+            }
+        }
         _ => {}
     }
     out
