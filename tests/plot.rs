@@ -289,6 +289,7 @@ fn scatter3d() -> Scatter3d {
         ],
         path,
         groups: vec!["nouns".into(), "verbs".into()],
+        path_name: "the path".into(),
         camera: Camera::default(),
     }
 }

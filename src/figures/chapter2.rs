@@ -561,6 +561,17 @@ fn sentences_word_2grams(_ctx: &Ctx, p: &ChainParams) -> Result<Figure> {
     ))
 }
 
+/// A share as a percentage with two significant digits, however small: "100%",
+/// "0.051%", "0.0000047%" (a fixed number of decimals prints the small ones as "0.00%").
+fn percent_2_digits(share: f64) -> String {
+    let pct = 100.0 * share;
+    if pct <= 0.0 || !pct.is_finite() {
+        return format!("{pct}%");
+    }
+    let decimals = (1 - pct.log10().floor() as i32).max(0) as usize;
+    format!("{pct:.decimals$}%")
+}
+
 fn ngram_combinatorics(_ctx: &Ctx, p: &VocabularyParams) -> Result<Figure> {
     let (c, w) = words(&p.corpus)?;
     let v = p.vocabulary;
@@ -593,12 +604,12 @@ fn ngram_combinatorics(_ctx: &Ctx, p: &VocabularyParams) -> Result<Figure> {
         list.push(vec![
             Span::highlight(names[n - 1].to_string()),
             Span::plain(format!(
-                ":  {}{} = {} possible;   seen in the sample: {} ({:.2}%)",
+                ":  {}{} = {} possible;   seen in the sample: {} ({})",
                 thousands(v),
                 ["¹", "²", "³"][n - 1],
                 in_words(possible(n as i32)),
                 thousands(seen[n - 1]),
-                100.0 * seen[n - 1] as f64 / possible(n as i32).max(1.0)
+                percent_2_digits(seen[n - 1] as f64 / possible(n as i32).max(1.0))
             )),
         ]);
     }
@@ -610,9 +621,9 @@ fn ngram_combinatorics(_ctx: &Ctx, p: &VocabularyParams) -> Result<Figure> {
         thousands(seen_all[2])
     ))]);
     let para = vec![Span::plain(format!(
-        "The sample has {} words in all. Even if every one of them were a different 3-gram, it would cover less than {:.6}% of the 3-grams that {} words allow: most probabilities cannot be counted, they have to be estimated by a model.",
+        "The sample has {} words in all. Even if every one of them were a different 3-gram, it would cover only {} of the 3-grams that {} words allow: most probabilities cannot be counted, they have to be estimated by a model.",
         thousands(w.total),
-        100.0 * w.total as f64 / possible(3),
+        percent_2_digits(w.total as f64 / possible(3)),
         thousands(v)
     ))];
     Ok(text_figure(
@@ -622,4 +633,17 @@ fn ngram_combinatorics(_ctx: &Ctx, p: &VocabularyParams) -> Result<Figure> {
         list,
         table,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_2_digits;
+
+    #[test]
+    fn small_shares_keep_two_significant_digits() {
+        assert_eq!(percent_2_digits(1.0), "100%");
+        assert_eq!(percent_2_digits(818_199.0 / 1.6e9), "0.051%");
+        assert_eq!(percent_2_digits(2_009_139.0 / 6.4e13), "0.0000031%");
+        assert_eq!(percent_2_digits(0.0), "0%");
+    }
 }

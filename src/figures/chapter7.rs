@@ -635,6 +635,7 @@ fn trajectory_3d(ctx: &Ctx, p: &PathParams) -> Result<Figure> {
         points,
         path,
         groups: vec!["prompt".into()],
+        path_name: "continuation (greedy)".into(),
         camera: Camera::default(),
     };
     Ok(Figure {

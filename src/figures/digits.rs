@@ -535,6 +535,7 @@ fn embedding_3d(_ctx: &Ctx, p: &NetPerDigitParams) -> Result<Figure> {
         points,
         path: vec![],
         groups: (0..10).map(|d| d.to_string()).collect(),
+        path_name: String::new(),
         camera: Default::default(),
     };
     Ok(Figure {

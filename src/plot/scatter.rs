@@ -396,6 +396,8 @@ pub struct Scatter3d {
     pub path: Vec<Point3>,
     /// Group names for the legend (empty: one colour, no legend).
     pub groups: Vec<String>,
+    /// The path's legend entry, after the groups' (empty: none).
+    pub path_name: String,
     pub camera: Camera,
 }
 
@@ -427,7 +429,10 @@ pub fn draw_scatter3d<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
 
     let theme = Theme::for_area(area)?;
     let body = theme::header(area, &theme, &data.title, &data.subtitle)?;
-    let names: Vec<&str> = data.groups.iter().map(String::as_str).collect();
+    let mut names: Vec<&str> = data.groups.iter().map(String::as_str).collect();
+    if !data.path_name.is_empty() && data.path.len() > 1 {
+        names.push(&data.path_name);
+    }
     let legend_w = axes::legend_width(&theme, &names)?;
     let (w, h) = body.dim_in_pixel();
     if w < 100 || h < 100 {
@@ -573,7 +578,13 @@ pub fn draw_scatter3d<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, data: &
         let entries: Vec<(&str, RGBColor, Mark)> = names
             .iter()
             .enumerate()
-            .map(|(i, n)| (*n, theme::group_color(i), Mark::Dot))
+            .map(|(i, n)| {
+                if i < data.groups.len() {
+                    (*n, theme::group_color(i), Mark::Dot)
+                } else {
+                    (*n, theme::ORANGE, Mark::LineDot)
+                }
+            })
             .collect();
         axes::draw_legend(&legend_area, &theme, &entries, (0, theme.margin()))?;
     }
