@@ -58,12 +58,20 @@ fn overlap(a: Box2, b: Box2) -> i64 {
     w * h
 }
 
+/// Squared pixel distance from `p` to the box `b` (0 inside it).
+fn dist2(p: (i32, i32), b: Box2) -> i64 {
+    let dx = (b.0 - p.0).max(p.0 - b.2).max(0) as i64;
+    let dy = (b.1 - p.1).max(p.1 - b.3).max(0) as i64;
+    dx * dx + dy * dy
+}
+
 /// Chooses, for each label in turn, the spot around its point that overlaps least with
 /// the labels placed so far, the points, the `obstacles` (arrows) and the plot's edges:
 /// first the eight spots next to the point, then the same directions twice and three
-/// times as far (the label then gets a thin leader line to its point). Returns the
-/// top-left corner of each label (area coordinates) and whether it sits away from its
-/// point.
+/// times as far (the label then gets a thin leader line to its point). A spot nearer
+/// another point than its own counts against it (it would read as that point's label).
+/// Returns the top-left corner of each label (area coordinates) and whether it needs a
+/// leader line (it sits away from its point, or still nearer another one).
 fn place_labels(
     points: &[(i32, i32)],
     sizes: &[(i32, i32)],
@@ -96,6 +104,11 @@ fn place_labels(
                 candidates.push((c, k));
             }
         }
+        // A spot nearer another point than its own reads as that point's label.
+        let ambiguous = |b: Box2| {
+            let own = dist2((x, y), b);
+            points.iter().enumerate().any(|(j, &q)| j != i && dist2(q, b) < own)
+        };
         let score = |&((cx, cy), k): &((i32, i32), usize)| {
             let b = (cx, cy, cx + w, cy + h);
             let mut s: i64 = taken
@@ -106,18 +119,23 @@ fn place_labels(
                 .sum();
             let inside = overlap(b, bounds);
             s += (w as i64 * h as i64 - inside) * 4;
-            // Near spots first: a far one must free a few pixels more to be taken.
-            s * 4 + k as i64 * (h as i64 + 8)
+            // Near spots first: a far one must free a few pixels more to be taken. A spot
+            // nearer another point costs as much as one step farther out (overlaps still
+            // weigh more: it only breaks ties).
+            let step = h as i64 + 8;
+            s * 4 + k as i64 * step + if ambiguous(b) { step + 1 } else { 0 }
         };
         let best = candidates
             .iter()
             .min_by_key(|c| score(c))
             .copied()
             .unwrap_or(((x + radius, y), 0));
+        let b = (best.0 .0, best.0 .1, best.0 .0 + w, best.0 .1 + h);
         if w > 0 {
-            taken.push((best.0 .0, best.0 .1, best.0 .0 + w, best.0 .1 + h));
+            taken.push(b);
         }
-        out.push((best.0, best.1 > 0));
+        // A far label, or one that still sits nearer another point, gets a leader line.
+        out.push((best.0, best.1 > 0 || (w > 0 && ambiguous(b))));
     }
     out
 }
