@@ -148,3 +148,50 @@ fn every_section_is_spelt_one_way_and_its_figures_sit_together() {
         "sections without figures: {seen:?}"
     );
 }
+
+#[test]
+fn a_short_text_figure_is_cut_below_its_last_line_and_loses_nothing() {
+    use gpt2_explorer::figures::Plot;
+    use gpt2_explorer::plot;
+    let fig = figures::make("gpt3-quotes", serde_json::Value::Null, None).unwrap();
+    let Plot::Text(panel) = &fig.plot else {
+        panic!("gpt3-quotes is a text card")
+    };
+    let (w, h) = fig.size;
+    let cut = image::load_from_memory(&fig.png().unwrap()).unwrap().to_rgb8();
+    assert_eq!(cut.width(), w);
+    assert!(
+        cut.height() < h && cut.height() >= h / 3,
+        "a short card kept {} of {h} rows",
+        cut.height()
+    );
+    // The same panel on the whole canvas: the rows kept are identical, and below them
+    // there is only background (nothing was cut off).
+    let full = plot::png_bytes(fig.size, |area| plot::draw_text_panel(area, panel)).unwrap();
+    let full = image::load_from_memory(&full).unwrap().to_rgb8();
+    for y in 0..h {
+        for x in 0..w {
+            if y < cut.height() {
+                assert_eq!(full.get_pixel(x, y), cut.get_pixel(x, y), "({x}, {y})");
+            } else {
+                assert_eq!(
+                    full.get_pixel(x, y).0,
+                    [255, 255, 255],
+                    "ink below the cut at ({x}, {y})"
+                );
+            }
+        }
+    }
+    // The SVG says the same height.
+    let svg = fig.svg().unwrap();
+    let head = format!(
+        "width=\"{w}\" height=\"{}\" viewBox=\"0 0 {w} {}\"",
+        cut.height(),
+        cut.height()
+    );
+    assert!(svg.starts_with(&format!("<svg {head}")), "{}", &svg[..120]);
+    // A chart keeps its whole canvas.
+    let chart = figures::make("relu", serde_json::Value::Null, None).unwrap();
+    let img = image::load_from_memory(&chart.png().unwrap()).unwrap();
+    assert_eq!((img.width(), img.height()), chart.size);
+}

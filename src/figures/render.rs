@@ -112,13 +112,32 @@ pub struct Figure {
 }
 
 impl Figure {
+    /// The height of the picture: `size.1`, but a text figure (a [`Plot::Text`]) is cut
+    /// below its last line, so that a short text does not leave most of the canvas blank.
+    /// It is drawn on the full canvas all the same, so its type keeps the size the canvas
+    /// gives it. At least a third of `size.1` stays.
+    pub fn kept_height(&self) -> std::result::Result<u32, PlotError> {
+        let h = self.size.1;
+        if !matches!(self.plot, Plot::Text(_)) {
+            return Ok(h);
+        }
+        let (svg, layout) =
+            plot::layout::record(self.size, || plot::svg_string(self.size, |area| self.plot.draw(area)));
+        svg?;
+        let bottom = layout.texts.iter().map(|t| t.rect.3).fold(0.0, f64::max);
+        let margin = 0.05 * h as f64; // 40 px at 800
+        Ok(((bottom + margin).ceil() as u32).clamp(h / 3, h))
+    }
+
     /// The figure as SVG text.
     pub fn svg(&self) -> Result<String> {
-        plot::svg_string(self.size, |area| self.plot.draw(area)).map_err(Error::Plot)
+        let keep = self.kept_height()?;
+        plot::svg_string_top(self.size, keep, |area| self.plot.draw(area)).map_err(Error::Plot)
     }
     /// The figure as PNG bytes.
     pub fn png(&self) -> Result<Vec<u8>> {
-        plot::png_bytes(self.size, |area| self.plot.draw(area)).map_err(Error::Plot)
+        let keep = self.kept_height()?;
+        plot::png_bytes_top(self.size, keep, |area| self.plot.draw(area)).map_err(Error::Plot)
     }
     /// Shows the figure inline in an evcxr notebook (prints its SVG between
     /// `EVCXR_BEGIN_CONTENT image/svg+xml` and `EVCXR_END_CONTENT`; an interactive page
@@ -152,7 +171,10 @@ pub(crate) fn write_outputs(out: &Path, id: &str, fig: &Figure) -> Result<()> {
         figure: id.to_string(),
         source,
     };
-    plot::render_png(&png, fig.size, |area| fig.plot.draw(area)).map_err(err)?;
-    plot::render_svg(&svg, fig.size, |area| fig.plot.draw(area)).map_err(err)?;
+    let keep = fig.kept_height().map_err(err)?;
+    let png_bytes = plot::png_bytes_top(fig.size, keep, |area| fig.plot.draw(area)).map_err(err)?;
+    let svg_text = plot::svg_string_top(fig.size, keep, |area| fig.plot.draw(area)).map_err(err)?;
+    crate::io::write_atomic(&png, &png_bytes)?;
+    crate::io::write_atomic(&svg, svg_text.as_bytes())?;
     crate::io::write_atomic(&csv, &fig.table.to_csv()?)
 }

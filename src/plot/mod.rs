@@ -120,6 +120,15 @@ pub fn png_bytes<F>(size: (u32, u32), draw: F) -> Result<Vec<u8>, PlotError>
 where
     F: FnOnce(&PngArea<'_>) -> Result<(), PlotError>,
 {
+    png_bytes_top(size, size.1, draw)
+}
+
+/// Like [`png_bytes`], but keeps only the top `keep` rows of the canvas (all of it when
+/// `keep` is 0 or more than its height): a text figure cut to its text.
+pub fn png_bytes_top<F>(size: (u32, u32), keep: u32, draw: F) -> Result<Vec<u8>, PlotError>
+where
+    F: FnOnce(&PngArea<'_>) -> Result<(), PlotError>,
+{
     check_size(size)?;
     ensure_fonts()?;
     let (w, h) = size;
@@ -130,12 +139,13 @@ where
         draw(&root)?;
         root.present()?;
     }
+    let keep = if keep == 0 { h } else { keep.min(h) };
     let mut png = Vec::new();
     image::ImageEncoder::write_image(
         image::codecs::png::PngEncoder::new(&mut png),
-        &rgb,
+        &rgb[..w as usize * keep as usize * 3],
         w,
-        h,
+        keep,
         image::ColorType::Rgb8,
     )
     .map_err(|e| PlotError::Draw(format!("PNG encoding: {e}")))?;
@@ -147,6 +157,15 @@ pub fn svg_string<F>(size: (u32, u32), draw: F) -> Result<String, PlotError>
 where
     F: FnOnce(&SvgArea<'_>) -> Result<(), PlotError>,
 {
+    svg_string_top(size, size.1, draw)
+}
+
+/// Like [`svg_string`], but the document shows only the top `keep` pixels of the canvas
+/// (its height and view box say so; all of it when `keep` is 0 or more than its height).
+pub fn svg_string_top<F>(size: (u32, u32), keep: u32, draw: F) -> Result<String, PlotError>
+where
+    F: FnOnce(&SvgArea<'_>) -> Result<(), PlotError>,
+{
     check_size(size)?;
     ensure_fonts()?;
     let mut svg = String::new();
@@ -155,6 +174,21 @@ where
         root.fill(&theme::BACKGROUND)?;
         draw(&root)?;
         root.present()?;
+    }
+    let (w, h) = size;
+    let keep = if keep == 0 { h } else { keep.min(h) };
+    if keep < h {
+        let header = format!("width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\"");
+        if !svg.contains(&header) {
+            return Err(PlotError::Draw(format!(
+                "SVG cropping: the document has no header {header}"
+            )));
+        }
+        svg = svg.replacen(
+            &header,
+            &format!("width=\"{w}\" height=\"{keep}\" viewBox=\"0 0 {w} {keep}\""),
+            1,
+        );
     }
     Ok(svg)
 }
