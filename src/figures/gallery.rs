@@ -11,7 +11,7 @@ use std::path::Path;
 
 use super::interactive::SIBLINGS;
 use super::render::outputs;
-use super::{registry, stamps};
+use super::{registry, sections, stamps};
 use crate::error::Result;
 
 fn html_escape(s: &str) -> String {
@@ -42,7 +42,12 @@ pub fn write_gallery(out: &Path) -> Result<()> {
         if !built(spec.id, spec.page) {
             continue;
         }
-        let section_order = specs.iter().position(|s| s.section == spec.section).unwrap_or(order);
+        // Sections in the order of `sections::ALL` (the essay's, the pages beyond the
+        // essay last); a section not listed there after them, by its first figure.
+        let section_order = sections::ALL
+            .iter()
+            .position(|s| *s == spec.section)
+            .unwrap_or(sections::ALL.len() + order);
         let caption = spec.caption(&stamp.params);
         let mut meta = vec![format!("<span class=\"id\">{}</span>", spec.id)];
         if let Some(m) = &stamp.model {
@@ -111,7 +116,7 @@ pub fn write_gallery(out: &Path) -> Result<()> {
 body {{ font-family: "DejaVu Sans", system-ui, sans-serif; margin: 2rem auto; max-width: 1320px; padding: 0 1rem; color: #222; }}
 h1 {{ font-weight: 600; }} h2 {{ border-bottom: 1px solid #ddd; padding-bottom: .3rem; margin-top: 2.5rem; }}
 nav.toc {{ background: #f7f7f7; border: 1px solid #e4e4e4; border-radius: 4px; padding: .6rem 1.2rem; }}
-nav.toc ol {{ margin: .3rem 0; padding-left: 1.4rem; }} nav.toc li {{ margin: .25rem 0; }}
+nav.toc ul {{ margin: .3rem 0; padding-left: 0; list-style: none; }} nav.toc li {{ margin: .25rem 0; }}
 nav.toc .ids {{ font-family: monospace; font-size: .8rem; color: #777; }} nav.toc .ids a {{ color: #557; margin-right: .4rem; }}
 section {{ display: flex; flex-wrap: wrap; gap: 1.5rem; align-items: flex-start; }} section h2 {{ flex-basis: 100%; }}
 figure {{ margin: 0; max-width: 100%; }}
@@ -129,8 +134,8 @@ a.interactive {{ font-weight: 600; color: #0a5; }}
 <h1>What Is ChatGPT Doing … and Why Does It Work? — the figures, rebuilt</h1>
 <p>Regenerate with <code>make figures</code>. Figures are shown at their natural size; click one to see it full size (Esc or a click closes it). Each links to its SVG and to the numbers behind it; the interactive pages open in the browser, with no network.</p>
 <nav class="toc"><strong>Contents</strong>
-<ol>
-{toc}</ol></nav>
+<ul>
+{toc}</ul></nav>
 {body}
 <div id="zoom" role="dialog" aria-label="figure at full size"><span class="hint">full size · Esc or click to close</span><img alt=""></div>
 <script>

@@ -16,8 +16,9 @@ pub const BEYOND_BASIC_TRAINING: &str = "Beyond basic training: instructions, an
 pub const SYNTAX_AND_MEANING: &str = "7. What lets it work: syntax, meaning space";
 pub const EXPERIMENTS: &str = "Beyond the essay: experiments on the model";
 
-/// Every section, in no particular order (the gallery orders them by their first figure
-/// in the table).
+/// Every section, in the gallery's order: the essay's sections in the essay's order
+/// ("The training of ChatGPT" and "Beyond basic training" come between its sections 6
+/// and 7), then the experiments beyond the essay.
 pub const ALL: [&str; 10] = [
     ONE_WORD_AT_A_TIME,
     PROBABILITIES,
