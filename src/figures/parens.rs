@@ -172,25 +172,22 @@ fn next_token(_ctx: &Ctx, p: &NextTokenParams) -> Result<Figure> {
             })
             .collect()
     };
+    let forbidden_plot = |pick: fn(&GrammarCheck) -> &Vec<f64>| {
+        Plot::Lines(LinePlot {
+            x_label: "position in the sequence".into(),
+            y_label: "probability (log)".into(),
+            series: series(pick),
+            log_y: true,
+            ..Default::default()
+        })
+    };
     panel_titles.push(format!(
         "mean on forbidden tokens ({CHECK_SEQUENCES} sequences, {} positions)",
         checks[0].positions
     ));
-    plots.push(Plot::Lines(LinePlot {
-        x_label: "position in the sequence".into(),
-        y_label: "probability (log)".into(),
-        series: series(|c| &c.forbidden_by_position),
-        log_y: true,
-        ..Default::default()
-    }));
+    plots.push(forbidden_plot(|c| &c.forbidden_by_position));
     panel_titles.push("worst case at each position".into());
-    plots.push(Plot::Lines(LinePlot {
-        x_label: "position in the sequence".into(),
-        y_label: "probability (log)".into(),
-        series: series(|c| &c.worst_by_position),
-        log_y: true,
-        ..Default::default()
-    }));
+    plots.push(forbidden_plot(|c| &c.worst_by_position));
     for (m, c) in models.iter().zip(&checks) {
         for (i, (mean, worst)) in c.forbidden_by_position.iter().zip(&c.worst_by_position).enumerate() {
             table.push(vec![
